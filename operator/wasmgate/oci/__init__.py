@@ -1,0 +1,1 @@
+"""Resolve OCI references to digests and fetch wasm layers from registries."""

@@ -1,0 +1,1 @@
+"""Render scheduler configurations, roll the scheduler Deployment and roll back on failure."""

@@ -1,0 +1,1 @@
+"""Verify signatures of resolved digests against plugin and cluster trust policies."""

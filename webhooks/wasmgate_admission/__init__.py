@@ -1,0 +1,1 @@
+"""Admission for wasmgate.dev objects: the validating webhook served by the operator."""
