@@ -81,6 +81,30 @@ class SignatureInvalid(WasmgateError):
     permanent = True
 
 
+class SignatureUntrusted(SignatureInvalid):
+    """Signatures for this digest exist, but none was made by a key the policy trusts."""
+
+    reason = "SignatureUntrusted"
+
+
+class SignatureDigestMismatch(SignatureInvalid):
+    """A signature's payload names another manifest digest (copied or replayed)."""
+
+    reason = "SignatureDigestMismatch"
+
+
+class SignatureIdentityMismatch(SignatureInvalid):
+    """A signature's payload names another repository (replayed across repositories)."""
+
+    reason = "SignatureIdentityMismatch"
+
+
+class SignatureLimitExceeded(SignatureInvalid):
+    """More signatures or referrers than the cap, or one larger than the size cap."""
+
+    reason = "SignatureLimitExceeded"
+
+
 class PolicyViolation(WasmgateError):
     """The cluster WasmTrustPolicy forbids this plugin."""
 
