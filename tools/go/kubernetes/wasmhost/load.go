@@ -93,6 +93,8 @@ func (pl *wasmPlugin) init(ctx context.Context, bin []byte, h *host) (framework.
 	return masked, nil
 }
 
+func (pl *wasmPlugin) plugin() *wasmPlugin { return pl }
+
 // Close releases the runtime and every guest instance; the framework calls it on shutdown.
 func (pl *wasmPlugin) Close() error {
 	return pl.runtime.Close(context.Background())

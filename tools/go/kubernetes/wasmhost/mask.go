@@ -55,6 +55,8 @@ type basePlugin interface {
 	framework.EnqueueExtensions
 	framework.PreFilterPlugin
 	io.Closer
+	// plugin reaches the plugin behind the mask (upstream's ProfilerSupport does the same).
+	plugin() *wasmPlugin
 }
 
 type filterPlugin interface {
