@@ -58,7 +58,7 @@ def _trap_detail(error: wasmtime.WasmtimeError | wasmtime.Trap) -> str:
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     cause = lines[-1] if lines else type(error).__name__
     frame = next((line for line in lines if line[:1].isdigit() and ":" in line), None)
-    return f"{cause} (at {frame})" if frame else cause
+    return f"{cause} (at {' '.join(frame.split())})" if frame else cause
 
 
 @dataclass(frozen=True)
@@ -126,10 +126,10 @@ class DryRun:
             )
         pages = self._memory_pages()
         memory_note = f"guest memory {pages} of {self.limits.memory_pages} pages"
-        if pages >= self.limits.memory_pages:
+        if pages * 4 >= self.limits.memory_pages * 3:
             memory_note += (
-                "; memory is at limits.memoryPages, where memory.grow returns -1 and "
-                "allocators abort: use less memory or raise the limit"
+                " (limits.memoryPages): near the limit, where memory.grow returns -1 and "
+                "allocators abort; use less memory or raise the limit"
             )
         if isinstance(error, wasmtime.Trap | wasmtime.WasmtimeError):
             return f"{where} trapped: {_trap_detail(error)} ({memory_note})"

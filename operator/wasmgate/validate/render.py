@@ -47,7 +47,8 @@ def render_report(report: ValidationReport, source: str) -> str:
         lines += [f"  {e.name:<15} {e.signature or e.kind}" for e in report.exports]
     if report.imports:
         lines.append("imports:")
-        lines += [f"  {i.module}.{i.name:<30} {i.signature or i.kind}" for i in report.imports]
+        for i in report.imports:
+            lines.append(f"  {i.module + '.' + i.name:<46} {i.signature or i.kind}")
     if report.calls:
         config = f", guestConfig {report.guest_config!r}" if report.guest_config else ""
         lines.append(f"dry run: {len(report.nodes)} nodes, pod {report.pod}{config}")
