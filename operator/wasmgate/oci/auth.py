@@ -80,12 +80,22 @@ class Authenticator:
         c = self._credential
         if c and c.registry_token:
             return c.registry_token
-        params = {"scope": challenge.params.get("scope") or scope}
+        # Ask for what we need (the challenge to a HEAD names only "pull", a push needs more),
+        # plus whatever else the challenge names.
+        scopes = [scope]
+        if challenge.params.get("scope", scope) != scope:
+            scopes.append(challenge.params["scope"])
+        params: dict[str, str | list[str]] = {"scope": scopes}
         if "service" in challenge.params:
             params["service"] = challenge.params["service"]
         if c and c.identity_token:
-            form = {**params, "grant_type": "refresh_token", "refresh_token": c.identity_token}
-            form["client_id"] = "wasmgate"
+            form = {
+                "scope": " ".join(scopes),
+                "service": challenge.params.get("service", ""),
+                "grant_type": "refresh_token",
+                "refresh_token": c.identity_token,
+                "client_id": "wasmgate",
+            }
             response = self._send("POST", realm, data=form)
         else:
             headers = {}

@@ -162,13 +162,14 @@ class Transport:
         url: str,
         *,
         headers: Mapping[str, str] | None = None,
-        params: Mapping[str, str] | None = None,
+        params: Mapping[str, str | list[str]] | None = None,
         body: Body = None,
         data: Mapping[str, str] | None = None,
         stream: bool = True,
     ) -> requests.Response:
         """One exchange, redirects followed by hand; connection problems as RegistryUnavailable."""
-        origin = urlsplit(self.base_url).netloc
+        # Credentials go only to the host they were meant for, not to a redirect target.
+        origin = urlsplit(url).netloc
         sent = dict(headers or {})
         for _ in range(MAX_REDIRECTS + 1):
             url = self._allowed_url(url)
@@ -209,7 +210,7 @@ class Transport:
         method: str,
         url: str,
         headers: Mapping[str, str],
-        params: Mapping[str, str] | None,
+        params: Mapping[str, str | list[str]] | None,
         body: Any,
         data: Mapping[str, str] | None,
         stream: bool,

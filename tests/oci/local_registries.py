@@ -1,0 +1,372 @@
+"""Real registries on loopback for the oci and trust tests, until the kit's shared fixtures exist.
+
+Starts go-containerregistry's registry (referrers API) and Debian's docker-registry (no
+referrers API), each anonymous and behind htpasswd, plus docker-registry behind a bearer token
+server and behind TLS with a private CA. Nothing here imitates a registry.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import ipaddress
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import bcrypt
+import pytest
+import requests
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.x509.oid import NameOID
+
+USER = "plugin-author"
+START_TIMEOUT = 30.0
+SEARCH_DIRS = (
+    Path.home() / ".cache" / "wasmgate" / "bin",
+    Path.home() / ".cache" / "wasmgate" / "manual",
+    Path("/tmp/dreg/root/usr/bin"),
+)
+
+
+def find_binary(name: str) -> Path:
+    """A kit-built binary, or fail the test run saying how to get it (never skip)."""
+    override = os.environ.get(f"WASMGATE_TEST_{name.upper().replace('-', '_')}")
+    if override:
+        return Path(override)
+    for directory in SEARCH_DIRS:
+        for candidate in sorted(directory.rglob(name)) if directory.is_dir() else []:
+            if candidate.is_file() and os.access(candidate, os.X_OK):
+                return candidate
+    found = shutil.which(name)
+    if found:
+        return Path(found)
+    pytest.fail(f"{name} not found in {[str(d) for d in SEARCH_DIRS]} or PATH; build the kit")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LocalRegistry:
+    """One running registry and how to reach it."""
+
+    name: str
+    host: str
+    storage_dir: Path
+    supports_referrers: bool
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    scheme: str = "http"
+    ca_file: Path | None = None
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    def blob_path(self, digest: str) -> Path:
+        """Where this registry keeps a blob on disk (for tampering tests)."""
+        algorithm, hex_digest = digest.split(":", 1)
+        if self.supports_referrers:
+            return self.storage_dir / algorithm / hex_digest
+        return (
+            self.storage_dir / "docker/registry/v2/blobs" / algorithm / hex_digest[:2] / hex_digest
+        ) / "data"
+
+    def dockerconfig(self, password: str | None = None) -> bytes:
+        """A docker config with this registry's (or the given) credentials."""
+        login = f"{self.username}:{password if password is not None else self.password}"
+        auth = base64.b64encode(login.encode()).decode()
+        return json.dumps({"auths": {self.host: {"auth": auth}}}).encode()
+
+
+def _wait_up(registry: LocalRegistry, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    last: object = None
+    while time.monotonic() < deadline:
+        assert registry.process is not None
+        if registry.process.poll() is not None:
+            pytest.fail(f"registry {registry.name} exited: {log.read_text()[-2000:]}")
+        try:
+            verify: bool | str = str(registry.ca_file) if registry.ca_file else True
+            status = requests.get(
+                f"{registry.scheme}://{registry.host}/v2/", timeout=2, verify=verify
+            ).status_code
+            if status in (200, 401):
+                return
+            last = status
+        except requests.RequestException as e:
+            last = e
+        time.sleep(0.1)
+    pytest.fail(f"registry {registry.name} not up after {START_TIMEOUT}s; last saw {last!r}")
+
+
+def _htpasswd(path: Path, password: str) -> Path:
+    hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=5)).decode()
+    path.write_text(f"{USER}:{hashed}\n")
+    return path
+
+
+def _spawn(registry: LocalRegistry, argv: list[str], log: Path) -> LocalRegistry:
+    with log.open("wb") as out:
+        registry.process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+    _wait_up(registry, log)
+    return registry
+
+
+def start_ociregistry(root: Path, name: str, auth: bool) -> LocalRegistry:
+    """go-containerregistry's registry with referrers on."""
+    storage = root / name
+    storage.mkdir(parents=True)
+    port = free_port()
+    password = secrets.token_urlsafe(12) if auth else None
+    argv = [str(find_binary("ociregistry")), f"--addr=127.0.0.1:{port}", f"--disk={storage}"]
+    if password:
+        argv.append(f"--htpasswd={_htpasswd(root / f'{name}.htpasswd', password)}")
+    registry = LocalRegistry(
+        name, f"127.0.0.1:{port}", storage, True, USER if auth else None, password
+    )
+    return _spawn(registry, argv, root / f"{name}.log")
+
+
+def prepare_distribution(
+    root: Path, name: str, auth: dict[str, Any] | None = None, tls: tuple[Path, Path] | None = None
+) -> LocalRegistry:
+    """Write the config of a Debian docker-registry 2.8 (no referrers API); spawn it after."""
+    storage = root / name
+    storage.mkdir(parents=True)
+    port = free_port()
+    config: dict[str, Any] = {
+        "version": 0.1,
+        "log": {"level": "warn", "accesslog": {"disabled": True}},
+        "storage": {"filesystem": {"rootdirectory": str(storage)}, "delete": {"enabled": True}},
+        "http": {"addr": f"127.0.0.1:{port}", "secret": secrets.token_hex(16)},
+    }
+    if auth:
+        config["auth"] = auth
+    if tls:
+        config["http"]["tls"] = {"certificate": str(tls[0]), "key": str(tls[1])}
+    config_path = root / f"{name}.yml"
+    config_path.write_text(yaml.safe_dump(config))
+    registry = LocalRegistry(name, f"127.0.0.1:{port}", storage, False)
+    if tls:
+        registry.scheme = "https"
+    return registry
+
+
+def spawn_distribution(registry: LocalRegistry, root: Path) -> LocalRegistry:
+    """Start a registry prepared by `prepare_distribution`."""
+    argv = [str(find_binary("docker-registry")), "serve", str(root / f"{registry.name}.yml")]
+    return _spawn(registry, argv, root / f"{registry.name}.log")
+
+
+def stop(registry: LocalRegistry) -> None:
+    """Stop the registry process we started."""
+    if registry.process and registry.process.poll() is None:
+        registry.process.terminate()
+        try:
+            registry.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            registry.process.kill()
+            registry.process.wait()
+
+
+# -- a private CA, for TLS and for signing registry tokens -------------------------------------
+
+
+@dataclass
+class TestCA:
+    """A throwaway CA that issues the TLS certificate and signs registry tokens."""
+
+    key: ec.EllipticCurvePrivateKey
+    cert: x509.Certificate
+    cert_file: Path
+
+    @classmethod
+    def create(cls, root: Path) -> TestCA:
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "wasmgate test CA")])
+        now = datetime.datetime.now(datetime.UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(True, False, False, False, False, True, True, False, False),
+                critical=True,
+            )
+            .sign(key, hashes.SHA256())
+        )
+        cert_file = root / "ca.pem"
+        cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        return cls(key, cert, cert_file)
+
+    def server_cert(self, root: Path) -> tuple[Path, Path]:
+        key = ec.generate_private_key(ec.SECP256R1())
+        now = datetime.datetime.now(datetime.UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+            .issuer_name(self.cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(
+                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                critical=False,
+            )
+            .sign(self.key, hashes.SHA256())
+        )
+        cert_path, key_path = root / "server.pem", root / "server.key"
+        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        key_path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        return cert_path, key_path
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class TokenServer:
+    """The token endpoint of the distribution auth spec: checks a login, issues an ES256 JWT
+    (with the CA certificate in `x5c`) that docker-registry verifies itself."""
+
+    service = "wasmgate-test-registry"
+    issuer = "wasmgate-test-token-server"
+
+    def __init__(self, ca: TestCA, password: str) -> None:
+        self.ca = ca
+        self.password = password
+        self.requests: list[dict[str, list[str]]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                query = parse_qs(urlsplit(self.path).query)
+                server.requests.append(query)
+                expected = base64.b64encode(f"{USER}:{server.password}".encode()).decode()
+                if self.headers.get("Authorization") != f"Basic {expected}":
+                    self.send_response(401)
+                    self.end_headers()
+                    return
+                body = json.dumps({"token": server.token(query.get("scope", []))}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.realm = f"http://127.0.0.1:{self.httpd.server_address[1]}/token"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def token(self, scopes: list[str]) -> str:
+        access = []
+        for scope in scopes:
+            kind, name, actions = scope.split(":")
+            access.append({"type": kind, "name": name, "actions": actions.split(",")})
+        now = int(time.time())
+        header = {
+            "typ": "JWT",
+            "alg": "ES256",
+            "x5c": [base64.b64encode(self.ca.cert.public_bytes(serialization.Encoding.DER)).decode()],
+        }
+        claims = {
+            "iss": self.issuer,
+            "sub": USER,
+            "aud": self.service,
+            "exp": now + 300,
+            "nbf": now - 10,
+            "iat": now,
+            "jti": secrets.token_hex(8),
+            "access": access,
+        }
+        signing_input = f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(claims).encode())}"
+        der = self.ca.key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256()))
+        r, s = decode_dss_signature(der)
+        return f"{signing_input}.{_b64url(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@dataclass
+class Registries:
+    """Every registry the oci and trust tests use, by name."""
+
+    by_name: dict[str, LocalRegistry]
+    ca: TestCA
+    token_server: TokenServer
+
+    def __getitem__(self, name: str) -> LocalRegistry:
+        return self.by_name[name]
+
+
+def start_all(root: Path) -> Iterator[Registries]:
+    """Start every registry; yield; stop them."""
+    root.mkdir(parents=True, exist_ok=True)
+    ca = TestCA.create(root)
+    token_password = secrets.token_urlsafe(12)
+    token_server = TokenServer(ca, token_password)
+    started: dict[str, LocalRegistry] = {}
+    try:
+        started["oci"] = start_ociregistry(root, "oci", auth=False)
+        started["oci-auth"] = start_ociregistry(root, "oci-auth", auth=True)
+        started["distribution"] = spawn_distribution(prepare_distribution(root, "distribution"), root)
+        password = secrets.token_urlsafe(12)
+        htpasswd = _htpasswd(root / "distribution-auth.htpasswd", password)
+        auth = {"htpasswd": {"realm": "wasmgate-test", "path": str(htpasswd)}}
+        registry = prepare_distribution(root, "distribution-auth", auth=auth)
+        registry.username, registry.password = USER, password
+        started["distribution-auth"] = spawn_distribution(registry, root)
+        token = {
+            "token": {
+                "realm": token_server.realm,
+                "service": TokenServer.service,
+                "issuer": TokenServer.issuer,
+                "rootcertbundle": str(ca.cert_file),
+            }
+        }
+        registry = prepare_distribution(root, "distribution-token", auth=token)
+        registry.username, registry.password = USER, token_password
+        started["distribution-token"] = spawn_distribution(registry, root)
+        registry = prepare_distribution(root, "distribution-tls", tls=ca.server_cert(root))
+        registry.ca_file = ca.cert_file
+        started["distribution-tls"] = spawn_distribution(registry, root)
+        yield Registries(started, ca, token_server)
+    finally:
+        for registry in started.values():
+            stop(registry)
+        token_server.close()
