@@ -84,19 +84,18 @@ class KeylessIdentity(ApiModel):
     subject_reg_exp: (
         Annotated[
             str,
-            Field(
-                min_length=1,
-                max_length=MAX_IDENTITY_LENGTH,
-                description="Regular expression (RE2 syntax, like cosign's "
-                "--certificate-identity-regexp) that must match the WHOLE certificate subject; "
-                "it is anchored for you, e.g. "
-                "https://github.com/acme/plugins/.github/workflows/.*@refs/tags/v.*. "
-                "Mutually exclusive with subject.",
-            ),
+            Field(min_length=1, max_length=MAX_IDENTITY_LENGTH),
             AfterValidator(check_regexp),
         ]
         | None
-    ) = None
+    ) = Field(
+        None,
+        description="Regular expression (RE2 syntax, like cosign's "
+        "--certificate-identity-regexp) that must match the WHOLE certificate subject; "
+        "it is anchored for you, e.g. "
+        "https://github.com/acme/plugins/.github/workflows/.*@refs/tags/v.*. "
+        "Mutually exclusive with subject.",
+    )
 
 
 SignerKeys = Annotated[

@@ -116,19 +116,11 @@ class Source(ApiModel):
         ),
         *image_rules("spec.source.image"),
     ]
-    digest: (
-        Annotated[
-            str,
-            Field(
-                max_length=71,
-                description="Manifest digest the resolved image must have, e.g. "
-                "sha256:3f8b...; a tag that now points elsewhere fails with DigestMismatch. "
-                "Omit to trust the tag.",
-            ),
-            digest_rule("spec.source.digest"),
-        ]
-        | None
-    ) = None
+    digest: Annotated[str, Field(max_length=71), digest_rule("spec.source.digest")] | None = Field(
+        None,
+        description="Manifest digest the resolved image must have, e.g. sha256:3f8b...; a tag "
+        "that now points elsewhere fails with DigestMismatch. Omit to trust the tag.",
+    )
     pull_secret_ref: SecretRef | None = Field(
         None,
         description="Secret of type kubernetes.io/dockerconfigjson with credentials for the "
