@@ -75,17 +75,19 @@ def run_in_child(request: ValidationRequest) -> ValidationReport:
             f"the validation did not finish within {limits.child_timeout_seconds} s "
             "(limits.childTimeoutSeconds); the module takes too long to compile or to run",
         )
+    # A complete report stands even if the child died afterwards, while tearing down.
+    try:
+        return ValidationReport.model_validate_json(child.stdout)
+    except ValidationError:
+        pass
     stderr = child.stderr.decode("utf-8", "replace")
     if child.returncode < 0:
         message = _signal_message(-child.returncode, limits, stderr)
         return outcome_report(request, "fail", DryRunTrapped.reason, message)
-    try:
-        return ValidationReport.model_validate_json(child.stdout)
-    except ValidationError:
-        tail = stderr.strip()[-STDERR_TAIL_CHARS:] or "(no output)"
-        return outcome_report(
-            request,
-            "error",
-            "InternalError",
-            f"the validator child exited with code {child.returncode} without a report: {tail}",
-        )
+    tail = stderr.strip()[-STDERR_TAIL_CHARS:] or "(no output)"
+    return outcome_report(
+        request,
+        "error",
+        "InternalError",
+        f"the validator child exited with code {child.returncode} without a report: {tail}",
+    )
