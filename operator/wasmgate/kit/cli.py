@@ -1,0 +1,89 @@
+"""`wasmgate dev`: build, start, inspect and stop the local kit by hand (and for `make demo`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from wasmgate.errors import KitError
+from wasmgate.kit import build, supervisor
+from wasmgate.kit.kit import read_state
+from wasmgate.kit.nodes import DEFAULT_NODE_COUNT
+from wasmgate.kit.paths import default_state_dir
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    build_parser = actions.add_parser("build", help="build (or find cached) every kit component")
+    build_parser.add_argument("--only", action="append", help="component name (repeatable)")
+    for name, help_text in (
+        ("up", "start the kit in the background and wait until it is ready"),
+        ("down", "stop the kit and every process it started"),
+        ("status", "print whether the kit runs, and its components"),
+        ("env", "print shell exports for the running kit (KUBECONFIG, registries)"),
+        ("supervise", "run the kit in the foreground until Ctrl-C (used by `up`)"),
+    ):
+        action = actions.add_parser(name, help=help_text)
+        action.add_argument("--state-dir", type=Path, default=default_state_dir())
+        if name in ("up", "supervise"):
+            action.add_argument("--nodes", type=int, default=DEFAULT_NODE_COUNT)
+
+
+def _exports(state: dict[str, Any]) -> list[str]:
+    lines = [f"export KUBECONFIG={shlex.quote(state['kubeconfig'])}"]
+    for name, registry in state["registries"].items():
+        key = name.upper().replace("-", "_")
+        lines.append(f"export WASMGATE_REGISTRY_{key}={shlex.quote(registry['host'])}")
+        if registry.get("username"):
+            lines.append(f"export WASMGATE_REGISTRY_{key}_USER={shlex.quote(registry['username'])}")
+            lines.append(
+                f"export WASMGATE_REGISTRY_{key}_PASSWORD={shlex.quote(registry['password'])}"
+            )
+    return lines
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except KitError as e:
+        print(f"wasmgate dev {args.action}: {e.message}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.action == "build":
+        build.build_all(args.only)
+        return 0
+    state_dir: Path = args.state_dir
+    if args.action == "supervise":
+        return supervisor.supervise(state_dir, args.nodes)
+    if args.action == "up":
+        if supervisor.running_supervisor(state_dir):
+            print(f"the kit is already up (state in {state_dir}); `wasmgate dev env` prints it")
+            return 0
+        build.build_all()
+        started = supervisor.start_detached(state_dir, args.nodes)
+        print(f"kit up in {started['startedInSeconds']}s; state in {state_dir}")
+        print("\n".join(_exports(started)))
+        return 0
+    if args.action == "down":
+        stopped = supervisor.stop_detached(state_dir)
+        print("kit stopped" if stopped else "the kit was not running")
+        return 0
+    state = read_state(state_dir)
+    running = supervisor.running_supervisor(state_dir) is not None
+    if args.action == "status":
+        if not running or state is None:
+            print("the kit is not running")
+            return 1
+        print(json.dumps({k: state[k] for k in ("server", "processes", "registries")}, indent=2))
+        return 0
+    if not running or state is None:
+        print("the kit is not running; start it with `wasmgate dev up`", file=sys.stderr)
+        return 1
+    print("\n".join(_exports(state)))
+    return 0

@@ -1,0 +1,125 @@
+"""The pinned table of real components the kit builds, and how each is built.
+
+Versions are pinned here and in the Go tool modules under `tools/go/`. Kubernetes libraries are
+pinned to v0.33.4 wherever they appear so one Go build cache serves every module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+KUBERNETES_VERSION = "v1.33.4"
+ETCD_VERSION = "v3.5.21"
+KWOK_VERSION = "v0.7.0"
+COSIGN_VERSION = "v3.1.3"
+ORAS_VERSION = "v1.3.6"
+GGCR_VERSION = "v0.22.1"
+DOCKER_REGISTRY_DEB_VERSION = "2.8.2+ds1-1"
+
+_K8S_VERSION_LDFLAGS = (
+    f"-X k8s.io/component-base/version.gitVersion={KUBERNETES_VERSION} "
+    "-X k8s.io/component-base/version.gitMajor=1 "
+    "-X k8s.io/component-base/version.gitMinor=33 "
+    "-X k8s.io/component-base/version.gitTreeState=clean"
+)
+
+
+@dataclass(frozen=True)
+class GoComponent:
+    """Binaries built with `go build` from one tool module."""
+
+    name: str
+    version: str
+    module_dir: str
+    """Tool module directory, relative to the repository root."""
+    packages: dict[str, str]
+    """Binary name -> Go package path."""
+    ldflags: str = "-s -w"
+    own_sources: tuple[str, ...] = ()
+    """Directories (relative to module_dir) of our own code; their content is part of the key."""
+
+
+@dataclass(frozen=True)
+class DebComponent:
+    """Binaries extracted from a Debian package without running its maintainer scripts."""
+
+    name: str
+    version: str
+    package: str
+    binaries: dict[str, str] = field(default_factory=dict)
+    """Binary name -> path inside the package."""
+
+
+Component = GoComponent | DebComponent
+
+COMPONENTS: tuple[Component, ...] = (
+    GoComponent(
+        name="kubernetes",
+        version=KUBERNETES_VERSION,
+        module_dir="tools/go/kubernetes",
+        packages={
+            "kube-apiserver": "k8s.io/kubernetes/cmd/kube-apiserver",
+            "kube-controller-manager": "k8s.io/kubernetes/cmd/kube-controller-manager",
+            "kube-scheduler": "k8s.io/kubernetes/cmd/kube-scheduler",
+            "kubectl": "k8s.io/kubernetes/cmd/kubectl",
+            "kwok": "sigs.k8s.io/kwok/cmd/kwok",
+        },
+        ldflags=f"-s -w {_K8S_VERSION_LDFLAGS}",
+    ),
+    GoComponent(
+        name="wasm-scheduler",
+        version=KUBERNETES_VERSION,
+        module_dir="tools/go/kubernetes",
+        packages={"wasm-scheduler": "./cmd/wasm-scheduler"},
+        ldflags=f"-s -w {_K8S_VERSION_LDFLAGS}",
+        own_sources=("cmd/wasm-scheduler", "wasmhost"),
+    ),
+    GoComponent(
+        name="etcd",
+        version=ETCD_VERSION,
+        module_dir="tools/go/etcd",
+        packages={"etcd": "go.etcd.io/etcd/server/v3"},
+    ),
+    GoComponent(
+        name="ociregistry",
+        version=GGCR_VERSION,
+        module_dir="tools/go/registry",
+        packages={"ociregistry": "./cmd/ociregistry"},
+        own_sources=("cmd/ociregistry",),
+    ),
+    GoComponent(
+        name="oras",
+        version=ORAS_VERSION,
+        module_dir="tools/go/oras",
+        packages={"oras": "oras.land/oras/cmd/oras"},
+    ),
+    GoComponent(
+        name="cosign",
+        version=COSIGN_VERSION,
+        module_dir="tools/go/cosign",
+        packages={"cosign": "github.com/sigstore/cosign/v3/cmd/cosign"},
+    ),
+    DebComponent(
+        name="docker-registry",
+        version=DOCKER_REGISTRY_DEB_VERSION,
+        package="docker-registry",
+        binaries={"docker-registry": "usr/bin/docker-registry"},
+    ),
+)
+
+
+def component_named(name: str) -> Component:
+    for component in COMPONENTS:
+        if component.name == name:
+            return component
+    known = ", ".join(c.name for c in COMPONENTS)
+    raise KeyError(f"no kit component {name!r}; known: {known}")
+
+
+def binary_owner(binary: str) -> Component:
+    """The component that produces `binary`."""
+    for component in COMPONENTS:
+        names = component.packages if isinstance(component, GoComponent) else component.binaries
+        if binary in names:
+            return component
+    raise KeyError(f"no kit component builds {binary!r}")

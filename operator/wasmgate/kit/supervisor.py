@@ -1,0 +1,133 @@
+"""Keep a kit running in the background for `wasmgate dev up`, and stop it for `dev down`.
+
+`dev up` starts this supervisor as a detached process; it owns every kit process (they die with
+it), records itself in `supervisor.pid` at once and in `kit.json` when ready, and tears the kit
+down on SIGTERM or SIGINT. Component deaths are logged, not hidden.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from wasmgate.errors import KitError
+from wasmgate.kit.kit import STATE_FILE, Kit, read_state
+from wasmgate.kit.wait import wait_for
+
+PID_FILE = "supervisor.pid"
+UP_TIMEOUT = 180.0
+DOWN_TIMEOUT = 30.0
+HEALTH_INTERVAL = 2.0
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie still answers kill(0); read its state to be sure it is not one.
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def running_supervisor(state_dir: Path) -> int | None:
+    try:
+        pid = int((state_dir / PID_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if pid_alive(pid) else None
+
+
+class _Stop(Exception):
+    pass
+
+
+def _raise_stop(signum: int, frame: FrameType | None) -> None:
+    raise _Stop
+
+
+def supervise(state_dir: Path, nodes: int) -> int:
+    """Run the kit in this process until signalled. Returns an exit code."""
+    signal.signal(signal.SIGTERM, _raise_stop)
+    signal.signal(signal.SIGINT, _raise_stop)
+    kit = Kit(state_dir=state_dir, nodes=nodes)
+    try:
+        kit.start()
+        (state_dir / PID_FILE).write_text(str(os.getpid()))
+        print(f"kit ready in {kit.started_in:.1f}s", flush=True)
+        reported: set[str] = set()
+        while True:
+            time.sleep(HEALTH_INTERVAL)
+            for process in kit.processes():
+                if not process.running() and process.name not in reported:
+                    reported.add(process.name)
+                    print(f"kit: {process.name} died:\n{process.log_tail()}", flush=True)
+    except _Stop:
+        return 0
+    except KitError as e:
+        print(f"kit: {e.message}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        kit.stop()
+        (state_dir / STATE_FILE).unlink(missing_ok=True)
+        (state_dir / PID_FILE).unlink(missing_ok=True)
+
+
+def start_detached(state_dir: Path, nodes: int) -> dict[str, Any]:
+    """Start a supervisor in the background and wait until its kit is ready."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    log = state_dir.parent / "supervisor.log"
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "wasmgate",
+                "dev",
+                "supervise",
+                "--state-dir",
+                str(state_dir),
+                "--nodes",
+                str(nodes),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def ready() -> dict[str, Any] | None:
+        if process.poll() is not None:
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+            raise KitError(f"the kit supervisor exited with {process.returncode}:\n{tail}")
+        state = read_state(state_dir)
+        return state if state and state.get("pid") == process.pid else None
+
+    return wait_for(ready, what="the kit to come up", timeout=UP_TIMEOUT)
+
+
+def stop_detached(state_dir: Path) -> bool:
+    """Stop a running supervisor; True if one was running. Waits until its processes are gone."""
+    pid = running_supervisor(state_dir)
+    state = read_state(state_dir) or {}
+    if pid is None:
+        return False
+    children = [p for p in dict(state.get("processes", {})).values() if isinstance(p, int)]
+    os.kill(pid, signal.SIGTERM)
+    wait_for(
+        lambda: not any(pid_alive(p) for p in [pid, *children]),
+        what="the kit's processes to exit",
+        timeout=DOWN_TIMEOUT,
+    )
+    return True
