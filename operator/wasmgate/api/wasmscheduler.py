@@ -55,6 +55,20 @@ _PROFILE_WITHOUT_NAME = Rule(
 )
 
 
+# Free-form, except for the one field the CEL rule reads: CEL can only name declared fields.
+_BASE_PROFILE_SCHEMA = {
+    "type": "object",
+    "x-kubernetes-preserve-unknown-fields": True,
+    "properties": {
+        "schedulerName": {
+            "type": "string",
+            "maxLength": 253,
+            "description": "Not allowed here: wasmgate sets it from spec.schedulerName.",
+        }
+    },
+}
+
+
 def _check_profile_size(profile: dict[str, JsonValue]) -> dict[str, JsonValue]:
     # The apiserver cannot measure a free-form object, so only admission enforces this cap.
     size = len(json.dumps(profile).encode())
@@ -138,7 +152,7 @@ class WasmSchedulerSpec(ApiModel):
     )
     base_profile: Annotated[
         dict[str, JsonValue],
-        WithJsonSchema({"type": "object", "x-kubernetes-preserve-unknown-fields": True}),
+        WithJsonSchema(_BASE_PROFILE_SCHEMA),
         _PROFILE_WITHOUT_NAME,
         AfterValidator(_check_profile_size),
     ] = Field(
