@@ -201,3 +201,21 @@ def test_wasmplugin_columns_match_the_design() -> None:
         ("Age", ".metadata.creationTimestamp"),
         ("Image", ".spec.source.image"),
     ]
+
+
+@pytest.mark.parametrize("kind", KIND_IDS)
+def test_rules_read_only_declared_fields(kind: str) -> None:
+    # The apiserver compiles rules against the schema: `self.x` on an object that does not
+    # declare x fails to compile, even under x-kubernetes-preserve-unknown-fields.
+    undeclared = []
+    for path, node in nodes(openapi_schema(kind)):
+        for rule in node.get("x-kubernetes-validations", []):
+            for name, rest in re.findall(r"self\.(\w+)((?:\.\w+)*)", rule["rule"]):
+                if name in ("matches", "contains", "startsWith", "endsWith", "all"):
+                    continue  # string and list functions called on self
+                if path == "" and name == "metadata":
+                    assert rest == ".name", rule  # only name is visible in root rules
+                    continue
+                if name not in node.get("properties", {}):
+                    undeclared.append((path, name))
+    assert undeclared == []
