@@ -15,5 +15,5 @@ def registries(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registries]
 
 
 @pytest.fixture(scope="session")
-def oras() -> Path:
+def oras_bin() -> Path:
     return find_binary("oras")

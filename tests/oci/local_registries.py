@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
 USER = "plugin-author"
+DER = serialization.Encoding.DER
 START_TIMEOUT = 30.0
 SEARCH_DIRS = (
     Path.home() / ".cache" / "wasmgate" / "bin",
@@ -300,7 +301,7 @@ class TokenServer:
         header = {
             "typ": "JWT",
             "alg": "ES256",
-            "x5c": [base64.b64encode(self.ca.cert.public_bytes(serialization.Encoding.DER)).decode()],
+            "x5c": [base64.b64encode(self.ca.cert.public_bytes(DER)).decode()],
         }
         claims = {
             "iss": self.issuer,
@@ -312,7 +313,8 @@ class TokenServer:
             "jti": secrets.token_hex(8),
             "access": access,
         }
-        signing_input = f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(claims).encode())}"
+        encoded = [_b64url(json.dumps(part).encode()) for part in (header, claims)]
+        signing_input = ".".join(encoded)
         der = self.ca.key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256()))
         r, s = decode_dss_signature(der)
         return f"{signing_input}.{_b64url(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
@@ -344,7 +346,8 @@ def start_all(root: Path) -> Iterator[Registries]:
     try:
         started["oci"] = start_ociregistry(root, "oci", auth=False)
         started["oci-auth"] = start_ociregistry(root, "oci-auth", auth=True)
-        started["distribution"] = spawn_distribution(prepare_distribution(root, "distribution"), root)
+        plain = prepare_distribution(root, "distribution")
+        started["distribution"] = spawn_distribution(plain, root)
         password = secrets.token_urlsafe(12)
         htpasswd = _htpasswd(root / "distribution-auth.htpasswd", password)
         auth = {"htpasswd": {"realm": "wasmgate-test", "path": str(htpasswd)}}

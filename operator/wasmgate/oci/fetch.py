@@ -84,7 +84,7 @@ def _extract_compat(reader: BlobReader, target: IO[bytes], cap: int, what: str) 
     try:
         with tarfile.open(fileobj=reader, mode="r|*") as archive:
             for member in archive:
-                if member.name.lstrip("./") != COMPAT_MEMBER or not member.isfile():
+                if member.name.removeprefix("./") != COMPAT_MEMBER or not member.isfile():
                     continue
                 source = archive.extractfile(member)
                 if source is None:
