@@ -132,7 +132,14 @@ class DryRun:
                 "allocators abort; use less memory or raise the limit"
             )
         if isinstance(error, wasmtime.Trap | wasmtime.WasmtimeError):
-            return f"{where} trapped: {_trap_detail(error)} ({memory_note})"
+            detail = _trap_detail(error)
+            if "os error 12" in detail:  # ENOMEM from mmap: the child's RLIMIT_AS
+                gib = self.limits.child_address_space_bytes / 1024**3
+                memory_note += (
+                    f"; the validator child may use {gib:.1f} GiB of address space "
+                    "(limits.childAddressSpaceBytes)"
+                )
+            return f"{where} trapped: {detail} ({memory_note})"
         return f"{where} failed: {type(error).__name__}: {error} ({memory_note})"
 
     def _invoke(

@@ -1,0 +1,97 @@
+"""The validator child: its limits end runaway modules, and every way it dies becomes a report."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+from validate_helpers import wat
+
+from wasmgate.validate import ValidationLimits, sandbox, validate
+from wasmgate.validate.protocol import ValidationRequest
+from wasmgate.validate.report import sha256_digest
+
+ENDLESS_FILTER = wat(
+    '(module (memory (export "memory") 1)'
+    ' (func (export "filter") (result i32) (loop $l (br $l)) (i32.const 0)))'
+)
+UNLIMITED_CALLS = {"call_fuel": 10**15, "call_time_ms": 600_000}
+
+
+def test_cpu_limit_kills_the_child_not_the_caller() -> None:
+    limits = ValidationLimits(child_cpu_seconds=1, **UNLIMITED_CALLS)
+
+    report = validate(ENDLESS_FILTER, limits=limits)
+
+    assert (report.verdict, report.reason) == ("fail", "DryRunTrapped")
+    assert report.message is not None
+    assert report.message.startswith(
+        "the validator child died with SIGXCPU: it used its CPU limit of 1 s "
+        "(limits.childCpuSeconds)"
+    )
+
+
+def test_wall_clock_timeout_kills_the_child() -> None:
+    limits = ValidationLimits(child_timeout_seconds=1, **UNLIMITED_CALLS)
+
+    report = validate(ENDLESS_FILTER, limits=limits)
+
+    assert (report.verdict, report.reason) == ("fail", "DryRunTrapped")
+    assert report.message == (
+        "the validation did not finish within 1 s (limits.childTimeoutSeconds); "
+        "the module takes too long to compile or to run"
+    )
+
+
+def test_address_space_limit_stops_a_memory_hungry_module() -> None:
+    module = wat(
+        '(module (memory (export "memory") 3000) (func (export "filter") (result i32)'
+        " (i32.store (i32.const 190000000) (i32.const 1)) (i32.const 0)))"
+    )
+    limits = ValidationLimits(memory_pages=4096, child_address_space_bytes=256 * 1024 * 1024)
+
+    report = validate(module, limits=limits)
+
+    assert (report.verdict, report.reason) == ("fail", "DryRunTrapped")
+    message = report.message or ""
+    assert message.startswith("instantiate trapped:") or "limits.childAddressSpaceBytes" in message
+
+
+def test_a_child_without_a_report_is_an_internal_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sandbox, "WORKER_MODULE", "wasmgate.validate.no_such_worker")
+    data = wat(
+        '(module (memory (export "memory") 1) (func (export "filter") (result i32) (i32.const 0)))'
+    )
+    request = ValidationRequest(data, ValidationLimits(), "", 0, sha256_digest(data))
+
+    report = sandbox.run_in_child(request)
+
+    assert (report.verdict, report.reason) == ("error", "InternalError")
+    assert report.message is not None
+    assert report.message.startswith("the validator child exited with code 1 without a report:")
+    assert "No module named wasmgate.validate.no_such_worker" in report.message
+    assert report.failure() is not None
+    assert report.failure().permanent is False  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("signum", "fragment"),
+    [
+        (signal.SIGXCPU, "SIGXCPU: it used its CPU limit of 60 s (limits.childCpuSeconds)"),
+        (
+            signal.SIGKILL,
+            "SIGKILL: it was killed: the hard CPU limit or the system's out-of-memory",
+        ),
+        (
+            signal.SIGABRT,
+            "SIGABRT: it crashed; most often an allocation failed against the "
+            "address-space limit of 2.0 GiB (limits.childAddressSpaceBytes); stderr: boom",
+        ),
+    ],
+    ids=["sigxcpu", "sigkill", "sigabrt"],
+)
+def test_signal_messages(signum: int, fragment: str) -> None:
+    message = sandbox._signal_message(signum, ValidationLimits(), "  boom\n")
+
+    assert message.startswith("the validator child died with ")
+    assert fragment in message
