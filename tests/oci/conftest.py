@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from local_registries import Registries, find_binary, start_all
+
+from oci.local_registries import Registries, find_binary, start_all
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-from artifacts import (
+
+from oci.artifacts import (
     ORAS_MEDIA_TYPES,
     compat_layer,
     credentials_for,
@@ -23,14 +24,13 @@ from artifacts import (
     settings_for,
     wasm_bytes,
 )
-from local_registries import (
+from oci.local_registries import (
     LocalRegistry,
     Registries,
     prepare_distribution,
     spawn_distribution,
     stop,
 )
-
 from wasmgate.errors import (
     ArtifactInvalid,
     ArtifactNotFound,
@@ -39,6 +39,7 @@ from wasmgate.errors import (
     InvalidSpec,
     RegistryAuthFailed,
     RegistryUnavailable,
+    WasmgateError,
 )
 from wasmgate.oci import (
     Layout,
@@ -224,43 +225,38 @@ def test_unknown_tag_is_not_found(registries: Registries, name: str) -> None:
     assert f"{registry.host}/nothing/here:v1" in error.value.message
 
 
+@pytest.mark.parametrize(
+    ("name", "error_type", "message"),
+    [
+        # docker-registry serves whatever its storage holds; our running hash must catch it.
+        ("distribution", DigestMismatch, "the registry's copy is corrupt or was tampered with"),
+        # go-containerregistry re-hashes a blob before serving it and answers 404 on a mismatch.
+        ("oci", ArtifactNotFound, "the manifest names a blob the registry lacks"),
+    ],
+    ids=["serves-tampered-bytes", "refuses-tampered-bytes"],
+)
 def test_tampered_layer_blob_is_refused_and_nothing_is_written(
-    registries: Registries, tmp_path: Path
+    registries: Registries,
+    tmp_path: Path,
+    name: str,
+    error_type: type[WasmgateError],
+    message: str,
 ) -> None:
-    # docker-registry serves whatever its storage holds; our running hash must catch it.
-    registry = registries["distribution"]
-    data = wasm_bytes("tamper")
+    registry = registries[name]
+    data = wasm_bytes(f"tamper-{name}")
     ref = f"{registry.host}/tamper/p:v1"
     push_cncf(registry, ref, data, tmp_path)
     resolved = resolve(ref, settings_for(registry))
     registry.blob_path(resolved.layer_digest).write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
     destination = tmp_path / "store" / "p.wasm"
 
-    with pytest.raises(DigestMismatch) as error:
+    with pytest.raises(error_type) as error:
         fetch_layer(resolved, destination, settings_for(registry))
 
-    assert error.value.reason == "DigestMismatch"
-    assert f"not {resolved.layer_digest}" in error.value.message
-    assert "tampered" in error.value.message
-    assert list(destination.parent.iterdir()) == []
-
-
-def test_tampered_blob_on_a_self_checking_registry_is_not_found(
-    registries: Registries, tmp_path: Path
-) -> None:
-    # go-containerregistry re-hashes a blob before serving it and answers 404 on a mismatch.
-    registry = registries["oci"]
-    data = wasm_bytes("tamper-oci")
-    ref = f"{registry.host}/tamper/p:v1"
-    push_cncf(registry, ref, data, tmp_path)
-    resolved = resolve(ref, settings_for(registry))
-    registry.blob_path(resolved.layer_digest).write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
-
-    with pytest.raises(ArtifactNotFound) as error:
-        fetch_layer(resolved, tmp_path / "store" / "p.wasm", settings_for(registry))
-
-    assert "the manifest names a blob the registry lacks" in error.value.message
-    assert not (tmp_path / "store" / "p.wasm").exists()
+    assert error.value.reason == error_type.reason
+    assert resolved.layer_digest in error.value.message and message in error.value.message
+    assert not destination.exists()
+    assert not destination.parent.exists() or list(destination.parent.iterdir()) == []
 
 
 def test_caps_on_manifest_size_layer_count_and_blob_size(
