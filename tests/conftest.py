@@ -1,0 +1,37 @@
+"""Session fixtures: the kit starts once, on demand, for every test that asks for `kit`.
+
+A test that needs the kit fails loudly when a component cannot be built or started; nothing is
+skipped. After each such test the kit's processes are checked, so a component that died fails
+the test with the tail of its log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from support.kit import KitHandle
+from wasmgate.errors import KitError
+from wasmgate.kit.build import build_all
+from wasmgate.kit.kit import Kit
+
+
+@pytest.fixture(scope="session")
+def kit_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KitHandle]:
+    build_all()
+    kit = Kit(state_dir=tmp_path_factory.mktemp("kit"))
+    kit.start()
+    try:
+        yield KitHandle(kit)
+    finally:
+        kit.stop()
+
+
+@pytest.fixture
+def kit(kit_session: KitHandle) -> Iterator[KitHandle]:
+    yield kit_session
+    try:
+        kit_session.kit.check_alive()
+    except KitError as e:
+        pytest.fail(f"a kit component died during this test: {e.message}")
