@@ -49,7 +49,8 @@ def credentials_for(registry: LocalRegistry) -> Credentials | None:
 
 def run_oras(binary: Path, registry: LocalRegistry, *args: str, cwd: Path) -> str:
     """Run the oras CLI against a registry, with its login when it has one."""
-    argv = [str(binary), *args, "--plain-http"]
+    plain = ["--from-plain-http", "--to-plain-http"] if args[0] == "cp" else ["--plain-http"]
+    argv = [str(binary), *args, *plain]
     if registry.username:
         argv += ["-u", registry.username, "-p", registry.password or ""]
     env = {**os.environ, "HOME": str(cwd)}

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wasmgate.errors import (
+    DigestMismatch,
     InvalidSpec,
     SignatureDigestMismatch,
     SignatureIdentityMismatch,
@@ -31,6 +32,7 @@ from wasmgate.trust.store import SignatureStore, Subject
 _ERRORS: dict[str, type[WasmgateError]] = {
     cls.reason: cls
     for cls in (
+        DigestMismatch,
         SignatureInvalid,
         SignatureUntrusted,
         SignatureDigestMismatch,
