@@ -71,7 +71,7 @@ def test_sandboxed_validation_always_returns_a_verdict(
 @given(data=st.data())
 def test_static_check_raises_only_its_own_errors(seeds: list[bytes], data: st.DataObject) -> None:
     module = data.draw(mutated(seeds))
-    engine = make_engine(LIMITS)
+    engine = make_engine()
 
     try:
         check_header(module, LIMITS.max_module_bytes)

@@ -133,11 +133,10 @@ class DryRun:
             )
         if isinstance(error, wasmtime.Trap | wasmtime.WasmtimeError):
             detail = _trap_detail(error)
-            if "os error 12" in detail:  # ENOMEM from mmap: the child's RLIMIT_AS
-                gib = self.limits.child_address_space_bytes / 1024**3
+            if "os error 12" in detail:  # ENOMEM from mmap/mprotect: the child's rlimits
+                gib = self.limits.child_data_bytes / 1024**3
                 memory_note += (
-                    f"; the validator child may use {gib:.1f} GiB of address space "
-                    "(limits.childAddressSpaceBytes)"
+                    f"; the validator child may use {gib:.1f} GiB of memory (limits.childDataBytes)"
                 )
             return f"{where} trapped: {detail} ({memory_note})"
         return f"{where} failed: {type(error).__name__}: {error} ({memory_note})"

@@ -10,6 +10,7 @@ unparsable JSON) the scheduler's call fails or the scheduler crashes, so here th
 
 from __future__ import annotations
 
+import ctypes
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -80,37 +81,50 @@ class CallState:
     cluster_events: bytes | None = None
 
 
-def _memory(caller: wasmtime.Caller) -> wasmtime.Memory:
-    memory = caller.get(abi.MEMORY_EXPORT)
-    if not isinstance(memory, wasmtime.Memory):
-        raise HostCallRejected('the guest has no "memory" export')
-    return memory
+class GuestMemory:
+    """Bounds-checked access to the guest's exported memory from inside host calls.
 
+    The Memory handle is looked up once per instance, and bytes move with one ctypes copy:
+    wasmtime-py's `Memory.read`/`write` build intermediate buffers on every call, which
+    dominated the host-call overhead.
+    """
 
-def read_guest(caller: wasmtime.Caller, ptr: int, length: int, what: str) -> bytes:
-    ptr, length = ptr & _U32, length & _U32
-    memory = _memory(caller)
-    size = memory.data_len(caller)
-    if ptr + length > size:
-        raise HostCallRejected(
-            f"{what}: the guest passed bytes [{ptr}, {ptr + length}) outside its {size}-byte memory"
-        )
-    return bytes(memory.read(caller, ptr, ptr + length))
+    def __init__(self) -> None:
+        self._memory: wasmtime.Memory | None = None
 
+    def _base(self, caller: wasmtime.Caller) -> tuple[int, int]:
+        if self._memory is None:
+            memory = caller.get(abi.MEMORY_EXPORT)
+            if not isinstance(memory, wasmtime.Memory):
+                raise HostCallRejected('the guest has no "memory" export')
+            self._memory = memory
+        size = self._memory.data_len(caller)
+        return ctypes.addressof(self._memory.data_ptr(caller).contents), size
 
-def write_if_under_limit(caller: wasmtime.Caller, value: bytes, buf: int, limit: int) -> int:
-    """Upstream's buf/limit protocol: write only when it fits, always return the size needed."""
-    buf, limit = buf & _U32, limit & _U32
-    if len(value) > limit or not value:
+    def read(self, caller: wasmtime.Caller, ptr: int, length: int, what: str) -> bytes:
+        ptr, length = ptr & _U32, length & _U32
+        base, size = self._base(caller)
+        if ptr + length > size:
+            raise HostCallRejected(
+                f"{what}: the guest passed bytes [{ptr}, {ptr + length}) outside its "
+                f"{size}-byte memory"
+            )
+        return ctypes.string_at(base + ptr, length)
+
+    def write_if_under_limit(
+        self, caller: wasmtime.Caller, value: bytes, buf: int, limit: int
+    ) -> int:
+        """Upstream's buf/limit protocol: write only when it fits, always return the size needed."""
+        buf, limit = buf & _U32, limit & _U32
+        if len(value) > limit or not value:
+            return len(value)
+        base, size = self._base(caller)
+        if buf + len(value) > size:
+            raise HostCallRejected(
+                f"the guest's buffer [{buf}, {buf + len(value)}) is outside its {size}-byte memory"
+            )
+        ctypes.memmove(base + buf, value, len(value))
         return len(value)
-    memory = _memory(caller)
-    size = memory.data_len(caller)
-    if buf + len(value) > size:
-        raise HostCallRejected(
-            f"the guest's buffer [{buf}, {buf + len(value)}) is outside its {size}-byte memory"
-        )
-    memory.write(caller, value, buf)
-    return len(value)
 
 
 def _nul_terminated(raw: bytes) -> list[str]:
@@ -149,6 +163,7 @@ class HostEnvironment:
         self._node_list_bytes = encode_node_list(snapshot.nodes)
         self._pod_bytes = {p.key: encode_pod(p) for p in (snapshot.pod, snapshot.running_pod)}
         self.events: list[dict[str, Any]] = []
+        self.memory = GuestMemory()
 
     def _pod(self, pod: SyntheticPod | None) -> bytes:
         return b"" if pod is None else self._pod_bytes[pod.key]
@@ -156,18 +171,18 @@ class HostEnvironment:
     # k8s.io/api
 
     def node(self, caller: wasmtime.Caller, name: int, name_len: int, buf: int, limit: int) -> int:
-        node_name = read_guest(caller, name, name_len, "k8s.io/api.node name")
+        node_name = self.memory.read(caller, name, name_len, "k8s.io/api.node name")
         value = self._node_bytes.get(node_name.decode("utf-8", "replace"), b"")
-        return write_if_under_limit(caller, value, buf, limit)
+        return self.memory.write_if_under_limit(caller, value, buf, limit)
 
     def node_list(self, caller: wasmtime.Caller, buf: int, limit: int) -> int:
-        return write_if_under_limit(caller, self._node_list_bytes, buf, limit)
+        return self.memory.write_if_under_limit(caller, self._node_list_bytes, buf, limit)
 
     # k8s.io/klog
 
     def log(self, caller: wasmtime.Caller, severity: int, msg: int, msg_len: int) -> None:
         try:
-            text = read_guest(caller, msg, msg_len, "klog").decode("utf-8", "replace")
+            text = self.memory.read(caller, msg, msg_len, "klog").decode("utf-8", "replace")
         except HostCallRejected:
             return  # upstream ignores unreadable log messages
         self.output.add(f"klog[{KLOG_SEVERITIES.get(severity, severity)}] {text}")
@@ -176,8 +191,8 @@ class HostEnvironment:
         self, caller: wasmtime.Caller, severity: int, msg: int, msg_len: int, kvs: int, kvs_len: int
     ) -> None:
         try:
-            text = read_guest(caller, msg, msg_len, "klog").decode("utf-8", "replace")
-            pairs = _nul_terminated(read_guest(caller, kvs, kvs_len, "klog kvs"))
+            text = self.memory.read(caller, msg, msg_len, "klog").decode("utf-8", "replace")
+            pairs = _nul_terminated(self.memory.read(caller, kvs, kvs_len, "klog kvs"))
         except HostCallRejected:
             return
         rendered = " ".join(f"{k}={v!r}" for k, v in zip(pairs[::2], pairs[1::2], strict=False))
@@ -189,25 +204,27 @@ class HostEnvironment:
     # k8s.io/scheduler getters
 
     def get_config(self, caller: wasmtime.Caller, buf: int, limit: int) -> int:
-        return write_if_under_limit(caller, self.guest_config, buf, limit)
+        return self.memory.write_if_under_limit(caller, self.guest_config, buf, limit)
 
     def filtered_node_list(self, caller: wasmtime.Caller, buf: int, limit: int) -> int:
         value = json.dumps(self.call.filtered_nodes, separators=(",", ":")).encode()
-        return write_if_under_limit(caller, value, buf, limit)
+        return self.memory.write_if_under_limit(caller, value, buf, limit)
 
     def target_pod(self, caller: wasmtime.Caller, buf: int, limit: int) -> int:
-        return write_if_under_limit(caller, self._pod(self.call.target_pod), buf, limit)
+        return self.memory.write_if_under_limit(caller, self._pod(self.call.target_pod), buf, limit)
 
     def current_pod(self, caller: wasmtime.Caller, buf: int, limit: int) -> int:
-        return write_if_under_limit(caller, self._pod(self.call.current_pod), buf, limit)
+        return self.memory.write_if_under_limit(
+            caller, self._pod(self.call.current_pod), buf, limit
+        )
 
     def current_node_name(self, caller: wasmtime.Caller, buf: int, limit: int) -> int:
-        return write_if_under_limit(caller, self.call.current_node.encode(), buf, limit)
+        return self.memory.write_if_under_limit(caller, self.call.current_node.encode(), buf, limit)
 
     def node_image_states(
         self, caller: wasmtime.Caller, name: int, name_len: int, buf: int, limit: int
     ) -> int:
-        node_name = read_guest(caller, name, name_len, "nodeImageStates name").decode(
+        node_name = self.memory.read(caller, name, name_len, "nodeImageStates name").decode(
             "utf-8", "replace"
         )
         node = self.snapshot.node(node_name)
@@ -216,32 +233,32 @@ class HostEnvironment:
             holders = len(self.snapshot.nodes)
             states = {img: {"Size": size, "NumNodes": holders} for img, size in node.images.items()}
         value = json.dumps(states, separators=(",", ":")).encode()
-        return write_if_under_limit(caller, value, buf, limit)
+        return self.memory.write_if_under_limit(caller, value, buf, limit)
 
     def node_to_status_map(self, caller: wasmtime.Caller, buf: int, limit: int) -> int:
         value = json.dumps(self.call.node_to_status, separators=(",", ":")).encode()
-        return write_if_under_limit(caller, value, buf, limit)
+        return self.memory.write_if_under_limit(caller, value, buf, limit)
 
     def node_score_list(self, caller: wasmtime.Caller, buf: int, limit: int) -> int:
         value = json.dumps(self.call.node_scores, separators=(",", ":")).encode()
-        return write_if_under_limit(caller, value, buf, limit)
+        return self.memory.write_if_under_limit(caller, value, buf, limit)
 
     # k8s.io/scheduler result setters and handle
 
     def result_cluster_events(self, caller: wasmtime.Caller, buf: int, length: int) -> None:
-        self.call.cluster_events = read_guest(caller, buf, length, "result.cluster_events")
+        self.call.cluster_events = self.memory.read(caller, buf, length, "result.cluster_events")
 
     def result_node_names(self, caller: wasmtime.Caller, buf: int, length: int) -> None:
-        raw = read_guest(caller, buf, length, "result.node_names")
+        raw = self.memory.read(caller, buf, length, "result.node_names")
         self.call.node_names = _nul_terminated(raw)
 
     def result_nominated_node_name(self, caller: wasmtime.Caller, buf: int, length: int) -> None:
-        raw = read_guest(caller, buf, length, "result.nominated_node_name")
+        raw = self.memory.read(caller, buf, length, "result.nominated_node_name")
         self.call.nominated_node_name = raw.decode("utf-8", "replace")
 
     def result_status_reason(self, caller: wasmtime.Caller, buf: int, length: int) -> None:
         try:
-            raw = read_guest(caller, buf, length, "result.status_reason")
+            raw = self.memory.read(caller, buf, length, "result.status_reason")
             self.call.status_reason = raw.decode("utf-8", "replace")
         except HostCallRejected:
             # Upstream does not panic here; it records this reason instead.
@@ -249,11 +266,13 @@ class HostEnvironment:
 
     def result_normalized_score_list(self, caller: wasmtime.Caller, buf: int, length: int) -> None:
         what = "result.normalized_score_list"
-        self.call.normalized_scores = _json_scores(read_guest(caller, buf, length, what), what)
+        self.call.normalized_scores = _json_scores(
+            self.memory.read(caller, buf, length, what), what
+        )
 
     def eventf(self, caller: wasmtime.Caller, buf: int, length: int) -> None:
         what = "handle.eventrecorder.eventf"
-        raw = read_guest(caller, buf, length, what)
+        raw = self.memory.read(caller, buf, length, what)
         try:
             event = json.loads(raw)
         except ValueError as e:
@@ -266,9 +285,9 @@ class HostEnvironment:
     def reject_waiting_pod(
         self, caller: wasmtime.Caller, uid: int, uid_len: int, out: int, out_limit: int
     ) -> None:
-        read_guest(caller, uid, uid_len, "handle.reject_waiting_pod uid")
+        self.memory.read(caller, uid, uid_len, "handle.reject_waiting_pod uid")
         # No pod is waiting in the dry run: answer "not rejected" (a zero uint64).
-        write_if_under_limit(caller, bytes(8), out, out_limit)
+        self.memory.write_if_under_limit(caller, bytes(8), out, out_limit)
 
     def bindings(self) -> dict[tuple[str, str], Callable[..., Any]]:
         return {

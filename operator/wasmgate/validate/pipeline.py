@@ -74,7 +74,7 @@ def validate_in_process(
     message: str | None = None
     try:
         check_header(data, limits.max_module_bytes)
-        engine = make_engine(limits)
+        engine = make_engine()
         interface = read_interface(engine, data)
         exports, imports = interface_info(interface)
         points = check_abi(interface)

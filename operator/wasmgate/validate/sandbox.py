@@ -1,6 +1,6 @@
 """Run the validator in a child process, so a pathological module cannot take the caller down.
 
-The child (`worker.py`) caps its address space and CPU time; this side adds a wall-clock
+The child (`worker.py`) caps its address space, memory and CPU time; this side adds a wall-clock
 timeout and turns every way the child can die into a report. A module that kills the validator
 (a crash inside the runtime, the CPU or memory limit, the timeout) fails with DryRunTrapped:
 we cannot tell a runtime crash from a module that provokes one, and neither may reach the
@@ -41,15 +41,15 @@ def outcome_report(
 
 def _signal_message(signum: int, limits: ValidationLimits, stderr: str) -> str:
     name = signal.Signals(signum).name if signum in signal.Signals._value2member_map_ else signum
-    gib = limits.child_address_space_bytes / (1024**3)
+    data_gib = limits.child_data_bytes / (1024**3)
     if signum == signal.SIGXCPU:
         cause = f"it used its CPU limit of {limits.child_cpu_seconds} s (limits.childCpuSeconds)"
     elif signum == signal.SIGKILL:
         cause = "it was killed: the hard CPU limit or the system's out-of-memory killer"
     else:
         cause = (
-            "it crashed; most often an allocation failed against the address-space limit of "
-            f"{gib:.1f} GiB (limits.childAddressSpaceBytes)"
+            "it crashed; most often an allocation failed against the memory limit of "
+            f"{data_gib:.1f} GiB (limits.childDataBytes)"
         )
     tail = stderr.strip()[-STDERR_TAIL_CHARS:]
     detail = f"; stderr: {tail}" if tail else ""

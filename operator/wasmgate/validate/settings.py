@@ -20,7 +20,8 @@ DEFAULT_CALL_TIME_MS = 250
 DEFAULT_START_FUEL = 1_000_000_000
 DEFAULT_START_TIME_MS = 2_000
 DEFAULT_NODES = 4
-DEFAULT_CHILD_ADDRESS_SPACE_BYTES = 2 * 1024 * 1024 * 1024
+DEFAULT_CHILD_ADDRESS_SPACE_BYTES = 16 * 1024 * 1024 * 1024
+DEFAULT_CHILD_DATA_BYTES = 2 * 1024 * 1024 * 1024
 DEFAULT_CHILD_CPU_SECONDS = 60
 DEFAULT_CHILD_TIMEOUT_SECONDS = 120
 
@@ -51,7 +52,11 @@ class ValidationLimits:
     """Nodes in the synthetic cluster snapshot of the dry run (default 4)."""
 
     child_address_space_bytes: int = DEFAULT_CHILD_ADDRESS_SPACE_BYTES
-    """RLIMIT_AS of the validator child process, in bytes (default 2 GiB)."""
+    """RLIMIT_AS of the validator child, in bytes (default 16 GiB; wasmtime reserves 4 GiB of
+    address space per linear memory, most of it never backed)."""
+
+    child_data_bytes: int = DEFAULT_CHILD_DATA_BYTES
+    """RLIMIT_DATA of the validator child: its writable memory, in bytes (default 2 GiB)."""
 
     child_cpu_seconds: int = DEFAULT_CHILD_CPU_SECONDS
     """RLIMIT_CPU of the validator child process, in CPU seconds (default 60)."""

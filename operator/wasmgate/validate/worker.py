@@ -1,8 +1,8 @@
 """The validator child: `python -m wasmgate.validate.worker`, started by `sandbox.py`.
 
 It reads a request (see `protocol.py`) from stdin and writes one JSON ValidationReport to
-stdout. It caps its own address space, CPU time and open files before it reads the module, so
-whatever the module does to wasmtime, the damage ends with this process.
+stdout. It caps its own address space, writable memory, CPU time and open files before it reads
+the module, so whatever the module does to wasmtime, the damage ends with this process.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ MAX_OPEN_FILES = 256
 
 
 def apply_rlimits(limits: ValidationLimits) -> None:
-    address_space = limits.child_address_space_bytes
+    address_space, data = limits.child_address_space_bytes, limits.child_data_bytes
     resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+    resource.setrlimit(resource.RLIMIT_DATA, (data, data))
     resource.setrlimit(
         resource.RLIMIT_CPU,
         (limits.child_cpu_seconds, limits.child_cpu_seconds + CPU_GRACE_SECONDS),
