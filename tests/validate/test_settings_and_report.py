@@ -55,15 +55,31 @@ def test_failure_maps_reason_to_error_class(
     assert (error.reason, error.message, error.permanent) == (reason, "m", permanent)  # type: ignore[union-attr]
 
 
-def test_status_summary_is_compact() -> None:
+def test_status_summary_has_the_shape_of_the_api_validation_status() -> None:
     report = ValidationReport.model_validate(
         {
             "digest": "sha256:00",
             "size": 1,
             "verdict": "pass",
-            "exports": [{"name": "filter", "kind": "func", "signature": "() -> (i32)"}],
+            "extension_points": ["filter"],
+            "exports": [
+                {"name": "memory", "kind": "memory"},
+                {"name": "filter", "kind": "func", "signature": "() -> (i32)"},
+            ],
             "imports": [{"module": "k8s.io/api", "name": "node", "kind": "func"}],
+            "calls": [
+                {"point": "instantiate", "fuel": 3, "micros": 9, "memory_pages": 2},
+                {"point": "filter", "node": "node-0", "fuel": 10, "micros": 5, "memory_pages": 3},
+            ],
             "costs": [
+                {
+                    "point": "instantiate",
+                    "calls": 1,
+                    "fuel_max": 3,
+                    "fuel_total": 3,
+                    "micros_max": 9,
+                    "micros_total": 9,
+                },
                 {
                     "point": "filter",
                     "calls": 4,
@@ -71,16 +87,24 @@ def test_status_summary_is_compact() -> None:
                     "fuel_total": 40,
                     "micros_max": 5,
                     "micros_total": 20,
-                }
+                },
             ],
         }
     )
 
     assert report.status_summary() == {
-        "validatorVersion": "1",
-        "digest": "sha256:00",
-        "verdict": "pass",
         "exports": ["filter"],
-        "imports": ["k8s.io/api.node"],
-        "costs": [{"point": "filter", "calls": 4, "fuelMax": 10, "microsMax": 5}],
+        "imports": [{"module": "k8s.io/api", "name": "node"}],
+        "costs": [{"extensionPoint": "filter", "fuel": 10, "durationMicroseconds": 5}],
+        "memoryPages": 3,
     }
+
+
+def test_limits_for_a_plugin_spend_one_fuel_budget_on_calls_and_start() -> None:
+    limits = ValidationLimits.for_plugin(
+        fuel=5_000, memory_pages=64, call_timeout_ms=20, start_timeout_ms=300
+    )
+
+    assert (limits.call_fuel, limits.start_fuel) == (5_000, 5_000)
+    assert (limits.memory_pages, limits.call_time_ms, limits.start_time_ms) == (64, 20, 300)
+    assert limits.max_module_bytes == ValidationLimits().max_module_bytes

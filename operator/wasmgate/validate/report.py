@@ -116,22 +116,27 @@ class ValidationReport(_Model):
             raise error
 
     def status_summary(self) -> dict[str, object]:
-        """The compact form meant for `WasmPlugin.status.validation`."""
+        """`WasmPlugin.status.validation` (the api's ValidationStatus) as plain JSON data.
+
+        Costs are the worst call of each extension point (per-node points are called once per
+        node); `_start`/instantiation is not an extension point and stays out.
+        """
+        points = set(self.extension_points)
         return {
-            "validatorVersion": self.validator_version,
-            "digest": self.digest,
-            "verdict": self.verdict,
-            "exports": [e.name for e in self.exports],
-            "imports": [f"{i.module}.{i.name}" for i in self.imports],
+            "exports": list(self.extension_points),
+            "imports": [
+                {"module": i.module, "name": i.name} for i in self.imports if i.kind == "func"
+            ],
             "costs": [
                 {
-                    "point": c.point,
-                    "calls": c.calls,
-                    "fuelMax": c.fuel_max,
-                    "microsMax": c.micros_max,
+                    "extensionPoint": c.point,
+                    "fuel": c.fuel_max,
+                    "durationMicroseconds": c.micros_max,
                 }
                 for c in self.costs
+                if c.point in points
             ],
+            "memoryPages": self.calls[-1].memory_pages if self.calls else None,
         }
 
 

@@ -14,11 +14,13 @@ from typing import Any
 WASM_PAGE_BYTES = 65536
 
 DEFAULT_MAX_MODULE_BYTES = 16 * 1024 * 1024
-DEFAULT_MEMORY_PAGES = 256
-DEFAULT_CALL_FUEL = 50_000_000
-DEFAULT_CALL_TIME_MS = 250
-DEFAULT_START_FUEL = 1_000_000_000
-DEFAULT_START_TIME_MS = 2_000
+# The dry-run defaults equal those of WasmPlugin.spec.limits, so `wasmgate validate` in a
+# plugin's CI and the operator agree on a verdict.
+DEFAULT_MEMORY_PAGES = 1024
+DEFAULT_CALL_FUEL = 100_000_000
+DEFAULT_CALL_TIME_MS = 100
+DEFAULT_START_FUEL = 100_000_000
+DEFAULT_START_TIME_MS = 1_000
 DEFAULT_NODES = 4
 DEFAULT_CHILD_ADDRESS_SPACE_BYTES = 16 * 1024 * 1024 * 1024
 DEFAULT_CHILD_DATA_BYTES = 2 * 1024 * 1024 * 1024
@@ -34,19 +36,19 @@ class ValidationLimits:
     """Largest module accepted, in bytes (default 16 MiB)."""
 
     memory_pages: int = DEFAULT_MEMORY_PAGES
-    """Linear memory the guest may grow to, in 64 KiB wasm pages (default 256 = 16 MiB)."""
+    """Linear memory the guest may grow to, in 64 KiB wasm pages (default 1024 = 64 MiB)."""
 
     call_fuel: int = DEFAULT_CALL_FUEL
-    """Fuel (roughly wasm instructions) one extension-point call may burn (default 50 million)."""
+    """Fuel (roughly wasm instructions) one extension-point call may burn (default 100 million)."""
 
     call_time_ms: int = DEFAULT_CALL_TIME_MS
-    """Wall-clock budget of one extension-point call, in milliseconds (default 250)."""
+    """Wall-clock budget of one extension-point call, in milliseconds (default 100)."""
 
     start_fuel: int = DEFAULT_START_FUEL
-    """Fuel for instantiation plus `_start` (guest runtime init) (default 1 billion)."""
+    """Fuel for instantiation plus `_start` (guest runtime init) (default 100 million)."""
 
     start_time_ms: int = DEFAULT_START_TIME_MS
-    """Wall-clock budget of instantiation plus `_start`, in milliseconds (default 2000)."""
+    """Wall-clock budget of instantiation plus `_start`, in milliseconds (default 1000)."""
 
     nodes: int = DEFAULT_NODES
     """Nodes in the synthetic cluster snapshot of the dry run (default 4)."""
@@ -71,6 +73,26 @@ class ValidationLimits:
                 raise ValueError(f"ValidationLimits.{field.name} must be a positive integer")
         if self.memory_pages > 65536:
             raise ValueError("ValidationLimits.memory_pages cannot exceed 65536 (4 GiB)")
+
+    @classmethod
+    def for_plugin(
+        cls,
+        *,
+        fuel: int,
+        memory_pages: int,
+        call_timeout_ms: int,
+        start_timeout_ms: int,
+        max_module_bytes: int = DEFAULT_MAX_MODULE_BYTES,
+    ) -> ValidationLimits:
+        """Limits from a WasmPlugin's `spec.limits` (one fuel budget serves calls and _start)."""
+        return cls(
+            max_module_bytes=max_module_bytes,
+            memory_pages=memory_pages,
+            call_fuel=fuel,
+            call_time_ms=call_timeout_ms,
+            start_fuel=fuel,
+            start_time_ms=start_timeout_ms,
+        )
 
     @property
     def memory_bytes(self) -> int:
