@@ -23,7 +23,11 @@ def test_kubectl_lists_kwok_nodes_ready(kit: KitHandle) -> None:
 
 def test_apiserver_enforces_rbac_for_unprivileged_identities(kit: KitHandle) -> None:
     result = kit.kubectl(
-        "auth", "can-i", "create", "deployments", "--as=system:serviceaccount:default:nobody",
+        "auth",
+        "can-i",
+        "create",
+        "deployments",
+        "--as=system:serviceaccount:default:nobody",
         check=False,
     )
     assert result.stdout.strip() == "no"
@@ -92,13 +96,19 @@ CRD = {
 
 def test_custom_resource_definition_is_served_and_objects_round_trip(kit: KitHandle) -> None:
     kit.run("kubectl", "apply", "-f", "-", input_text=json.dumps(CRD))
-    gadget = {"apiVersion": "kit.wasmgate.dev/v1", "kind": "Gadget",
-              "metadata": {"name": "g1"}, "spec": {"size": 7}}
+    gadget = {
+        "apiVersion": "kit.wasmgate.dev/v1",
+        "kind": "Gadget",
+        "metadata": {"name": "g1"},
+        "spec": {"size": 7},
+    }
     wait_for(
-        lambda: kit.run(
-            "kubectl", "apply", "-f", "-", input_text=json.dumps(gadget), check=False
-        ).returncode
-        == 0,
+        lambda: (
+            kit.run(
+                "kubectl", "apply", "-f", "-", input_text=json.dumps(gadget), check=False
+            ).returncode
+            == 0
+        ),
         what="the Gadget CRD to be served",
         timeout=30,
     )

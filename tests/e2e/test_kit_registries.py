@@ -19,15 +19,20 @@ def _auth(kit: KitHandle, name: str, password: str | None = None) -> list[str]:
 
 
 @pytest.mark.parametrize("name", REGISTRIES, ids=REGISTRIES)
-def test_oras_push_then_pull_round_trips_a_blob(
-    kit: KitHandle, name: str, tmp_path: Path
-) -> None:
+def test_oras_push_then_pull_round_trips_a_blob(kit: KitHandle, name: str, tmp_path: Path) -> None:
     registry = kit.registries[name]
     payload = tmp_path / "plugin.wasm"
     payload.write_bytes(b"\0asm\1\0\0\0" + name.encode() * 1000)
     ref = f"{registry.host}/roundtrip/{name}:v1"
-    kit.run("oras", "push", "--plain-http", *_auth(kit, name), ref,
-            "plugin.wasm:application/wasm", cwd=tmp_path)
+    kit.run(
+        "oras",
+        "push",
+        "--plain-http",
+        *_auth(kit, name),
+        ref,
+        "plugin.wasm:application/wasm",
+        cwd=tmp_path,
+    )
     out = tmp_path / "out"
     kit.run("oras", "pull", "--plain-http", *_auth(kit, name), "-o", out, ref)
     assert (out / "plugin.wasm").read_bytes() == payload.read_bytes()
@@ -38,8 +43,16 @@ def test_wrong_credentials_are_refused(kit: KitHandle, name: str, tmp_path: Path
     registry = kit.registries[name]
     (tmp_path / "plugin.wasm").write_bytes(b"\0asm\1\0\0\0")
     ref = f"{registry.host}/refused/{name}:v1"
-    result = kit.run("oras", "push", "--plain-http", *_auth(kit, name, "not-the-password"), ref,
-                     "plugin.wasm:application/wasm", cwd=tmp_path, check=False)
+    result = kit.run(
+        "oras",
+        "push",
+        "--plain-http",
+        *_auth(kit, name, "not-the-password"),
+        ref,
+        "plugin.wasm:application/wasm",
+        cwd=tmp_path,
+        check=False,
+    )
     assert result.returncode != 0
     assert "401" in result.stderr or "unauthorized" in result.stderr.lower()
     anonymous = kit.run("oras", "pull", "--plain-http", ref, check=False)

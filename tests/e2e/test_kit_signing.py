@@ -29,15 +29,20 @@ def _registry_flags(kit: KitHandle, name: str) -> list[str]:
     registry = kit.registries[name]
     if not registry.username:
         return []
-    return ["--registry-username", registry.username, "--registry-password",
-            registry.password or ""]
+    return [
+        "--registry-username",
+        registry.username,
+        "--registry-password",
+        registry.password or "",
+    ]
 
 
 @pytest.fixture(scope="module")
 def key_pair(kit_session: KitHandle, tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("cosign")
-    kit_session.run("cosign", "generate-key-pair", env={"COSIGN_PASSWORD": COSIGN_PASSWORD},
-                    cwd=directory)
+    kit_session.run(
+        "cosign", "generate-key-pair", env={"COSIGN_PASSWORD": COSIGN_PASSWORD}, cwd=directory
+    )
     return directory
 
 
@@ -46,20 +51,44 @@ def test_cosign_sign_then_verify_round_trips(
     kit: KitHandle, key_pair: Path, tmp_path: Path, name: str, fmt: str
 ) -> None:
     registry = kit.registries[name]
-    oras_auth = (["-u", registry.username, "-p", registry.password or ""]
-                 if registry.username else [])
+    oras_auth = (
+        ["-u", registry.username, "-p", registry.password or ""] if registry.username else []
+    )
     (tmp_path / "plugin.wasm").write_bytes(b"\0asm\1\0\0\0" + f"{name}{fmt}".encode())
     repo = f"{registry.host}/signed/{fmt}"
-    kit.run("oras", "push", "--plain-http", *oras_auth, f"{repo}:v1",
-            "plugin.wasm:application/wasm", cwd=tmp_path)
+    kit.run(
+        "oras",
+        "push",
+        "--plain-http",
+        *oras_auth,
+        f"{repo}:v1",
+        "plugin.wasm:application/wasm",
+        cwd=tmp_path,
+    )
     digest = kit.run("oras", "resolve", "--plain-http", *oras_auth, f"{repo}:v1").stdout.strip()
     ref = f"{repo}@{digest}"
     format_flag = "--new-bundle-format=false" if fmt == "legacy" else "--new-bundle-format=true"
-    kit.run("cosign", "sign", "--key", key_pair / "cosign.key", format_flag, *OFFLINE_SIGN,
-            *_registry_flags(kit, name), ref, env={"COSIGN_PASSWORD": COSIGN_PASSWORD})
+    kit.run(
+        "cosign",
+        "sign",
+        "--key",
+        key_pair / "cosign.key",
+        format_flag,
+        *OFFLINE_SIGN,
+        *_registry_flags(kit, name),
+        ref,
+        env={"COSIGN_PASSWORD": COSIGN_PASSWORD},
+    )
 
-    verified = kit.run("cosign", "verify", "--key", key_pair / "cosign.pub", *OFFLINE_VERIFY,
-                       *_registry_flags(kit, name), ref)
+    verified = kit.run(
+        "cosign",
+        "verify",
+        "--key",
+        key_pair / "cosign.pub",
+        *OFFLINE_VERIFY,
+        *_registry_flags(kit, name),
+        ref,
+    )
     payload = json.loads(verified.stdout.strip().splitlines()[-1])
     assert payload[0]["critical"]["image"]["docker-manifest-digest"] == digest
 
@@ -79,13 +108,28 @@ def test_cosign_verify_with_another_key_fails(
     registry = kit.registries["oci"]
     (tmp_path / "plugin.wasm").write_bytes(b"\0asm\1\0\0\0other-key")
     repo = f"{registry.host}/signed/otherkey"
-    kit.run("oras", "push", "--plain-http", f"{repo}:v1", "plugin.wasm:application/wasm",
-            cwd=tmp_path)
+    kit.run(
+        "oras", "push", "--plain-http", f"{repo}:v1", "plugin.wasm:application/wasm", cwd=tmp_path
+    )
     digest = kit.run("oras", "resolve", "--plain-http", f"{repo}:v1").stdout.strip()
-    kit.run("cosign", "sign", "--key", key_pair / "cosign.key", *OFFLINE_SIGN, f"{repo}@{digest}",
-            env={"COSIGN_PASSWORD": COSIGN_PASSWORD})
+    kit.run(
+        "cosign",
+        "sign",
+        "--key",
+        key_pair / "cosign.key",
+        *OFFLINE_SIGN,
+        f"{repo}@{digest}",
+        env={"COSIGN_PASSWORD": COSIGN_PASSWORD},
+    )
     kit.run("cosign", "generate-key-pair", env={"COSIGN_PASSWORD": "x"}, cwd=tmp_path)
-    result = kit.run("cosign", "verify", "--key", tmp_path / "cosign.pub", *OFFLINE_VERIFY,
-                     f"{repo}@{digest}", check=False)
+    result = kit.run(
+        "cosign",
+        "verify",
+        "--key",
+        tmp_path / "cosign.pub",
+        *OFFLINE_VERIFY,
+        f"{repo}@{digest}",
+        check=False,
+    )
     assert result.returncode != 0
     assert "accepted signatures do not match threshold" in result.stderr

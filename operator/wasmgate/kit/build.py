@@ -167,8 +167,16 @@ def build(component: Component, root: Path | None = None, say: bool = True) -> P
             target.rename(final)
         finally:
             shutil.rmtree(target, ignore_errors=True)
+        _prune_superseded(component, final)
         _say(f"kit: built {component.name} in {time.monotonic() - started:.0f}s")
     return final
+
+
+def _prune_superseded(component: Component, keep: Path) -> None:
+    """Remove builds of this component under older keys: only the pinned one is ever used."""
+    for stale in keep.parent.glob(f"{component.name}-{component.version}-*"):
+        if stale != keep and stale.is_dir() and not stale.name.startswith("."):
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 def build_all(only: list[str] | None = None, root: Path | None = None) -> dict[str, Path]:

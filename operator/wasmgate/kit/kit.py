@@ -52,6 +52,7 @@ class Kit:
             self.extra_processes.extend(processes)
             for index in range(self.nodes):
                 self.add_node(kit_node_name(index))
+            self._wait_for_default_service_account()
         except BaseException:
             self.stop()
             raise
@@ -78,6 +79,17 @@ class Kit:
             wait_for(
                 lambda: node_is_ready(core.read_node(name)),
                 what=f"node {name} Ready",
+                timeout=NODE_READY_TIMEOUT,
+                alive=self.check_alive,
+            )
+
+    def _wait_for_default_service_account(self) -> None:
+        """Pods are refused until the controller-manager has made `default/default`."""
+        with self.api_client() as api:
+            core = client.CoreV1Api(api)
+            wait_for(
+                lambda: core.read_namespaced_service_account("default", "default"),
+                what="the controller-manager to create serviceaccount default/default",
                 timeout=NODE_READY_TIMEOUT,
                 alive=self.check_alive,
             )
