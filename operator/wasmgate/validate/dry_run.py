@@ -157,7 +157,10 @@ class DryRun:
         except (wasmtime.Trap, wasmtime.WasmtimeError, HostCallRejected) as e:
             record = self._record(point, node, budget, started)
             message = self._failure_message(where, e, budget)
-            self.calls.append(record.model_copy(update={"error": message}))
+            update: dict[str, Any] = {"error": message}
+            if isinstance(e, wasmtime.Trap) and e.trap_code == wasmtime.TrapCode.INTERRUPT:
+                update["fuel"] = None
+            self.calls.append(record.model_copy(update=update))
             raise DryRunTrapped(message) from e
         return value, self._record(point, node, budget, started)
 

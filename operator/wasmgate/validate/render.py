@@ -22,7 +22,8 @@ def _call_line(call: CallRecord) -> str:
         parts.append(f"timeout={call.permit_timeout_ms}ms")
     if call.reason:
         parts.append(f"reason={call.reason!r}")
-    parts.append(f"fuel={call.fuel:,} time={call.micros:,}µs")
+    fuel = "?" if call.fuel is None else f"{call.fuel:,}"
+    parts.append(f"fuel={fuel} time={call.micros:,}µs")
     if call.error:
         parts.append("FAILED")
     return " ".join(parts)

@@ -59,7 +59,10 @@ class CallRecord(_Model):
     nominated_node_name: str | None = None
     normalized_scores: dict[str, int] | None = None
     permit_timeout_ms: int | None = None
-    fuel: int = Field(description="fuel consumed")
+    fuel: int | None = Field(
+        description="fuel consumed; None when a wall-clock interrupt ended the call (wasmtime "
+        "does not write fuel back then)"
+    )
     micros: int = Field(description="wall-clock time in microseconds")
     memory_pages: int = Field(default=0, description="guest memory size after the call")
     error: str | None = Field(default=None, description="trap or limit hit, if the call failed")
@@ -153,8 +156,8 @@ def summarize_costs(calls: list[CallRecord]) -> list[PointCost]:
         PointCost(
             point=point,
             calls=len(grouped[point]),
-            fuel_max=max(c.fuel for c in grouped[point]),
-            fuel_total=sum(c.fuel for c in grouped[point]),
+            fuel_max=max(c.fuel or 0 for c in grouped[point]),
+            fuel_total=sum(c.fuel or 0 for c in grouped[point]),
             micros_max=max(c.micros for c in grouped[point]),
             micros_total=sum(c.micros for c in grouped[point]),
         )
