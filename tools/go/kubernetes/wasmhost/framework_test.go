@@ -25,7 +25,7 @@ import (
 const testPlugin = "wasm-test-plugin"
 
 // guestURL is the file:// URL of a guest built from testdata/<name>.wat (see wat2wasm.py).
-func guestURL(t *testing.T, name string) string {
+func guestURL(t testing.TB, name string) string {
 	t.Helper()
 	path, err := filepath.Abs(filepath.Join("testdata", name+".wasm"))
 	if err != nil {
@@ -48,7 +48,7 @@ type frameworkSetup struct {
 	defaultBinder bool
 }
 
-func newTestFramework(t *testing.T, guest string, setup frameworkSetup) (*testFramework, error) {
+func newTestFramework(t testing.TB, guest string, setup frameworkSetup) (*testFramework, error) {
 	t.Helper()
 	metrics.Register() // the framework records into the scheduler's metrics; registers once
 	tf := &testFramework{}
@@ -92,7 +92,7 @@ func newTestFramework(t *testing.T, guest string, setup frameworkSetup) (*testFr
 	return tf, nil
 }
 
-func mustTestFramework(t *testing.T, guest string, setup frameworkSetup) *testFramework {
+func mustTestFramework(t testing.TB, guest string, setup frameworkSetup) *testFramework {
 	t.Helper()
 	tf, err := newTestFramework(t, guest, setup)
 	if err != nil {
