@@ -8,7 +8,6 @@ longest match wins.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -73,7 +72,7 @@ def _credential(key: str, entry: Any, source: str) -> Credential:
     if values["auth"]:
         try:
             decoded = base64.b64decode(values["auth"], validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError) as e:
+        except (ValueError, UnicodeDecodeError) as e:
             raise InvalidSpec(
                 f'{source}: auths["{key}"].auth is not base64 of "user:password"'
             ) from e
@@ -112,6 +111,6 @@ def credentials_from_secret_data(
         )
     try:
         raw = base64.b64decode(encoded, validate=True)
-    except binascii.Error as e:
+    except ValueError as e:
         raise InvalidSpec(f"{source}: {DOCKERCONFIG_KEY} is not base64") from e
     return parse_dockerconfigjson(raw, source)

@@ -9,7 +9,6 @@ are read here; bundles with a certificate are keyless and are verified elsewhere
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from typing import Any
 
@@ -41,12 +40,16 @@ def pae(payload_type: str, payload: bytes) -> bytes:
     return b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(payload), payload)
 
 
+def _one_of(value: Any, allowed: frozenset[str]) -> bool:
+    return isinstance(value, str) and value in allowed
+
+
 def _b64(value: Any, what: str, location: str) -> bytes:
     if not isinstance(value, str):
         raise SignatureInvalid(f"{location}: {what} is missing")
     try:
         return base64.b64decode(value, validate=True)
-    except binascii.Error as e:
+    except ValueError as e:
         raise SignatureInvalid(f"{location}: {what} is not base64") from e
 
 
@@ -75,7 +78,7 @@ def _subject(statement: dict[str, Any], location: str) -> tuple[str, str | None]
 def parse_bundle(data: bytes, location: str, discovery: Discovery) -> Candidate:
     """Turn one bundle into a candidate, or raise SignatureInvalid saying why not."""
     bundle = _json_object(data, "the bundle", location)
-    if bundle.get("mediaType") not in BUNDLE_MEDIA_TYPES:
+    if not _one_of(bundle.get("mediaType"), BUNDLE_MEDIA_TYPES):
         raise SignatureInvalid(
             f"{location}: bundle mediaType {bundle.get('mediaType')!r} is not v0.3"
         )
@@ -104,7 +107,7 @@ def parse_bundle(data: bytes, location: str, discovery: Discovery) -> Candidate:
         for e in entries
     )
     statement = _json_object(payload, "the in-toto statement", location)
-    if statement.get("_type") not in STATEMENT_TYPES:
+    if not _one_of(statement.get("_type"), STATEMENT_TYPES):
         raise SignatureInvalid(f"{location}: not an in-toto statement")
     predicate = statement.get("predicateType")
     if predicate != COSIGN_SIGN_PREDICATE:

@@ -9,7 +9,6 @@ signature over the exact payload bytes.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -42,7 +41,7 @@ def parse_legacy(payload: bytes, annotations: Mapping[str, str], location: str) 
         raise SignatureInvalid(f"{location}: no {SIGNATURE_ANNOTATION} annotation")
     try:
         signature = base64.b64decode(encoded, validate=True)
-    except binascii.Error as e:
+    except ValueError as e:
         raise SignatureInvalid(f"{location}: the signature annotation is not base64") from e
     try:
         document = json.loads(payload)
