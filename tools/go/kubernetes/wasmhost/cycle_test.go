@@ -113,3 +113,24 @@ func totals(scores []framework.NodePluginScores) map[string]int64 {
 	}
 	return out
 }
+
+// A cycle that fails after Permit ends in Unreserve, which runs on the pod's binding guest and
+// frees it.
+func TestUnreserveFreesTheBindingGuest(t *testing.T) {
+	tf := mustTestFramework(t, "every_point", frameworkSetup{nodes: []*v1.Node{testNode("node-a")}})
+	ctx := context.Background()
+	state := framework.NewCycleState()
+	pod := testPod("p1")
+	if status := tf.RunPermitPlugins(ctx, state, pod, "node-a"); !status.IsSuccess() {
+		t.Fatalf("Permit: %v", status)
+	}
+	pool := tf.plugin.(basePlugin).plugin().pool
+	if !pool.holdsBinding(pod.UID) {
+		t.Fatal("Permit did not hand the guest to the binding cycle")
+	}
+	tf.RunReservePluginsUnreserve(ctx, state, pod, "node-a")
+	if pool.holdsBinding(pod.UID) || len(pool.free) != 1 {
+		t.Errorf("after Unreserve: binding held %v, %d free guests, want none held and 1 free",
+			pool.holdsBinding(pod.UID), len(pool.free))
+	}
+}

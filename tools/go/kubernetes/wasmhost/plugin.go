@@ -6,6 +6,7 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/klog/v2"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
@@ -34,7 +35,10 @@ func (pl *wasmPlugin) EventsToRegister(ctx context.Context) ([]framework.Cluster
 	err := pl.pool.withAnyGuest(ctx, func(g *guest) {
 		_, callErr = g.call(withCallState(ctx, st), pEnqueue)
 	})
-	if err = firstErr(err, callErr); err != nil {
+	if err == nil {
+		err = callErr
+	}
+	if err != nil {
 		return nil, err
 	}
 	if len(st.clusterEvents) == 0 {
@@ -195,18 +199,11 @@ func (pl *wasmPlugin) Unreserve(ctx context.Context, _ *framework.CycleState, po
 	if !pl.exports(pUnreserve) {
 		return
 	}
-	st := &callState{currentPod: pod, currentNodeName: node}
 	run := pl.pool.withSchedulingGuest
 	if pl.pool.holdsBinding(pod.UID) {
 		run = pl.pool.withBindingGuest
 	}
-	var callErr error
-	err := run(withCallState(ctx, st), pod.UID, func(g *guest) {
-		_, callErr = g.call(withCallState(ctx, st), pUnreserve)
-	})
-	if err = firstErr(err, callErr); err != nil {
-		klog.FromContext(ctx).Error(err, "wasm guest failed in Unreserve", "plugin", pl.name)
-	}
+	pl.notify(ctx, run, pod, node, pUnreserve)
 }
 
 // Permit: permit returns the status code in the high 32 bits and the wait timeout in
@@ -261,13 +258,20 @@ func (pl *wasmPlugin) PostBind(ctx context.Context, _ *framework.CycleState, pod
 	if !pl.exports(pPostBind) {
 		return
 	}
+	pl.notify(ctx, pl.pool.withBindingGuest, pod, node, pPostBind)
+}
+
+// notify runs an export whose outcome the framework does not take (unreserve, postbind); a
+// failure is only logged.
+func (pl *wasmPlugin) notify(ctx context.Context, run func(context.Context, types.UID, func(*guest)) error, pod *v1.Pod, node string, p point) {
 	st := &callState{currentPod: pod, currentNodeName: node}
 	var callErr error
-	err := pl.pool.withBindingGuest(ctx, pod.UID, func(g *guest) {
-		_, callErr = g.call(withCallState(ctx, st), pPostBind)
-	})
-	if err = firstErr(err, callErr); err != nil {
-		klog.FromContext(ctx).Error(err, "wasm guest failed in PostBind", "plugin", pl.name)
+	err := run(ctx, pod.UID, func(g *guest) { _, callErr = g.call(withCallState(ctx, st), p) })
+	if err == nil {
+		err = callErr
+	}
+	if err != nil {
+		klog.FromContext(ctx).Error(err, "wasm guest failed", "plugin", pl.name, "export", exportName(p))
 	}
 }
 
@@ -322,13 +326,4 @@ func nodeName(ni *framework.NodeInfo) string {
 		return ""
 	}
 	return ni.Node().Name
-}
-
-func firstErr(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
