@@ -151,3 +151,9 @@ class KitError(WasmgateError):
 
     reason = "KitError"
     permanent = True
+
+
+class StoreFull(StagingFailed):
+    """The node store has no room for a blob under its size cap; retried when space frees."""
+
+    reason = "StoreFull"

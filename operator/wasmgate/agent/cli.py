@@ -1,0 +1,100 @@
+"""`wasmgate agent`: run the node agent of one node (the DaemonSet's command).
+
+In a pod the node name comes from the downward API and credentials from the service account;
+outside a cluster (the kit, tests) `--kubeconfig` points at the apiserver.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+from pathlib import Path
+from types import FrameType
+
+from kubernetes import client, config
+
+from wasmgate.agent.agent import Agent
+from wasmgate.agent.settings import (
+    DEFAULT_CAPACITY_BYTES,
+    DEFAULT_CONCURRENCY,
+    DEFAULT_GC_GRACE_SECONDS,
+    DEFAULT_RESYNC_SECONDS,
+    DEFAULT_SECRET_NAMESPACE,
+    DEFAULT_STORE,
+    AgentSettings,
+)
+from wasmgate.oci import RegistrySettings
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of `wasmgate agent`."""
+    parser.add_argument("--node", required=True, help="name of the Node this agent serves")
+    parser.add_argument("--store", type=Path, default=DEFAULT_STORE, help="store root directory")
+    parser.add_argument("--kubeconfig", type=Path, help="kubeconfig (default: in-cluster)")
+    parser.add_argument(
+        "--capacity", type=int, default=DEFAULT_CAPACITY_BYTES, help="store size cap in bytes"
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=DEFAULT_CONCURRENCY, help="pulls running at once"
+    )
+    parser.add_argument(
+        "--gc-grace",
+        type=float,
+        default=DEFAULT_GC_GRACE_SECONDS,
+        help="seconds an unreferenced blob is kept before it is deleted",
+    )
+    parser.add_argument(
+        "--resync", type=float, default=DEFAULT_RESYNC_SECONDS, help="seconds between resyncs"
+    )
+    parser.add_argument(
+        "--secret-namespace",
+        default=DEFAULT_SECRET_NAMESPACE,
+        help="the only namespace pull secrets are read from",
+    )
+    parser.add_argument(
+        "--plain-http",
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="registry reached over plain HTTP (repeatable; for air-gapped and test registries)",
+    )
+    parser.add_argument("--stats-file", type=Path, help="write request counters here (JSON)")
+
+
+def _api_client(kubeconfig: Path | None) -> client.ApiClient:
+    if kubeconfig is not None:
+        api: client.ApiClient = config.new_client_from_config(  # type: ignore[no-untyped-call]
+            config_file=str(kubeconfig)
+        )
+        return api
+    configuration = client.Configuration()
+    config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+    return client.ApiClient(configuration)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run until SIGTERM or SIGINT."""
+    logging.basicConfig(
+        level=logging.INFO, format=f"%(asctime)s agent[{args.node}] %(levelname)s %(message)s"
+    )
+    settings = AgentSettings(
+        node=args.node,
+        store=args.store,
+        capacity_bytes=args.capacity,
+        concurrency=args.concurrency,
+        gc_grace_seconds=args.gc_grace,
+        resync_seconds=args.resync,
+        secret_namespace=args.secret_namespace,
+        registry=RegistrySettings(plain_http=frozenset(args.plain_http)),
+        stats_file=args.stats_file,
+    )
+    agent = Agent(settings, _api_client(args.kubeconfig))
+
+    def _stop(_signal: int, _frame: FrameType | None) -> None:
+        agent.stop()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    agent.run()
+    return 0

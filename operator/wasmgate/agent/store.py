@@ -1,0 +1,212 @@
+"""The node's content-addressed blob store: a file exists under its final name only if its bytes
+hash to that name.
+
+The scheduler loads `file://<root>/sha256/<hex>` and verify-store re-hashes it first, so a
+partial, torn or tampered file under a final name would be loaded or would block the scheduler.
+Every write therefore goes to a hidden temp file in the same directory (same filesystem, so the
+rename is atomic), is fsynced and re-hashed from disk, renamed, and the directory is fsynced so
+the rename survives a power cut. Hidden files are leftovers of a killed pull and are removed at
+start-up, together with any final file whose bytes no longer match its name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from wasmgate.errors import DigestMismatch, StoreFull
+
+ALGORITHM = "sha256"
+HASH_CHUNK_BYTES = 1 << 20
+_HEX_LENGTH = 64
+_HEX_DIGITS = frozenset("0123456789abcdef")
+
+log = logging.getLogger(__name__)
+
+
+def file_digest(path: Path) -> str:
+    """`sha256:<hex>` of a file, read in chunks so memory does not grow with its size."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(HASH_CHUNK_BYTES):
+            digest.update(chunk)
+    return f"{ALGORITHM}:{digest.hexdigest()}"
+
+
+def hex_of(digest: str) -> str:
+    """The hex part of `sha256:<hex>`; refuses anything that could escape the store directory."""
+    algorithm, _, hex_part = digest.partition(":")
+    if algorithm != ALGORITHM or len(hex_part) != _HEX_LENGTH or set(hex_part) - _HEX_DIGITS:
+        raise ValueError(f"{digest!r} is not a sha256:<64 lowercase hex> digest")
+    return hex_part
+
+
+def is_blob_name(name: str) -> bool:
+    """Whether a file name in the store directory is a final blob name."""
+    return len(name) == _HEX_LENGTH and not set(name) - _HEX_DIGITS
+
+
+def _fsync_directory(directory: Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _fsync_file(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """What the start-up check found."""
+
+    verified: dict[str, int]
+    """Digest -> size of every blob whose bytes match its name."""
+    removed_corrupt: list[str]
+    """Digests whose file did not hash to its name and was removed."""
+    removed_partial: list[str]
+    """Hidden leftovers of interrupted pulls that were removed."""
+
+
+class BlobStore:
+    """`<root>/sha256/<hex>` files, a byte cap, and collection of blobs nobody references."""
+
+    def __init__(self, root: Path, capacity_bytes: int, grace_seconds: float) -> None:
+        self.root = root
+        self.directory = root / ALGORITHM
+        self.capacity_bytes = capacity_bytes
+        self.grace_seconds = grace_seconds
+        self._lock = threading.Lock()
+        self._reserved: dict[str, int] = {}
+        self._unreferenced_since: dict[str, float] = {}
+
+    def path_for(self, digest: str) -> Path:
+        """Final path of a digest."""
+        return self.directory / hex_of(digest)
+
+    def has(self, digest: str) -> bool:
+        """Whether the blob is present under its final name."""
+        return self.path_for(digest).is_file()
+
+    def blobs(self) -> dict[str, int]:
+        """Digest -> size of every blob under a final name."""
+        found: dict[str, int] = {}
+        if not self.directory.is_dir():
+            return found
+        for entry in os.scandir(self.directory):
+            if is_blob_name(entry.name) and entry.is_file(follow_symlinks=False):
+                found[f"{ALGORITHM}:{entry.name}"] = entry.stat(follow_symlinks=False).st_size
+        return found
+
+    def used_bytes(self) -> int:
+        """Bytes held by final blobs."""
+        return sum(self.blobs().values())
+
+    def scan(self) -> ScanResult:
+        """Start-up check: drop leftovers of killed pulls, re-hash every blob, drop mismatches."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        verified: dict[str, int] = {}
+        corrupt: list[str] = []
+        partial: list[str] = []
+        for entry in sorted(os.scandir(self.directory), key=lambda e: e.name):
+            path = Path(entry.path)
+            if entry.name.startswith("."):
+                path.unlink(missing_ok=True)
+                partial.append(entry.name)
+                continue
+            if not is_blob_name(entry.name) or not entry.is_file(follow_symlinks=False):
+                log.warning("store: ignoring %s, which is not a blob name", path)
+                continue
+            digest = f"{ALGORITHM}:{entry.name}"
+            if file_digest(path) == digest:
+                verified[digest] = entry.stat().st_size
+            else:
+                path.unlink(missing_ok=True)
+                corrupt.append(digest)
+                log.warning("store: %s did not hash to its name and was removed", path)
+        if corrupt or partial:
+            _fsync_directory(self.directory)
+        return ScanResult(verified, corrupt, partial)
+
+    def reserve(self, digest: str, size: int) -> None:
+        """Claim room for a pull of `size` bytes; raise StoreFull when the cap would be passed."""
+        with self._lock:
+            used = self.used_bytes() + sum(self._reserved.values())
+            if used + size > self.capacity_bytes:
+                raise StoreFull(
+                    f"store {self.root}: {digest} needs {size} bytes, {used} of "
+                    f"{self.capacity_bytes} are used or being pulled; raise the agent's "
+                    "--capacity or remove plugins"
+                )
+            self._reserved[digest] = size
+
+    def release(self, digest: str) -> None:
+        """Forget a reservation once its pull finished or failed."""
+        with self._lock:
+            self._reserved.pop(digest, None)
+
+    def put(self, digest: str, write: Callable[[Path], None]) -> int:
+        """Have `write` produce the blob at a hidden path, verify it from disk, publish it.
+
+        Returns the size. Raises DigestMismatch (and leaves nothing behind) if the bytes on disk
+        do not hash to `digest`.
+        """
+        final = self.path_for(digest)
+        staging = self.directory / f".pull-{final.name}-{os.getpid()}"
+        self.directory.mkdir(parents=True, exist_ok=True)
+        try:
+            write(staging)
+            _fsync_file(staging)
+            actual = file_digest(staging)
+            if actual != digest:
+                raise DigestMismatch(
+                    f"store {self.root}: the pulled bytes hash to {actual}, not {digest}"
+                )
+            size = staging.stat().st_size
+            staging.rename(final)
+        finally:
+            staging.unlink(missing_ok=True)
+        _fsync_directory(self.directory)
+        return size
+
+    def remove(self, digest: str) -> None:
+        """Delete a blob and make the deletion durable."""
+        self.path_for(digest).unlink(missing_ok=True)
+        _fsync_directory(self.directory)
+
+    def collect(
+        self, referenced: Iterable[str], busy: Iterable[str], now: float | None = None
+    ) -> list[str]:
+        """Remove blobs that nothing referenced for longer than the grace period.
+
+        The clock starts when a blob is first seen unreferenced by this process, so a restart
+        restarts the grace period rather than collecting early.
+        """
+        moment = time.monotonic() if now is None else now
+        keep = set(referenced) | set(busy)
+        collected: list[str] = []
+        present = self.blobs()
+        for digest in list(self._unreferenced_since):
+            if digest in keep or digest not in present:
+                del self._unreferenced_since[digest]
+        for digest in present:
+            if digest in keep:
+                continue
+            since = self._unreferenced_since.setdefault(digest, moment)
+            if moment - since >= self.grace_seconds:
+                self.remove(digest)
+                del self._unreferenced_since[digest]
+                collected.append(digest)
+        return collected
