@@ -34,8 +34,11 @@ class BlobReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        wanted = min(len(buffer), self._expected + 1 - self.bytes_read)
+    def read(self, size: int = -1) -> bytes:
+        """Up to `size` bytes (all that is left when negative); b"" at the verified end."""
+        # Overridden (not just readinto) so each chunk is handed on without an extra copy.
+        remaining = self._expected + 1 - self.bytes_read
+        wanted = remaining if size is None or size < 0 else min(size, remaining)
         if wanted <= 0:
             raise ArtifactTooLarge(
                 f"{self._what}: the registry sent more than the {self._expected} bytes the "
@@ -49,7 +52,7 @@ class BlobReader(io.RawIOBase):
             ) from e
         if not chunk:
             self._finish()
-            return 0
+            return b""
         self._hash.update(chunk)
         self.bytes_read += len(chunk)
         if self.bytes_read > self._expected:
@@ -57,6 +60,10 @@ class BlobReader(io.RawIOBase):
                 f"{self._what}: the registry sent more than the {self._expected} bytes the "
                 "manifest declares"
             )
+        return bytes(chunk)
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        chunk = self.read(len(buffer))
         buffer[: len(chunk)] = chunk
         return len(chunk)
 

@@ -1,0 +1,169 @@
+"""Benchmark: wasmgate's verified, streaming layer fetch against `oras blob fetch`.
+
+Pushes a 50 MB layer to a local go-containerregistry registry (started here unless --registry
+is given), then fetches it with `oras blob fetch` and with `wasmgate.oci.fetch_layer` in the same
+run, alternating, and prints the throughput ratio (ours / oras; target >= 0.8) and the peak RSS
+growth of our fetch (target < 32 MB). Our fetch runs in a fresh interpreter so its RSS is its own;
+it hashes every byte and fsyncs before renaming, which oras does not.
+
+    .venv/bin/python benchmarks/fetch_layer.py [--size-mb 50] [--rounds 3] [--check]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CACHE = Path.home() / ".cache" / "wasmgate"
+TARGET_RATIO = 0.8
+TARGET_RSS_MB = 32.0
+
+CHILD = r"""
+import json, sys, time
+from pathlib import Path
+from wasmgate.oci import RegistrySettings, fetch_layer, resolve
+
+def status(field):
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    raise SystemExit(field + " missing")
+
+ref, out = sys.argv[1], Path(sys.argv[2])
+settings = RegistrySettings(plain_http=frozenset({ref.split("/")[0]}), max_blob_bytes=1 << 30)
+resolved = resolve(ref, settings)
+baseline = status("VmRSS")
+Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
+started = time.perf_counter()
+fetched = fetch_layer(resolved, out, settings)
+elapsed = time.perf_counter() - started
+growth = status("VmHWM") - baseline
+print(json.dumps({"seconds": elapsed, "size": fetched.size, "rss_growth": growth}))
+"""
+
+
+def _find(name: str) -> str:
+    for directory in (CACHE / "bin", CACHE / "manual"):
+        for candidate in sorted(directory.rglob(name)) if directory.is_dir() else []:
+            if candidate.is_file() and os.access(candidate, os.X_OK):
+                return str(candidate)
+    found = shutil.which(name)
+    if not found:
+        raise SystemExit(f"{name} not found under {CACHE} or on PATH; build the kit first")
+    return found
+
+
+def _start_registry(workdir: Path) -> tuple[str, subprocess.Popen[bytes]]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    disk = workdir / "registry"
+    disk.mkdir()
+    process = subprocess.Popen(
+        [_find("ociregistry"), f"--addr=127.0.0.1:{port}", f"--disk={disk}"],
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return f"127.0.0.1:{port}", process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("registry did not start")
+
+
+def _time_oras(oras: str, blob: str, out: Path) -> float:
+    started = time.perf_counter()
+    subprocess.run(
+        [oras, "blob", "fetch", "--plain-http", "--output", str(out), blob],
+        check=True,
+        capture_output=True,
+    )
+    return time.perf_counter() - started
+
+
+def _run_ours(ref: str, out: Path) -> dict[str, float]:
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, ref, str(out)], check=True, capture_output=True, text=True
+    )
+    result: dict[str, float] = json.loads(done.stdout)
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mb", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--registry", help="host:port of a plain-HTTP registry to use")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    args = parser.parse_args()
+
+    from wasmgate.oci import RegistrySettings, push_wasm
+
+    with tempfile.TemporaryDirectory(prefix="wasmgate-bench-") as tmp:
+        workdir = Path(tmp)
+        process = None
+        host = args.registry
+        if host is None:
+            host, process = _start_registry(workdir)
+        try:
+            module = workdir / "big.wasm"
+            size = args.size_mb * 1_000_000
+            with module.open("wb") as handle:
+                handle.write(b"\0asm\x01\0\0\0")
+                handle.write(os.urandom(size - 8))
+            settings = RegistrySettings(plain_http=frozenset({host}), max_blob_bytes=1 << 30)
+            ref = f"{host}/bench/big:v1"
+            push_wasm(module, ref, settings)
+            from wasmgate.oci import resolve
+
+            layer = resolve(ref, settings).layer_digest
+            oras = _find("oras")
+            oras_times, ours, growth = [], [], []
+            for round_number in range(args.rounds):
+                oras_times.append(
+                    _time_oras(oras, f"{host}/bench/big@{layer}", workdir / f"o{round_number}")
+                )
+                result = _run_ours(ref, workdir / "store" / f"w{round_number}.wasm")
+                assert result["size"] == size
+                ours.append(result["seconds"])
+                growth.append(result["rss_growth"] / 1e6)
+        finally:
+            if process is not None:
+                process.terminate()
+                process.wait()
+    oras_mb_s = size / 1e6 / statistics.median(oras_times)
+    ours_mb_s = size / 1e6 / statistics.median(ours)
+    ratio = ours_mb_s / oras_mb_s
+    peak = max(growth)
+    print(
+        json.dumps(
+            {
+                "layer_mb": size / 1e6,
+                "rounds": args.rounds,
+                "oras_mb_per_s": round(oras_mb_s, 1),
+                "wasmgate_mb_per_s": round(ours_mb_s, 1),
+                "throughput_ratio": round(ratio, 3),
+                "peak_rss_growth_mb": round(peak, 2),
+            }
+        )
+    )
+    print(f"throughput ratio (wasmgate/oras): {ratio:.2f} (target >= {TARGET_RATIO})")
+    print(f"peak RSS growth of our fetch: {peak:.1f} MB (target < {TARGET_RSS_MB} MB)")
+    missed = ratio < TARGET_RATIO or peak >= TARGET_RSS_MB
+    return 1 if args.check and missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
