@@ -284,6 +284,25 @@ class TokenServer:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def do_POST(self) -> None:
+                # The OAuth2 refresh-token form docker clients use with an identity token.
+                length = int(self.headers.get("Content-Length", "0"))
+                form = parse_qs(self.rfile.read(length).decode())
+                server.requests.append(form)
+                if form.get("grant_type") != ["refresh_token"] or form.get("refresh_token") != [
+                    server.password
+                ]:
+                    self.send_response(401)
+                    self.end_headers()
+                    return
+                scopes = [s for scope in form.get("scope", []) for s in scope.split(" ")]
+                body = json.dumps({"access_token": server.token(scopes)}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
             def log_message(self, *args: object) -> None:
                 pass
 

@@ -42,6 +42,8 @@ from wasmgate.errors import (
     WasmgateError,
 )
 from wasmgate.oci import (
+    Credential,
+    Credentials,
     Layout,
     RegistrySettings,
     fetch_layer,
@@ -194,6 +196,28 @@ def test_bearer_token_flow_with_docker_registry(registries: Registries, tmp_path
     assert fetched.path.read_bytes() == data
     scopes = [s for r in registries.token_server.requests for s in r.get("scope", [])]
     assert "repository:tok/p:pull,push" in scopes and "repository:tok/p:pull" in scopes
+
+
+def test_identity_token_and_registry_token_flows(registries: Registries, tmp_path: Path) -> None:
+    registry = registries["distribution-token"]
+    settings = _token_settings(registries, registry)
+    login = parse_dockerconfigjson(registry.dockerconfig())
+    data = wasm_bytes("identity-token")
+    (tmp_path / "p.wasm").write_bytes(data)
+    digest = push_wasm(tmp_path / "p.wasm", f"{registry.host}/tok/id:v1", settings, login)
+    refresh = Credentials({registry.host: Credential(identity_token=registry.password or "")})
+    bearer = registries.token_server.token(["repository:tok/id:pull"])
+    given = Credentials({registry.host: Credential(registry_token=bearer)})
+    wrong = Credentials({registry.host: Credential(identity_token="stale")})
+
+    by_refresh = resolve(f"{registry.host}/tok/id:v1", settings, refresh)
+    by_token = resolve(f"{registry.host}/tok/id:v1", settings, given)
+    with pytest.raises(RegistryAuthFailed) as refused:
+        resolve(f"{registry.host}/tok/id:v1", settings, wrong)
+
+    assert by_refresh.digest == by_token.digest == digest
+    assert any(r.get("grant_type") == ["refresh_token"] for r in registries.token_server.requests)
+    assert "the token server of" in refused.value.message and "stale" not in refused.value.message
 
 
 @pytest.mark.parametrize("name", ["oci-auth", "distribution-auth", "distribution-token"])
