@@ -88,6 +88,9 @@ def test_extension_point_signatures_follow_upstream_detect_interfaces(
 
 
 def test_unknown_import_lookups() -> None:
-    assert abi.expected_import("k8s.io/scheduler", "handle.get_waiting_pod") is None
+    assert abi.expected_import("k8s.io/scheduler", "handle.get_secret") is None
+    assert abi.expected_import("k8s.io/scheduler", "handle.get_waiting_pod") == abi.Signature(
+        ("i32",) * 4, ()
+    )
     assert abi.expected_import("env", "abort") is None
     assert abi.expected_import(abi.WASI_P1, "proc_exit") == abi.Signature(("i32",), ())

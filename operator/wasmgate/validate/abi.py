@@ -79,6 +79,50 @@ EXTENSION_POINTS: tuple[ExtensionPoint, ...] = (
 )
 EXTENSION_POINTS_BY_NAME = {point.name: point for point in EXTENSION_POINTS}
 
+# Upstream mask.go: after setting aside the points that ride along with another (enqueue,
+# prefilter, postfilter, prescore, normalizescore, prebind, postbind, addpod, removepod), the
+# "main" points a guest exports must form one of these combinations ("reserve" stands for reserve
+# and/or unreserve); otherwise the scheduler refuses the plugin with "filter, score, reserve,
+# permit or bind must be exported". The one exception is a guest that exports prefilter and
+# nothing else of the above.
+MAIN_GROUPS = {
+    "filter": "filter",
+    "score": "score",
+    "reserve": "reserve",
+    "unreserve": "reserve",
+    "permit": "permit",
+    "bind": "bind",
+}
+SUPPORTED_MAIN_COMBINATIONS: frozenset[frozenset[str]] = frozenset(
+    frozenset(combination.split("+"))
+    for combination in (
+        "filter",
+        "score",
+        "reserve",
+        "permit",
+        "bind",
+        "filter+score",
+        "filter+reserve",
+        "filter+permit",
+        "filter+bind",
+        "score+reserve",
+        "score+permit",
+        "score+bind",
+        "reserve+bind",
+        "permit+bind",
+        "filter+score+bind",
+        "filter+score+reserve",
+        "filter+score+permit",
+        "score+reserve+bind",
+        "score+permit+bind",
+        "reserve+permit+bind",
+        "filter+score+bind+reserve",
+        "filter+score+bind+permit",
+        "filter+score+reserve+permit+bind",
+    )
+)
+PREFILTER_ONLY = "prefilter"
+
 MEMORY_EXPORT = "memory"
 START_EXPORT = "_start"
 START_SIGNATURE = Signature((), ())
@@ -103,9 +147,9 @@ K8S_SCHEDULER = "k8s.io/scheduler"
 WASI_P1 = "wasi_snapshot_preview1"
 ALLOWED_IMPORT_MODULES = (K8S_API, K8S_KLOG, K8S_SCHEDULER, WASI_P1)
 
-# Host functions exactly as upstream host.go builds its host modules. `handle.get_waiting_pod`
-# (listed in our design notes) is not defined upstream, so a guest importing it would fail to
-# instantiate in the real scheduler; it is refused here too.
+# Host functions as upstream host.go builds its host modules. `handle.get_waiting_pod` is missing
+# from the host.go revision we could read, but upstream's guest SDK (guest/handle/imports.go)
+# imports it as (i32, i32, i32, i32) -> (), so the host that ships with that SDK provides it.
 HOST_FUNCTIONS: dict[str, dict[str, Signature]] = {
     K8S_API: {
         "node": _sig(4, (I32,)),
@@ -132,6 +176,7 @@ HOST_FUNCTIONS: dict[str, dict[str, Signature]] = {
         "result.normalized_score_list": _sig(2),
         "handle.eventrecorder.eventf": _sig(2),
         "handle.reject_waiting_pod": _sig(4),
+        "handle.get_waiting_pod": _sig(4),
     },
 }
 

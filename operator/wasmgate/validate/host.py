@@ -289,6 +289,12 @@ class HostEnvironment:
         # No pod is waiting in the dry run: answer "not rejected" (a zero uint64).
         self.memory.write_if_under_limit(caller, bytes(8), out, out_limit)
 
+    def get_waiting_pod(
+        self, caller: wasmtime.Caller, uid: int, uid_len: int, out: int, out_limit: int
+    ) -> None:
+        self.memory.read(caller, uid, uid_len, "handle.get_waiting_pod uid")
+        # No pod is waiting in the dry run: nothing is written, as for an unknown uid.
+
     def bindings(self) -> dict[tuple[str, str], Callable[..., Any]]:
         return {
             (abi.K8S_API, "node"): self.node,
@@ -311,6 +317,7 @@ class HostEnvironment:
             (abi.K8S_SCHEDULER, "result.normalized_score_list"): self.result_normalized_score_list,
             (abi.K8S_SCHEDULER, "handle.eventrecorder.eventf"): self.eventf,
             (abi.K8S_SCHEDULER, "handle.reject_waiting_pod"): self.reject_waiting_pod,
+            (abi.K8S_SCHEDULER, "handle.get_waiting_pod"): self.get_waiting_pod,
         }
 
     def define(self, linker: wasmtime.Linker) -> None:

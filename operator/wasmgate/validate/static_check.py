@@ -13,7 +13,7 @@ import wasmtime
 
 from wasmgate.errors import AbiMismatch, WasmInvalid
 from wasmgate.validate import abi
-from wasmgate.validate.binary import ModuleInterface, parse_interface
+from wasmgate.validate.binary import Export, ModuleInterface, parse_interface
 
 
 def read_interface(engine: wasmtime.Engine, data: bytes) -> ModuleInterface:
@@ -61,13 +61,35 @@ def _export_problems(interface: ModuleInterface) -> list[str]:
             f"export {abi.START_EXPORT} is {shown}; the scheduler calls it as "
             f"{abi.START_SIGNATURE} at instantiation"
         )
-    if not any(p.counts_as_plugin and p.name in kinds for p in abi.EXTENSION_POINTS):
+    problems.extend(_combination_problems(kinds))
+    return problems
+
+
+def _combination_problems(kinds: dict[str, Export]) -> list[str]:
+    """Upstream detectInterfaces ("no plugin functions") and mask.go (supported combinations)."""
+    recognized = [p.name for p in abi.EXTENSION_POINTS if p.counts_as_plugin and p.name in kinds]
+    if not recognized:
         names = ", ".join(p.name for p in abi.EXTENSION_POINTS if p.counts_as_plugin)
-        problems.append(
+        return [
             f"the module exports no plugin function; export at least one of: {names} "
             "(addpod/removepod alone do not count, as upstream)"
-        )
-    return problems
+        ]
+    refusal = '"filter, score, reserve, permit or bind must be exported"'
+    main = frozenset(abi.MAIN_GROUPS[name] for name in recognized if name in abi.MAIN_GROUPS)
+    if not main:
+        if recognized == [abi.PREFILTER_ONLY]:
+            return []
+        return [
+            f"the module exports only {', '.join(recognized)}; the scheduler refuses it with "
+            f"{refusal}: export one of those, or prefilter and no other extension point"
+        ]
+    if main not in abi.SUPPORTED_MAIN_COMBINATIONS:
+        chosen = "+".join(g for g in ("filter", "score", "reserve", "permit", "bind") if g in main)
+        return [
+            f"the module exports the combination {chosen}, which upstream's scheduler does not "
+            f"support (mask.go refuses it with {refusal}); drop or add one of these points"
+        ]
+    return []
 
 
 def _import_problems(interface: ModuleInterface) -> list[str]:
