@@ -1,0 +1,306 @@
+"""Carry out rollout decisions against the apiserver, and gather what the next step reads.
+
+The only module of the rollout package that talks to Kubernetes. `rollout_step()` is the entry
+point a handler (or a test, or a timer) calls: gather, decide, apply, in that order, so calling
+it again after a crash at any line converges on the same state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import yaml
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from wasmgate.api.base import GROUP, VERSION
+from wasmgate.api.condition import ConditionStatus
+from wasmgate.api.conditions import (
+    PluginCondition,
+    derive_phase,
+    dump_conditions,
+    find_condition,
+    is_current,
+    parse_conditions,
+    set_condition,
+    set_ready_condition,
+)
+from wasmgate.api.wasmscheduler import RevisionOutcome, WasmScheduler
+from wasmgate.rollout.health import observe_deployment, observe_pod
+from wasmgate.rollout.machine import Decision, PluginMark, RolloutInputs, decide
+from wasmgate.rollout.names import (
+    CONFIG_KEY,
+    deployment_name,
+    selector_labels,
+)
+from wasmgate.rollout.plugins import PluginEntry, entry_from_wasmplugin
+from wasmgate.rollout.rbac import build_rbac
+from wasmgate.rollout.settings import RolloutConfig
+
+NOT_FOUND = 404
+CONFLICT = 409
+WASMSCHEDULERS = "wasmschedulers"
+WASMPLUGINS = "wasmplugins"
+
+
+def _delete_config_map(core: client.CoreV1Api, name: str, namespace: str) -> None:
+    try:
+        core.delete_namespaced_config_map(name, namespace)
+    except ApiException as e:
+        if e.status != NOT_FOUND:
+            raise
+
+
+def as_json(api: client.ApiClient, obj: object) -> dict[str, Any]:
+    """A client model as the apiserver's JSON (camelCase, no nulls)."""
+    data: dict[str, Any] = api.sanitize_for_serialization(obj)  # type: ignore[no-untyped-call]
+    return data
+
+
+def _upsert(api: client.ApiClient, obj: Mapping[str, Any]) -> None:
+    """Create `obj`, or patch it into shape when it exists (idempotent)."""
+    kind = obj["kind"]
+    name = obj["metadata"]["name"]
+    namespace = obj["metadata"].get("namespace")
+    core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
+    rbac = client.RbacAuthorizationV1Api(api)
+    operations: dict[str, tuple[Any, Callable[..., object], Callable[..., object]]] = {
+        "Namespace": (client.V1Namespace, core.create_namespace, core.patch_namespace),
+        "ServiceAccount": (
+            client.V1ServiceAccount,
+            core.create_namespaced_service_account,
+            core.patch_namespaced_service_account,
+        ),
+        "ClusterRoleBinding": (
+            client.V1ClusterRoleBinding,
+            rbac.create_cluster_role_binding,
+            rbac.patch_cluster_role_binding,
+        ),
+        "Role": (client.V1Role, rbac.create_namespaced_role, rbac.patch_namespaced_role),
+        "RoleBinding": (
+            client.V1RoleBinding,
+            rbac.create_namespaced_role_binding,
+            rbac.patch_namespaced_role_binding,
+        ),
+        "Deployment": (
+            client.V1Deployment,
+            apps.create_namespaced_deployment,
+            apps.patch_namespaced_deployment,
+        ),
+        "ConfigMap": (
+            client.V1ConfigMap,
+            core.create_namespaced_config_map,
+            core.patch_namespaced_config_map,
+        ),
+    }
+    model, create, patch = operations[kind]
+    scope = () if namespace is None else (namespace,)
+    try:
+        create(*scope, model.model_validate(dict(obj)))
+    except ApiException as e:
+        if e.status != CONFLICT:
+            raise
+        if kind != "ConfigMap":  # immutable: same name means same content
+            patch(name, *scope, dict(obj))
+
+
+def ensure_scheduler_identity(
+    api: client.ApiClient, scheduler: WasmScheduler, settings: RolloutConfig
+) -> None:
+    """Namespace, ServiceAccount and RBAC of the scheduler; run before the first Deployment."""
+    _upsert(
+        api, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": settings.namespace}}
+    )
+    for obj in build_rbac(scheduler, settings):
+        _upsert(api, obj)
+
+
+def _read_config(api: client.ApiClient, name: str, namespace: str) -> dict[str, Any] | None:
+    try:
+        config_map = client.CoreV1Api(api).read_namespaced_config_map(name, namespace)
+    except ApiException as e:
+        if e.status == NOT_FOUND:
+            return None
+        raise
+    loaded: dict[str, Any] = yaml.safe_load((config_map.data or {}).get(CONFIG_KEY, "")) or {}
+    return loaded
+
+
+def gather(
+    api: client.ApiClient,
+    scheduler: WasmScheduler,
+    plugins: Sequence[PluginEntry],
+    staged: Iterable[str],
+    *,
+    now: datetime,
+    settings: RolloutConfig,
+) -> RolloutInputs:
+    """What `decide()` needs, read from the apiserver."""
+    core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
+    try:
+        raw = apps.read_namespaced_deployment(deployment_name(scheduler), settings.namespace)
+        deployment = observe_deployment(as_json(api, raw))
+    except ApiException as e:
+        if e.status != NOT_FOUND:
+            raise
+        deployment = None
+    selector = ",".join(f"{k}={v}" for k, v in selector_labels(scheduler).items())
+    pods = core.list_namespaced_pod(settings.namespace, label_selector=selector).items
+    revisions = scheduler.status.revisions if scheduler.status else []
+    wanted = {
+        revision.config_map_name
+        for revision in revisions
+        if revision.outcome in (RevisionOutcome.ACTIVE, RevisionOutcome.PROGRESSING)
+    }
+    configs = {name: _read_config(api, name, settings.namespace) for name in sorted(wanted)}
+    return RolloutInputs(
+        scheduler=scheduler,
+        plugins=list(plugins),
+        staged=frozenset(staged),
+        revision_configs={name: config for name, config in configs.items() if config is not None},
+        deployment=deployment,
+        pods=[observe_pod(as_json(api, pod)) for pod in pods],
+        now=now,
+        settings=settings,
+    )
+
+
+def mark_plugin(api: client.ApiClient, mark: PluginMark, now: datetime) -> bool:
+    """Set RolledOut (and Ready, phase) on a WasmPlugin; False if it changed meanwhile."""
+    custom = client.CustomObjectsApi(api)
+    try:
+        plugin = cast(
+            dict[str, Any], custom.get_cluster_custom_object(GROUP, VERSION, WASMPLUGINS, mark.name)
+        )
+    except ApiException as e:
+        if e.status == NOT_FOUND:
+            return False
+        raise
+    generation = plugin["metadata"].get("generation")
+    if mark.generation is not None and generation != mark.generation:
+        return False
+    status = plugin.get("status") or {}
+    conditions = parse_conditions(status.get("conditions") or [])
+    existing = find_condition(conditions, PluginCondition.ROLLED_OUT)
+    if (
+        existing is not None
+        and is_current(existing, generation)
+        and (existing.status, existing.reason, existing.message)
+        == (mark.status, mark.reason, mark.message)
+    ):
+        return True
+    conditions = set_condition(
+        conditions,
+        type_=PluginCondition.ROLLED_OUT,
+        status=mark.status,
+        reason=mark.reason,
+        message=mark.message,
+        observed_generation=generation,
+        now=now,
+    )
+    conditions = set_ready_condition(conditions, generation=generation, now=now)
+    body = {
+        "status": {
+            "conditions": dump_conditions(conditions),
+            "phase": derive_phase(conditions, generation).value,
+        }
+    }
+    custom.patch_cluster_custom_object_status(GROUP, VERSION, WASMPLUGINS, mark.name, body)
+    return True
+
+
+def execute(
+    api: client.ApiClient,
+    scheduler: WasmScheduler,
+    decision: Decision,
+    *,
+    now: datetime,
+    settings: RolloutConfig,
+) -> None:
+    """Perform a decision: ConfigMap, Deployment, history clean-up, status, plugin marks."""
+    core = client.CoreV1Api(api)
+    if decision.create_config_map is not None:
+        _upsert(api, decision.create_config_map)
+    if decision.apply_deployment is not None:
+        _upsert(api, decision.apply_deployment)
+    for name in decision.delete_config_maps:
+        _delete_config_map(core, name, settings.namespace)
+    client.CustomObjectsApi(api).patch_cluster_custom_object_status(
+        GROUP,
+        VERSION,
+        WASMSCHEDULERS,
+        str(scheduler.metadata.name),
+        {"status": decision.status.to_json()},
+    )
+    for mark in decision.plugin_marks:
+        mark_plugin(api, mark, now)
+
+
+def rollout_step(
+    api: client.ApiClient,
+    scheduler: Mapping[str, Any],
+    plugins: Sequence[PluginEntry],
+    staged: Iterable[str],
+    *,
+    now: datetime | None = None,
+    settings: RolloutConfig | None = None,
+) -> Decision:
+    """One reconcile of a WasmScheduler (its JSON): gather, decide, apply; returns the decision.
+
+    Call it on every WasmScheduler event and again after `decision.requeue_after` seconds.
+    """
+    settings = settings or RolloutConfig()
+    now = now or datetime.now(UTC)
+    model = WasmScheduler.model_validate(scheduler)
+    ensure_scheduler_identity(api, model, settings)
+    decision = decide(gather(api, model, plugins, staged, now=now, settings=settings))
+    execute(api, model, decision, now=now, settings=settings)
+    return decision
+
+
+def plugins_for_scheduler(
+    plugins: Iterable[Mapping[str, Any]], scheduler_object: str
+) -> list[PluginEntry]:
+    """Entries of the WasmPlugins (JSON) that name `scheduler_object` and passed validation for
+    their current generation; staging is judged by the rollout machine from `staged_layers`."""
+    entries: list[PluginEntry] = []
+    for plugin in plugins:
+        settings = (plugin.get("spec") or {}).get("scheduler") or {}
+        if scheduler_object not in (settings.get("schedulers") or ["wasmgate-scheduler"]):
+            continue
+        generation = (plugin.get("metadata") or {}).get("generation")
+        conditions = parse_conditions((plugin.get("status") or {}).get("conditions") or [])
+        validated = find_condition(conditions, PluginCondition.VALIDATED)
+        if validated is None or validated.status != ConditionStatus.TRUE:
+            continue
+        if not is_current(validated, generation):
+            continue
+        entry = entry_from_wasmplugin(plugin)
+        if entry is not None:
+            entries.append(entry)
+    return entries
+
+
+def staged_layers(plugins: Iterable[Mapping[str, Any]]) -> frozenset[str]:
+    """Layer digests whose WasmPlugin reports every desired node ready (status.staging)."""
+    staged: set[str] = set()
+    for plugin in plugins:
+        status = plugin.get("status") or {}
+        staging = status.get("staging") or {}
+        desired = int(staging.get("desired") or 0)
+        if status.get("layerDigest") and desired > 0 and int(staging.get("ready") or 0) >= desired:
+            staged.add(str(status["layerDigest"]))
+    return frozenset(staged)
+
+
+__all__ = [
+    "ensure_scheduler_identity",
+    "execute",
+    "gather",
+    "mark_plugin",
+    "plugins_for_scheduler",
+    "rollout_step",
+    "staged_layers",
+]
