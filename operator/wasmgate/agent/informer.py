@@ -134,6 +134,8 @@ class Informer:
                     self._stopping.wait(delay)
                     delay = min(delay * 2, BACKOFF_MAX_SECONDS)
             except Exception as e:
+                if self._stopping.is_set():
+                    return
                 version = None
                 log.warning("%s: %s; retrying in %.0fs", self.what, e, delay)
                 self._stopping.wait(delay)

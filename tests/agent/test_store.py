@@ -1,0 +1,126 @@
+"""The store publishes only verified bytes under final names, caps its size and collects."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from wasmgate.agent.store import BlobStore, file_digest, hex_of
+from wasmgate.errors import DigestMismatch, StoreFull
+
+GRACE = 10.0
+
+
+def _digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def _store(tmp_path: Path, capacity: int = 1 << 20) -> BlobStore:
+    return BlobStore(tmp_path / "store", capacity, GRACE)
+
+
+def test_put_publishes_verified_bytes_under_the_digest_and_leaves_no_temp(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    data = b"\0asm\1\0\0\0module"
+    size = store.put(_digest(data), lambda path: path.write_bytes(data))
+    assert size == len(data)
+    assert store.path_for(_digest(data)).read_bytes() == data
+    assert sorted(p.name for p in store.directory.iterdir()) == [hex_of(_digest(data))]
+
+
+def test_put_refuses_bytes_that_do_not_match_and_leaves_nothing(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    claimed = _digest(b"what the status says")
+    with pytest.raises(DigestMismatch) as caught:
+        store.put(claimed, lambda path: path.write_bytes(b"what the registry sent"))
+    assert caught.value.reason == "DigestMismatch"
+    assert f"not {claimed}" in caught.value.message
+    assert list(store.directory.iterdir()) == []
+
+
+def test_put_removes_the_staging_file_when_the_writer_fails(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+
+    def half_then_crash(path: Path) -> None:
+        path.write_bytes(b"half")
+        raise OSError("connection reset")
+
+    with pytest.raises(OSError, match="connection reset"):
+        store.put(_digest(b"whole"), half_then_crash)
+    assert list(store.directory.iterdir()) == []
+
+
+def test_scan_keeps_good_blobs_and_removes_tampered_and_partial_files(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    good, bad = b"good bytes", b"original bytes"
+    store.put(_digest(good), lambda p: p.write_bytes(good))
+    store.put(_digest(bad), lambda p: p.write_bytes(bad))
+    store.path_for(_digest(bad)).write_bytes(b"tampered bytes")
+    (store.directory / ".pull-abc-123").write_bytes(b"partial")
+    (store.directory / "README").write_text("not a blob")
+    result = store.scan()
+    assert result.verified == {_digest(good): len(good)}
+    assert result.removed_corrupt == [_digest(bad)]
+    assert result.removed_partial == [".pull-abc-123"]
+    assert sorted(p.name for p in store.directory.iterdir()) == sorted(
+        [hex_of(_digest(good)), "README"]
+    )
+
+
+def test_reserve_refuses_past_the_cap_counting_pulls_in_flight(tmp_path: Path) -> None:
+    store = _store(tmp_path, capacity=100)
+    data = b"x" * 60
+    store.put(_digest(data), lambda p: p.write_bytes(data))
+    store.reserve("sha256:" + "a" * 64, 30)
+    with pytest.raises(StoreFull) as caught:
+        store.reserve("sha256:" + "b" * 64, 20)
+    assert caught.value.reason == "StoreFull"
+    assert "needs 20 bytes, 90 of 100 are used or being pulled" in caught.value.message
+    store.release("sha256:" + "a" * 64)
+    store.reserve("sha256:" + "b" * 64, 20)
+
+
+def test_collect_waits_for_the_grace_period_and_spares_referenced_and_busy(
+    tmp_path: Path,
+) -> None:
+    store = _store(tmp_path)
+    blobs = {name: name.encode() * 10 for name in ("kept", "busy", "orphan")}
+    digests = {name: _digest(data) for name, data in blobs.items()}
+    for name, data in blobs.items():
+        store.put(digests[name], lambda p, d=data: p.write_bytes(d))
+    referenced, busy = [digests["kept"]], [digests["busy"]]
+    assert store.collect(referenced, busy, now=100.0) == []
+    assert store.collect(referenced, busy, now=100.0 + GRACE - 0.1) == []
+    assert store.collect(referenced, busy, now=100.0 + GRACE) == [digests["orphan"]]
+    assert not store.has(digests["orphan"])
+    assert store.has(digests["kept"]) and store.has(digests["busy"])
+
+
+def test_a_blob_referenced_again_restarts_its_grace_period(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    data = b"comes back"
+    store.put(_digest(data), lambda p: p.write_bytes(data))
+    assert store.collect([], [], now=0.0) == []
+    assert store.collect([_digest(data)], [], now=GRACE - 1) == []
+    assert store.collect([], [], now=GRACE + 1) == []
+    assert store.collect([], [], now=2 * GRACE) == []
+    assert store.collect([], [], now=2 * GRACE + 1) == [_digest(data)]
+
+
+@pytest.mark.parametrize(
+    "digest",
+    ["sha256:../../etc/passwd", "sha512:" + "a" * 64, "sha256:" + "A" * 64, "sha256:" + "a" * 63],
+    ids=["path-traversal", "other-algorithm", "uppercase-hex", "short-hex"],
+)
+def test_digests_that_are_not_store_names_are_refused(digest: str) -> None:
+    with pytest.raises(ValueError, match="is not a sha256:<64 lowercase hex> digest"):
+        hex_of(digest)
+
+
+def test_file_digest_streams_a_file_larger_than_one_chunk(tmp_path: Path) -> None:
+    data = bytes(range(256)) * 9000
+    path = tmp_path / "big"
+    path.write_bytes(data)
+    assert file_digest(path) == _digest(data)

@@ -1,0 +1,104 @@
+"""The agent stages a digest only when Verified and Validated hold for the current generation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from wasmgate.agent.wanted import wanted_blobs
+
+MANIFEST = "sha256:" + "1" * 64
+LAYER = "sha256:" + "2" * 64
+OTHER = "sha256:" + "3" * 64
+NODE = {"metadata": {"name": "n1", "labels": {"role": "sched"}}, "spec": {}}
+NOW = "2026-01-01T00:00:00Z"
+
+
+def _condition(type_: str, status: str = "True", generation: int = 2) -> dict[str, Any]:
+    return {"type": type_, "status": status, "reason": "Passed", "message": "",
+            "observedGeneration": generation, "lastTransitionTime": NOW}  # fmt: skip
+
+
+def _plugin(status: dict[str, Any] | None, *, pin: str | None = None) -> dict[str, Any]:
+    source: dict[str, Any] = {"image": "reg.example/p:v1"}
+    if pin:
+        source["digest"] = pin
+    plugin: dict[str, Any] = {
+        "apiVersion": "wasmgate.dev/v1alpha1",
+        "kind": "WasmPlugin",
+        "metadata": {"name": "p", "generation": 2},
+        "spec": {"source": source, "scheduler": {"schedulers": ["s"]}},
+    }
+    if status is not None:
+        plugin["status"] = status
+    return plugin
+
+
+def _status(*conditions: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"digest": MANIFEST, "layerDigest": LAYER, "conditions": list(conditions), **extra}
+
+
+SCHEDULER = {
+    "apiVersion": "wasmgate.dev/v1alpha1",
+    "kind": "WasmScheduler",
+    "metadata": {"name": "s"},
+    "spec": {"image": "reg.example/sched:v1", "nodeSelector": {"role": "sched"}},
+}
+GOOD = _status(_condition("Verified"), _condition("Validated"))
+
+REFUSED = [
+    ("no-status", _plugin(None), "status names no digest and layerDigest yet"),
+    ("verified-false", _plugin(_status(_condition("Verified", "False"), _condition("Validated"))),
+     "condition Verified is not True"),
+    ("validated-missing", _plugin(_status(_condition("Verified"))),
+     "condition Validated is not True"),
+    ("verified-for-old-generation",
+     _plugin(_status(_condition("Verified", generation=1), _condition("Validated"))),
+     "condition Verified describes generation 1, not the current 2"),
+    ("hand-edited-to-look-staged", _plugin(_status(
+        _condition("Resolved"), _condition("Staged"), _condition("Ready"),
+        phase="Ready", staging={"ready": 3, "desired": 3})),
+     "condition Verified is not True"),
+    ("status-digest-differs-from-pin", _plugin(GOOD, pin=OTHER),
+     f"status.digest {MANIFEST} differs from spec.source.digest {OTHER}"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("plugin", "why"), [row[1:] for row in REFUSED], ids=[row[0] for row in REFUSED]
+)
+def test_plugins_that_are_not_verified_for_this_generation_are_refused(
+    plugin: dict[str, Any], why: str
+) -> None:
+    wanted, refused = wanted_blobs([plugin], [SCHEDULER], NODE)
+    assert wanted == {}
+    assert refused == {"p": why}
+
+
+def test_a_verified_plugin_for_a_scheduler_on_this_node_is_wanted_by_its_layer_digest() -> None:
+    wanted, refused = wanted_blobs([_plugin(GOOD, pin=MANIFEST)], [SCHEDULER], NODE)
+    assert refused == {}
+    assert list(wanted) == [LAYER]
+    source = wanted[LAYER]
+    assert (source.manifest_digest, source.image, source.plugin) == (
+        MANIFEST, "reg.example/p:v1", "p",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("node_labels", [{}, {"role": "worker"}], ids=["no-labels", "other-role"])
+def test_a_node_the_scheduler_does_not_select_stages_nothing(node_labels: dict[str, str]) -> None:
+    node = {"metadata": {"name": "n2", "labels": node_labels}, "spec": {}}
+    assert wanted_blobs([_plugin(GOOD)], [SCHEDULER], node) == ({}, {})
+
+
+def test_a_plugin_whose_scheduler_does_not_exist_stages_nothing() -> None:
+    assert wanted_blobs([_plugin(GOOD)], [], NODE) == ({}, {})
+
+
+def test_an_object_that_is_not_a_valid_wasmplugin_is_refused_not_crashed_on() -> None:
+    broken = _plugin(GOOD)
+    broken["spec"]["source"]["image"] = ""
+    wanted, refused = wanted_blobs([broken], [SCHEDULER], NODE)
+    assert wanted == {}
+    assert refused == {"p": "the object does not match the WasmPlugin schema"}
