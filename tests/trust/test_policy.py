@@ -3,7 +3,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from wasmgate.errors import InvalidSpec, PolicyViolation, SignatureInvalid, SignatureUntrusted
-from wasmgate.trust import AllOf, AnyOf, Evidence, KeyPolicy, RegistryAllowList, load_public_key
+from wasmgate.trust import (
+    AllOf,
+    AnyOf,
+    Evidence,
+    KeyPolicy,
+    RegistryAllowList,
+    load_public_key,
+    verification_key,
+)
 from wasmgate.trust.candidates import Candidate, Discovery, SignatureFormat, Stage
 
 DIGEST = "sha256:" + "c" * 64
@@ -148,3 +156,24 @@ def test_empty_policy_is_an_error(build: object, message: str) -> None:
         build()  # type: ignore[operator]
     assert error.value.reason == "InvalidSpec" and error.value.permanent
     assert error.value.message.startswith(message)
+
+
+def test_verification_key_changes_with_digest_keys_and_policy_shape() -> None:
+    alice = KeyPolicy([_key(ALICE, "alice.pub")], "plugin keys")
+    renamed = KeyPolicy([_key(ALICE, "renamed.pub")], "other name")
+    bob = KeyPolicy([_key(BOB, "bob.pub")], "plugin keys")
+    both = KeyPolicy([_key(BOB, "b"), _key(ALICE, "a")], "plugin keys")
+    both_reordered = KeyPolicy([_key(ALICE, "a"), _key(BOB, "b")], "plugin keys")
+    other_digest = "sha256:" + "d" * 64
+
+    assert verification_key(DIGEST, alice) == verification_key(DIGEST, renamed)
+    assert verification_key(DIGEST, both) == verification_key(DIGEST, both_reordered)
+    keys = {
+        verification_key(DIGEST, alice),
+        verification_key(DIGEST, bob),
+        verification_key(other_digest, alice),
+        verification_key(DIGEST, AnyOf([alice, bob])),
+        verification_key(DIGEST, AllOf([alice, bob])),
+        verification_key(DIGEST, AllOf([alice, RegistryAllowList(["reg.io/*"])])),
+    }
+    assert len(keys) == 6

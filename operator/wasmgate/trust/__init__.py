@@ -16,7 +16,7 @@ from wasmgate.trust.policy import (
 )
 from wasmgate.trust.settings import TrustSettings
 from wasmgate.trust.store import SignatureStore, Subject
-from wasmgate.trust.verify import VerificationResult, verify
+from wasmgate.trust.verify import VerificationResult, verification_key, verify
 
 __all__ = [
     "AllOf",
@@ -33,5 +33,6 @@ __all__ = [
     "VerificationResult",
     "fingerprint",
     "load_public_key",
+    "verification_key",
     "verify",
 ]

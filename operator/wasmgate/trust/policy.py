@@ -61,6 +61,10 @@ class Policy(Protocol):
         """One line for messages and status."""
         ...
 
+    def identity(self) -> str:
+        """A canonical text of everything the decision depends on (full key fingerprints)."""
+        ...
+
 
 def _short(fingerprint: str) -> str:
     return fingerprint[:16]
@@ -80,6 +84,9 @@ class KeyPolicy:
 
     def describe(self) -> str:
         return f"{self.name} ({', '.join(_short(k.fingerprint) for k in self.keys)})"
+
+    def identity(self) -> str:
+        return f"keys({','.join(sorted(k.fingerprint for k in self.keys))})"
 
     def _key_for(self, candidate: Candidate) -> TrustedKey | None:
         for key in self.keys:
@@ -151,6 +158,9 @@ class AnyOf:
     def describe(self) -> str:
         return "any of: " + "; ".join(p.describe() for p in self.policies)
 
+    def identity(self) -> str:
+        return f"any({';'.join(p.identity() for p in self.policies)})"
+
     def verify(self, evidence: Evidence) -> None:
         errors: list[WasmgateError] = []
         for policy in self.policies:
@@ -176,6 +186,9 @@ class AllOf:
     def describe(self) -> str:
         return "all of: " + "; ".join(p.describe() for p in self.policies)
 
+    def identity(self) -> str:
+        return f"all({';'.join(p.identity() for p in self.policies)})"
+
     def verify(self, evidence: Evidence) -> None:
         for policy in self.policies:
             policy.verify(evidence)
@@ -192,6 +205,9 @@ class RegistryAllowList:
 
     def describe(self) -> str:
         return f"{self.name} ({', '.join(self.patterns)})"
+
+    def identity(self) -> str:
+        return f"registries({','.join(self.patterns)})"
 
     def verify(self, evidence: Evidence) -> None:
         if not any(fnmatch.fnmatchcase(evidence.name, p) for p in self.patterns):

@@ -9,6 +9,7 @@ failures propagate as they are, so they are never reported as bad signatures.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from wasmgate.errors import (
@@ -56,6 +57,13 @@ class VerificationResult:
     def primary(self) -> Match:
         """The first match; what status shows as the signer."""
         return self.matches[0]
+
+
+def verification_key(digest: str, policy: Policy) -> str:
+    """A key for "this digest passed this exact policy": when a recorded key still equals it, the
+    earlier verdict holds and no registry request is needed; a key edited in its Secret, a new
+    digest (a moved tag) or a changed cluster policy gives a new key and a new verification."""
+    return hashlib.sha256(f"{digest}\n{policy.identity()}".encode()).hexdigest()
 
 
 def _summary(rejections: list[Rejection]) -> str:
