@@ -8,54 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from validate_helpers import padded_module
+from validate_helpers import ASSET_VERDICTS, padded_module
 
 from wasmgate.errors import AbiMismatch, DryRunTrapped, WasmgateError, WasmInvalid
 from wasmgate.validate import ValidationLimits, validate
 
-# asset, verdict, reason, fragments the message must contain
-CASES = [
-    ("filter_node_name_suffix", "pass", None, []),
-    ("filter_node_name_suffix_inverted", "pass", None, []),
-    ("score_node_label", "pass", None, []),
-    ("prefilter_node_names", "pass", None, []),
-    ("tinygo_style_wasi_start", "pass", None, []),
-    (
-        "filter_trap_unreachable",
-        "fail",
-        "DryRunTrapped",
-        ["filter (node node-0) trapped", "unreachable"],
-    ),
-    ("score_endless_loop", "fail", "DryRunTrapped", ["score (node node-0)", "limits.call"]),
-    ("memory_grow_past_limit", "fail", "DryRunTrapped", ["filter", "limits.memoryPages"]),
-    ("start_trap", "fail", "DryRunTrapped", ["_start trapped", "unreachable"]),
-    ("start_proc_exit", "fail", "DryRunTrapped", ["_start called proc_exit(0)", "wazero"]),
-    ("imports_unknown_module", "fail", "AbiMismatch", ["import env.abort", "no module 'env'"]),
-    (
-        "imports_scheduler_unknown_function",
-        "fail",
-        "AbiMismatch",
-        ["import k8s.io/scheduler.get_secret", "no function 'get_secret'"],
-    ),
-    (
-        "imports_scheduler_wrong_signature",
-        "fail",
-        "AbiMismatch",
-        ["k8s.io/scheduler.get_config is declared (i32) -> (i32)", "provides (i32, i32) -> (i32)"],
-    ),
-    (
-        "exports_filter_wrong_signature",
-        "fail",
-        "AbiMismatch",
-        ["export filter has signature (i32) -> (i32)", "requires () -> (i32)"],
-    ),
-    ("exports_no_memory", "fail", "AbiMismatch", ['no export named "memory"']),
-    ("exports_no_plugin_function", "fail", "AbiMismatch", ["exports no plugin function"]),
-    ("filter_status_code_unknown", "fail", "AbiMismatch", ["returned status code 42"]),
-    ("score_out_of_range", "fail", "AbiMismatch", ["returned score 150", "0..100"]),
-    ("component_minimal", "fail", "WasmInvalid", ["WebAssembly component", "core modules only"]),
-    ("not_wasm", "fail", "WasmInvalid", ["not a WebAssembly binary", "magic bytes"]),
-]
 ERROR_CLASSES: dict[str, type[WasmgateError]] = {
     "WasmInvalid": WasmInvalid,
     "AbiMismatch": AbiMismatch,
@@ -64,7 +21,7 @@ ERROR_CLASSES: dict[str, type[WasmgateError]] = {
 
 
 @pytest.mark.parametrize(
-    ("asset", "verdict", "reason", "fragments"), CASES, ids=[c[0] for c in CASES]
+    ("asset", "verdict", "reason", "fragments"), ASSET_VERDICTS, ids=[c[0] for c in ASSET_VERDICTS]
 )
 def test_asset_gets_expected_verdict(
     wasm_assets: dict[str, Path], asset: str, verdict: str, reason: str | None, fragments: list[str]

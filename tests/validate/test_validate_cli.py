@@ -8,26 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from validate_helpers import ASSET_VERDICTS
 
 from wasmgate.cli import main
-
-# asset, exit code, lines the output must contain
-CASES = [
-    ("filter_node_name_suffix", 0, ["verdict   PASS", "filter          () -> (i32)"]),
-    ("tinygo_style_wasi_start", 0, ["verdict   PASS", "stdout: guest runtime initialized"]),
-    (
-        "filter_trap_unreachable",
-        1,
-        ["verdict   FAIL (DryRunTrapped)", "filter (node node-0) trapped"],
-    ),
-    ("score_endless_loop", 1, ["verdict   FAIL (DryRunTrapped)", "score (node node-0)"]),
-    ("start_trap", 1, ["verdict   FAIL (DryRunTrapped)", "_start trapped"]),
-    ("imports_unknown_module", 1, ["verdict   FAIL (AbiMismatch)", "import env.abort"]),
-    ("exports_filter_wrong_signature", 1, ["verdict   FAIL (AbiMismatch)", "export filter has"]),
-    ("exports_no_plugin_function", 1, ["verdict   FAIL (AbiMismatch)", "no plugin function"]),
-    ("component_minimal", 1, ["verdict   FAIL (WasmInvalid)", "WebAssembly component"]),
-    ("not_wasm", 1, ["verdict   FAIL (WasmInvalid)", "not a WebAssembly binary"]),
-]
 
 
 @pytest.fixture(autouse=True)
@@ -37,22 +20,32 @@ def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return cache_home
 
 
-@pytest.mark.parametrize(("asset", "code", "expected"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("asset", "verdict", "reason", "fragments"), ASSET_VERDICTS, ids=[c[0] for c in ASSET_VERDICTS]
+)
 def test_exit_code_and_report(
     wasm_assets: dict[str, Path],
     capsys: pytest.CaptureFixture[str],
     asset: str,
-    code: int,
-    expected: list[str],
+    verdict: str,
+    reason: str | None,
+    fragments: list[str],
 ) -> None:
     path = wasm_assets[asset]
 
-    assert main(["validate", str(path)]) == code
+    code = main(["validate", str(path)])
 
     out = capsys.readouterr().out
     assert out.startswith(f"wasmgate validate {path}\n")
-    for line in expected:
-        assert line in out
+    if verdict == "pass":
+        assert code == 0
+        assert "  verdict   PASS\n" in out
+        assert "cost per extension point:" in out
+    else:
+        assert code == 1
+        assert f"  verdict   FAIL ({reason})\n" in out
+    for fragment in fragments:
+        assert fragment in out
 
 
 def test_json_report_round_trips(
