@@ -366,8 +366,10 @@ def test_tls_registry_needs_its_ca_and_plain_http_needs_the_allow_list(
     (tmp_path / "p.wasm").write_bytes(wasm_bytes("tls"))
     digest = push_wasm(tmp_path / "p.wasm", ref, with_ca)
 
+    started = time.monotonic()
     with pytest.raises(RegistryUnavailable) as untrusted:
-        resolve(ref, RegistrySettings(attempts=1))
+        resolve(ref, RegistrySettings(attempts=4, backoff=1.0))
+    assert time.monotonic() - started < 1.0  # a TLS failure is not retried at once
     plain = registries["distribution"]
     with pytest.raises(RegistryUnavailable) as not_allowed:
         resolve(f"{plain.host}/x/y:v1", RegistrySettings(attempts=1))

@@ -33,6 +33,10 @@ USER_AGENT = "wasmgate"
 Body = bytes | Path | None
 
 
+class _TLSFailure(RegistryUnavailable):
+    """TLS verification failed: a configuration problem that retrying at once will not fix."""
+
+
 class _CheckedAdapter(HTTPAdapter):
     def __init__(self, pool_classes: dict[str, type[Any]]) -> None:
         self._pool_classes = pool_classes
@@ -100,6 +104,8 @@ class Transport:
                 response = self._send_raw(
                     method, url, headers=sent, params=params, body=body, stream=stream
                 )
+            except _TLSFailure:
+                raise
             except RegistryUnavailable as e:
                 if attempt >= len(delays):
                     raise RegistryUnavailable(
@@ -187,7 +193,7 @@ class Transport:
                     "cloud metadata addresses"
                 ) from e
             except requests.exceptions.SSLError as e:
-                raise RegistryUnavailable(
+                raise _TLSFailure(
                     f"TLS with {urlsplit(url).netloc} failed ({e.__class__.__name__}); if the "
                     "registry uses a private CA, give its bundle in the registry settings"
                 ) from e
