@@ -1,0 +1,118 @@
+"""Kopf registrations of the admission webhook, waiting to be merged into handlers.py.
+
+handlers.py is the only module meant to import kopf decorators; it did not exist yet when the
+webhook was written, so this section lives here and moves there verbatim. The checks themselves
+are pure functions in wasmgate_admission; these handlers only translate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import kopf
+
+from wasmgate.api.base import GROUP, VERSION
+
+# --- admission ---
+from wasmgate_admission import glue
+from wasmgate_admission.configuration import (
+    WASMPLUGIN_HANDLER,
+    WASMSCHEDULER_HANDLER,
+    WASMTRUSTPOLICY_HANDLER,
+)
+from wasmgate_admission.settings import AdmissionSettings
+from wasmgate_admission.verdict import Verdict
+from wasmgate_admission.wasmplugin import review_wasmplugin
+from wasmgate_admission.wasmscheduler import review_wasmscheduler
+from wasmgate_admission.wasmtrustpolicy import review_wasmtrustpolicy
+
+CERTIFICATE_CHECK_SECONDS = 6 * 3600
+_served: glue.Served | None = None
+_rotation: asyncio.Task[None] | None = None
+
+
+def _answer(verdict: Verdict, warnings: list[str]) -> None:
+    warnings.extend(verdict.warnings)
+    if not verdict.allowed:
+        raise kopf.AdmissionError(verdict.message, code=glue.denial_code(verdict))
+
+
+def _lookup() -> Any:
+    if _served is None:
+        raise kopf.AdmissionError("the webhook is still starting; retry", code=503)
+    return _served.lookup
+
+
+async def _rotate_forever() -> None:
+    global _served
+    while True:
+        await asyncio.sleep(CERTIFICATE_CHECK_SECONDS)
+        if _served is not None:
+            _served = await asyncio.to_thread(glue.rotate, _served)
+
+
+@kopf.on.startup()
+async def admission_startup(settings: kopf.OperatorSettings, **_: Any) -> None:
+    global _served, _rotation
+    served = await asyncio.to_thread(glue.prepare, AdmissionSettings.from_env())
+    settings.admission.server = kopf.WebhookServer(
+        addr=served.settings.address,
+        port=served.settings.port,
+        host=served.settings.address,
+        certfile=str(served.certificates.cert),
+        pkeyfile=str(served.certificates.key),
+        cafile=str(served.certificates.ca),
+    )
+    # Our own ValidatingWebhookConfiguration (wasmgate_admission.configuration), not kopf's.
+    settings.admission.managed = None
+    _served = served
+    _rotation = asyncio.get_running_loop().create_task(_rotate_forever())
+
+
+@kopf.on.cleanup()
+async def admission_cleanup(**_: Any) -> None:
+    if _rotation is not None:
+        _rotation.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await _rotation
+
+
+@kopf.on.validate(
+    GROUP,
+    VERSION,
+    "wasmplugins",
+    id=WASMPLUGIN_HANDLER,
+    operations=["CREATE", "UPDATE"],
+    ignore_failures=True,
+)
+def wasmplugin_admission(*, warnings: list[str], **kwargs: Any) -> None:
+    request = glue.request(kwargs.get("operation"), kwargs.get("new"), kwargs.get("old"))
+    _answer(review_wasmplugin(request, _lookup()), warnings)
+
+
+@kopf.on.validate(
+    GROUP,
+    VERSION,
+    "wasmschedulers",
+    id=WASMSCHEDULER_HANDLER,
+    operations=["DELETE"],
+    ignore_failures=True,
+)
+def wasmscheduler_admission(*, warnings: list[str], **kwargs: Any) -> None:
+    request = glue.request(kwargs.get("operation"), kwargs.get("new"), kwargs.get("old"))
+    _answer(review_wasmscheduler(request, _lookup()), warnings)
+
+
+@kopf.on.validate(
+    GROUP,
+    VERSION,
+    "wasmtrustpolicies",
+    id=WASMTRUSTPOLICY_HANDLER,
+    operations=["CREATE", "UPDATE"],
+    ignore_failures=True,
+)
+def wasmtrustpolicy_admission(*, warnings: list[str], **kwargs: Any) -> None:
+    request = glue.request(kwargs.get("operation"), kwargs.get("new"), kwargs.get("old"))
+    _answer(review_wasmtrustpolicy(request, _lookup()), warnings)

@@ -1,0 +1,48 @@
+"""Admission of WasmScheduler DELETE: refuse while plugins still name the scheduler.
+
+Deleting it would take the scheduler Deployment away from plugins that were promised to it; the
+user removes the name from those plugins (or deletes them) first, and the message lists them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from wasmgate.api.wasmplugin import DEFAULT_SCHEDULER
+from wasmgate_admission.lookup import Lookup, LookupFailed
+from wasmgate_admission.verdict import Findings, Verdict
+
+MAX_LISTED = 20
+
+
+def plugins_using(scheduler: str, plugins: list[Mapping[str, Any]]) -> list[str]:
+    """Names of the plugins whose spec.scheduler.schedulers names `scheduler`, sorted."""
+    names = []
+    for plugin in plugins:
+        settings = (plugin.get("spec") or {}).get("scheduler") or {}
+        if scheduler in settings.get("schedulers", [DEFAULT_SCHEDULER]):
+            names.append(plugin.get("metadata", {}).get("name", "?"))
+    return sorted(names)
+
+
+def review_wasmscheduler(request: Mapping[str, Any], lookup: Lookup) -> Verdict:
+    """Admit or refuse a WasmScheduler request; only DELETE is judged."""
+    findings = Findings()
+    if request.get("operation") != "DELETE":
+        return findings.verdict()
+    name = (request.get("oldObject") or {}).get("metadata", {}).get("name", "")
+    try:
+        users = plugins_using(name, list(lookup.plugins()))
+    except LookupFailed as e:
+        findings.warn(f"could not list WasmPlugins ({e.message}); deleted anyway")
+        return findings.verdict()
+    if users:
+        shown = ", ".join(users[:MAX_LISTED])
+        more = f" and {len(users) - MAX_LISTED} more" if len(users) > MAX_LISTED else ""
+        findings.deny(
+            f"WasmScheduler {name} is still used by WasmPlugins {shown}{more}; remove {name} "
+            "from their spec.scheduler.schedulers (or delete them) first",
+            reason="SchedulerInUse",
+        )
+    return findings.verdict()
