@@ -45,12 +45,14 @@ from wasmgate.oci import (
     Credential,
     Credentials,
     Layout,
+    RegistryClient,
     RegistrySettings,
     fetch_layer,
     parse_dockerconfigjson,
     push_wasm,
     resolve,
 )
+from wasmgate.oci.transport import Transport
 
 pytestmark = pytest.mark.e2e
 
@@ -403,6 +405,32 @@ def test_registry_down_is_unavailable_after_retries(tmp_path: Path) -> None:
     assert error.value.reason == "RegistryUnavailable" and not error.value.permanent
     assert "unreachable after 3 tries" in error.value.message
     assert time.monotonic() - started >= 0.15
+
+
+def test_registry_answering_500_is_retried_then_unavailable(
+    registries: Registries, tmp_path: Path
+) -> None:
+    registry = registries["distribution"]
+    ref = f"{registry.host}/broken/p:v1"
+    push_cncf(registry, ref, wasm_bytes("broken"), tmp_path)
+    # A directory where docker-registry expects the tag's link file: its storage read fails and
+    # it answers 500, as it would with a failing disk.
+    link = registry.storage_dir / "docker/registry/v2/repositories/broken/p/_manifests/tags/v1"
+    (link / "current" / "link").unlink()
+    (link / "current" / "link").mkdir()
+    delays: list[float] = []
+    settings = settings_for(registry, attempts=3, backoff=0.05)
+    transport = Transport(registry.host, settings, sleep=delays.append)
+
+    with (
+        RegistryClient(registry.host, settings, transport=transport) as client,
+        pytest.raises(RegistryUnavailable) as error,
+    ):
+        client.manifest("broken/p", "v1")
+
+    assert delays == [0.05, 0.1]
+    assert "answered HTTP 500 3 times; it is retried later" in error.value.message
+    assert not error.value.permanent
 
 
 def test_registry_that_comes_back_during_backoff_is_used(tmp_path: Path) -> None:
