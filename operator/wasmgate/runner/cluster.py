@@ -1,0 +1,96 @@
+"""The few Kubernetes API calls the WasmPlugin handlers make themselves.
+
+Status and the stage-inputs annotation are written here, inside the per-plugin lock, rather than
+through kopf's patch (applied after the handler returns): a periodic pass that takes the lock
+next must read what the previous pass wrote, or it would redo registry work. Secrets are read as
+raw JSON so their bytes stay base64 strings until a parser decodes them; they are never logged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from wasmgate.api.base import GROUP, VERSION
+from wasmgate.errors import InvalidSpec
+from wasmgate.reconcile.deps import KubernetesApiUnavailable
+
+PLUGINS = "wasmplugins"
+NOT_FOUND = 404
+REQUEST_TIMEOUT_SECONDS = 30
+
+
+def _unavailable(what: str, error: ApiException) -> KubernetesApiUnavailable:
+    return KubernetesApiUnavailable(f"{what}: the Kubernetes API answered {error.status}")
+
+
+def read_secret_data(api: client.ApiClient, namespace: str, name: str) -> Mapping[str, str]:
+    """The Secret's `data` (base64 values); InvalidSpec when it does not exist."""
+    core = client.CoreV1Api(api)
+    try:
+        secret = core.read_namespaced_secret(
+            name, namespace, _request_timeout=REQUEST_TIMEOUT_SECONDS
+        )
+    except ApiException as e:
+        if e.status == NOT_FOUND:
+            raise InvalidSpec(
+                f"Secret {namespace}/{name} does not exist; create it, and wasmgate picks it up"
+            ) from None
+        raise _unavailable(f"reading Secret {namespace}/{name}", e) from None
+    # The API serialises values as base64 text; keep them that way for the parsers.
+    return {
+        key: value.decode("ascii") if isinstance(value, bytes) else value
+        for key, value in (secret.data or {}).items()
+    }
+
+
+def read_plugin(api: client.ApiClient, name: str) -> dict[str, Any] | None:
+    """The WasmPlugin as stored now, or None when it is gone."""
+    custom = client.CustomObjectsApi(api)
+    try:
+        body = custom.get_cluster_custom_object(
+            GROUP, VERSION, PLUGINS, name, _request_timeout=REQUEST_TIMEOUT_SECONDS
+        )
+    except ApiException as e:
+        if e.status == NOT_FOUND:
+            return None
+        raise _unavailable(f"reading WasmPlugin {name}", e) from None
+    return cast(dict[str, Any], body)
+
+
+def write_plugin_status(api: client.ApiClient, name: str, status: Mapping[str, Any]) -> None:
+    """Merge-patch the status subresource (a None value removes the field)."""
+    client.CustomObjectsApi(api).patch_cluster_custom_object_status(
+        GROUP,
+        VERSION,
+        PLUGINS,
+        name,
+        {"status": dict(status)},
+        _request_timeout=REQUEST_TIMEOUT_SECONDS,
+    )
+
+
+def write_plugin_annotations(api: client.ApiClient, name: str, values: Mapping[str, str]) -> None:
+    """Merge-patch annotations of the WasmPlugin."""
+    client.CustomObjectsApi(api).patch_cluster_custom_object(
+        GROUP,
+        VERSION,
+        PLUGINS,
+        name,
+        {"metadata": {"annotations": dict(values)}},
+        _request_timeout=REQUEST_TIMEOUT_SECONDS,
+    )
+
+
+def request_reconcile(api: client.ApiClient, name: str, annotation: str, why: str) -> None:
+    """Make the operator run the plugin's pipeline again, by changing a trigger annotation."""
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    try:
+        write_plugin_annotations(api, name, {annotation: f"{stamp} {why}"})
+    except ApiException as e:
+        if e.status != NOT_FOUND:
+            raise

@@ -1,0 +1,29 @@
+"""How kopf itself behaves inside wasmgate: where it keeps progress, what it posts as Events.
+
+Progress and the diff base live in annotations under wasmgate.dev: our CRDs have structural
+schemas, so kopf's default `status.kopf` would be pruned by the apiserver. Kopf's own per-handler
+Events are limited to warnings; stage transitions are posted by the handlers with their reason.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import kopf
+
+ANNOTATION_PREFIX = "wasmgate.dev"
+
+
+def kopf_settings() -> kopf.OperatorSettings:
+    """Kopf settings for the wasmgate operator."""
+    settings = kopf.OperatorSettings()
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
+        prefix=ANNOTATION_PREFIX
+    )
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=ANNOTATION_PREFIX, key="last-handled-configuration"
+    )
+    settings.posting.level = logging.WARNING
+    # Stop watching quickly on SIGTERM; a pass interrupted midway is resumed from status.
+    settings.process.ultimate_exiting_timeout = 10.0
+    return settings
