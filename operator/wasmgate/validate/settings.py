@@ -54,8 +54,7 @@ class ValidationLimits:
     """Nodes in the synthetic cluster snapshot of the dry run (default 4)."""
 
     child_address_space_bytes: int = DEFAULT_CHILD_ADDRESS_SPACE_BYTES
-    """RLIMIT_AS of the validator child, in bytes (default 16 GiB; wasmtime reserves 4 GiB of
-    address space per linear memory, most of it never backed)."""
+    """RLIMIT_AS of the validator child, in bytes (default 16 GiB; 4 GiB per memory is reserved)."""
 
     child_data_bytes: int = DEFAULT_CHILD_DATA_BYTES
     """RLIMIT_DATA of the validator child: its writable memory, in bytes (default 2 GiB)."""
