@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from wasmgate_admission.configuration import build_validating_webhook_configuration
+
+
+def test_configuration_routes_each_kind_to_its_kopf_handler() -> None:
+    config = build_validating_webhook_configuration(
+        name="wasmgate.dev",
+        url="https://127.0.0.1:9443/",
+        ca_pem=b"PEM",
+        failure_policy="Ignore",
+        timeout_seconds=5,
+    )
+    assert config["kind"] == "ValidatingWebhookConfiguration"
+    hooks = {hook["name"]: hook for hook in config["webhooks"]}
+    assert sorted(hooks) == [
+        "wasmplugins.wasmgate.dev",
+        "wasmschedulers.wasmgate.dev",
+        "wasmtrustpolicies.wasmgate.dev",
+    ]
+    plugins = hooks["wasmplugins.wasmgate.dev"]
+    assert plugins["clientConfig"] == {
+        "url": "https://127.0.0.1:9443/wasmplugin_admission",
+        "caBundle": base64.b64encode(b"PEM").decode(),
+    }
+    assert plugins["rules"][0]["operations"] == ["CREATE", "UPDATE"]
+    assert hooks["wasmschedulers.wasmgate.dev"]["rules"][0]["operations"] == ["DELETE"]
+    assert {hook["failurePolicy"] for hook in hooks.values()} == {"Ignore"}
+    assert {hook["timeoutSeconds"] for hook in hooks.values()} == {5}
+    assert {hook["sideEffects"] for hook in hooks.values()} == {"None"}
+
+
+@pytest.mark.parametrize(
+    ("policy", "timeout", "message"),
+    [("Open", 5, "use Ignore or Fail"), ("Fail", 31, "accepts 1 to 30"), ("Fail", 0, "1 to 30")],
+    ids=["unknown_policy", "timeout_too_long", "timeout_zero"],
+)
+def test_bad_settings_are_refused(policy: str, timeout: int, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        build_validating_webhook_configuration(
+            name="n", url="https://x", ca_pem=b"", failure_policy=policy, timeout_seconds=timeout
+        )
