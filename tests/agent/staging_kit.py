@@ -226,7 +226,7 @@ class AgentProcess:
 
     def start(self) -> AgentProcess:
         handle = self.log.open("ab")
-        self.process = subprocess.Popen(  # noqa: S603 - our own CLI
+        self.process = subprocess.Popen(
             self.argv, stdout=handle, stderr=subprocess.STDOUT, env=os.environ.copy()
         )
         handle.close()
