@@ -151,13 +151,8 @@ def _run_pass(
         cluster.write_plugin_annotations(memo.api, name, {INPUTS_ANNOTATION: _json(outcome.inputs)})
     for event in outcome.events:
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)
-    if outcome.ran:
-        logger.info(
-            "WasmPlugin %s: ran %s; phase %s",
-            name,
-            ", ".join(outcome.ran),
-            outcome.status.get("phase"),
-        )
+    ran = ", ".join(outcome.ran) or "nothing"
+    logger.info("WasmPlugin %s: pass ran %s; phase %s", name, ran, outcome.status.get("phase"))
     return outcome
 
 
