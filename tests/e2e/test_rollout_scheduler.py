@@ -1,0 +1,356 @@
+"""Rolling a scheduler configuration on the kit, with the real wasm scheduler deciding placement.
+
+The rollout functions run against the kit's apiserver (the operator wiring drives the same
+`rollout_step`); the kit kubelet runs every scheduler pod as a `wasm-scheduler` process with the
+ConfigMap the pod mounts. The node agent's part is played by writing the verified layer into
+each kit node's store directory; everything after that is real: ConfigMaps, the Deployment and
+its controller, RBAC of the scheduler's ServiceAccount, the scheduler binding pods.
+
+One scenario, in order, because each step starts from the state the previous one left:
+1. the pod-digit filter rolls out; ten pods land on the node whose name ends with their digit;
+2. the inverted filter (a new plugin generation) rolls out; new pods avoid that node; the first
+   revision's ConfigMap is kept;
+3. a module whose `_start` traps rolls out, the scheduler cannot start, the rollout fails and
+   the previous revision is restored; the plugin shows RolloutFailed with the scheduler's error,
+   and new pods are still placed by the inverted rule.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from support.kit import KitHandle
+from wasmgate.api.base import GROUP, VERSION
+from wasmgate.kit.kubelet import KitKubelet, kit_store_dir, start_kit_kubelet
+from wasmgate.kit.nodes import DEFAULT_NODE_COUNT, kit_node_name
+from wasmgate.kit.wait import wait_for
+from wasmgate.rollout.apply import as_json, plugins_for_scheduler, rollout_step
+from wasmgate.rollout.machine import Decision, Step
+from wasmgate.rollout.names import LABEL_CONFIG_HASH, LABEL_SCHEDULER
+from wasmgate.rollout.settings import RolloutConfig
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+ASSETS_BUILDER = ROOT / "tests" / "assets" / "wasm" / "build_assets.py"
+NAMESPACE = "rollout-e2e"
+SCHEDULER = "rollout-e2e"
+PLUGIN = "nodedigit"
+PODS_NAMESPACE = "default"
+SETTINGS = RolloutConfig(namespace=NAMESPACE, min_ready_seconds=3)
+ROLLOUT_TIMEOUT = 120.0
+POD_COUNT = 10
+
+
+@dataclass
+class Scenario:
+    kit: KitHandle
+    api: client.ApiClient
+    assets: dict[str, Path]
+    layers: dict[str, str]
+
+
+def _load_builder() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("wasm_assets_builder", ASSETS_BUILDER)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _stage_everywhere(kit: KitHandle, wasm: Path) -> str:
+    """Put the module into every kit node's store, as the node agent would; return its digest."""
+    data = wasm.read_bytes()
+    hex_ = hashlib.sha256(data).hexdigest()
+    for index in range(DEFAULT_NODE_COUNT):
+        store = kit_store_dir(kit.state_dir, kit_node_name(index)) / "sha256"
+        store.mkdir(parents=True, exist_ok=True)
+        (store / hex_).write_bytes(data)
+    return f"sha256:{hex_}"
+
+
+@pytest.fixture(scope="module")
+def kubelet(kit_session: KitHandle) -> Iterator[KitKubelet]:
+    existing = getattr(kit_session.kit, "kubelet", None)
+    if isinstance(existing, KitKubelet):
+        yield existing
+        return
+    started = start_kit_kubelet(kit_session.kit)
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+@pytest.fixture(scope="module")
+def scenario(
+    kit_session: KitHandle, kubelet: KitKubelet, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Scenario]:
+    kit = kit_session
+    kit.kubectl("apply", "--server-side", "-f", ROOT / "crds")
+    kit.kubectl(
+        "wait", "--for=condition=Established", "--timeout=60s", "crd/wasmschedulers.wasmgate.dev"
+    )
+    kit.kubectl(
+        "wait", "--for=condition=Established", "--timeout=60s", "crd/wasmplugins.wasmgate.dev"
+    )
+    builder = _load_builder()
+    try:
+        assets = builder.build_all(tmp_path_factory.mktemp("rollout-wasm"))
+    except builder.AssetBuildError as e:
+        pytest.fail(str(e))
+    layers = {
+        name: _stage_everywhere(kit, assets[name])
+        for name in ("filter_node_name_suffix", "filter_node_name_suffix_inverted", "start_trap")
+    }
+    with kit.api_client() as api:
+        custom = client.CustomObjectsApi(api)
+        custom.create_cluster_custom_object(
+            GROUP,
+            VERSION,
+            "wasmschedulers",
+            {
+                "apiVersion": f"{GROUP}/{VERSION}",
+                "kind": "WasmScheduler",
+                "metadata": {"name": SCHEDULER},
+                "spec": {
+                    "image": "registry.example/wasm-scheduler:v1",
+                    "rollout": {"progressDeadlineSeconds": 60},
+                },
+            },
+        )
+        custom.create_cluster_custom_object(
+            GROUP,
+            VERSION,
+            "wasmplugins",
+            {
+                "apiVersion": f"{GROUP}/{VERSION}",
+                "kind": "WasmPlugin",
+                "metadata": {"name": PLUGIN},
+                "spec": {
+                    "source": {"image": "registry.example/nodedigit:v1"},
+                    "scheduler": {"schedulers": [SCHEDULER]},
+                },
+            },
+        )
+        yield Scenario(kit, api, assets, layers)
+        for plural, name in (("wasmplugins", PLUGIN), ("wasmschedulers", SCHEDULER)):
+            custom.delete_cluster_custom_object(GROUP, VERSION, plural, name)
+
+
+def _set_plugin_version(scenario: Scenario, image: str, asset: str) -> int:
+    """Change the plugin's spec, then record what resolve/verify/validate would have found."""
+    custom = client.CustomObjectsApi(scenario.api)
+    plugin = custom.patch_cluster_custom_object(
+        GROUP, VERSION, "wasmplugins", PLUGIN, {"spec": {"source": {"image": image}}}
+    )
+    generation = int(plugin["metadata"]["generation"])
+    layer = scenario.layers[asset]
+    manifest = "sha256:" + hashlib.sha256(f"{image}@{layer}".encode()).hexdigest()
+    custom.patch_cluster_custom_object_status(
+        GROUP,
+        VERSION,
+        "wasmplugins",
+        PLUGIN,
+        {
+            "status": {
+                "digest": manifest,
+                "layerDigest": layer,
+                "staging": {"ready": DEFAULT_NODE_COUNT, "desired": DEFAULT_NODE_COUNT},
+                "conditions": [
+                    {
+                        "type": step,
+                        "status": "True",
+                        "reason": "Succeeded",
+                        "message": "",
+                        "observedGeneration": generation,
+                        "lastTransitionTime": "2026-01-01T00:00:00Z",
+                    }
+                    for step in ("Resolved", "Verified", "Validated", "Staged")
+                ],
+            }
+        },
+    )
+    return generation
+
+
+def _step(scenario: Scenario) -> Decision:
+    custom = client.CustomObjectsApi(scenario.api)
+    scheduler: dict[str, Any] = custom.get_cluster_custom_object(
+        GROUP, VERSION, "wasmschedulers", SCHEDULER
+    )
+    plugins = custom.list_cluster_custom_object(GROUP, VERSION, "wasmplugins")["items"]
+    entries = plugins_for_scheduler(plugins, SCHEDULER)
+    staged = set(scenario.layers.values())
+    return rollout_step(scenario.api, scheduler, entries, staged, settings=SETTINGS)
+
+
+def _roll_until(scenario: Scenario, *steps: Step) -> Decision:
+    """Call the rollout step (as the operator's timer would) until it reports one of `steps`."""
+    seen: list[str] = []
+
+    def probe() -> Decision | None:
+        decision = _step(scenario)
+        seen.append(f"{decision.step}: {decision.message}")
+        return decision if decision.step in steps else None
+
+    try:
+        return wait_for(probe, what=f"rollout step {steps}", timeout=ROLLOUT_TIMEOUT, interval=1.0)
+    except AssertionError as e:
+        raise AssertionError(f"{e}\nsteps seen:\n" + "\n".join(seen[-15:])) from e
+
+
+def _only_revision_running(scenario: Scenario, config_map: str) -> None:
+    """Wait until every scheduler pod runs `config_map` (the old one has stopped scheduling)."""
+    core = client.CoreV1Api(scenario.api)
+    selector = f"{LABEL_SCHEDULER}={SCHEDULER}"
+    hash_ = config_map.rsplit("-", 1)[-1]
+
+    def probe() -> list[str] | None:
+        pods = core.list_namespaced_pod(NAMESPACE, label_selector=selector).items
+        hashes = [
+            (pod.metadata.labels or {}).get(LABEL_CONFIG_HASH, "") for pod in pods if pod.metadata
+        ]
+        return hashes if hashes and all(h == hash_ for h in hashes) else None
+
+    wait_for(probe, what=f"only scheduler pods of {config_map}", timeout=ROLLOUT_TIMEOUT)
+
+
+def _place_pods(scenario: Scenario, prefix: str) -> dict[str, str]:
+    """Create POD_COUNT pods for the wasm scheduler; return pod name -> node once all are bound."""
+    core = client.CoreV1Api(scenario.api)
+    # Every pod name ends with the digit of a kit node, so each rule has a node to pick.
+    names = [f"{prefix}-{index}-{index % DEFAULT_NODE_COUNT}" for index in range(POD_COUNT)]
+    for name in names:
+        core.create_namespaced_pod(
+            PODS_NAMESPACE,
+            client.V1Pod.model_validate(
+                {
+                    "metadata": {"name": name},
+                    "spec": {
+                        "schedulerName": SCHEDULER,
+                        "containers": [{"name": "app", "image": "registry.example/app:v1"}],
+                    },
+                }
+            ),
+        )
+
+    def bound() -> dict[str, str] | None:
+        placed = {}
+        for name in names:
+            pod = as_json(scenario.api, core.read_namespaced_pod(name, PODS_NAMESPACE))
+            node = pod["spec"].get("nodeName")
+            if not node:
+                return None
+            placed[name] = node
+        return placed
+
+    try:
+        return wait_for(bound, what=f"{POD_COUNT} {prefix} pods bound", timeout=60.0)
+    finally:
+        for name in names:
+            try:
+                core.delete_namespaced_pod(name, PODS_NAMESPACE, grace_period_seconds=0)
+            except ApiException as e:
+                if e.status != 404:
+                    raise
+
+
+def _plugin(scenario: Scenario) -> dict[str, Any]:
+    custom = client.CustomObjectsApi(scenario.api)
+    plugin: dict[str, Any] = custom.get_cluster_custom_object(GROUP, VERSION, "wasmplugins", PLUGIN)
+    return plugin
+
+
+def _condition(obj: dict[str, Any], type_: str) -> dict[str, Any]:
+    conditions = (obj.get("status") or {}).get("conditions") or []
+    return next(c for c in conditions if c["type"] == type_)
+
+
+def _config_map_exists(scenario: Scenario, name: str) -> bool:
+    try:
+        client.CoreV1Api(scenario.api).read_namespaced_config_map(name, NAMESPACE)
+    except ApiException as e:
+        if e.status == 404:
+            return False
+        raise
+    return True
+
+
+def test_rollout_rolls_forward_and_back_with_the_real_scheduler(scenario: Scenario) -> None:
+    # 1. the pod-digit rule: each pod lands on the node ending with its last digit.
+    generation = _set_plugin_version(
+        scenario, "registry.example/nodedigit:v1", "filter_node_name_suffix"
+    )
+    first = _roll_until(scenario, Step.SUCCEEDED)
+    first_map = first.status.config_map_name
+    assert first.status.active_revision == 1
+    assert first_map is not None
+    _only_revision_running(scenario, first_map)
+    placed = _place_pods(scenario, "digit")
+    assert {pod: node for pod, node in placed.items() if node[-1] != pod[-1]} == {}
+    rolled = _condition(_plugin(scenario), "RolledOut")
+    assert (rolled["status"], rolled["reason"], rolled["observedGeneration"]) == (
+        "True",
+        "RolledOut",
+        generation,
+    )
+    assert _step(scenario).step == Step.IDLE
+
+    # 2. the inverted rule rolls out; new pods avoid their digit's node; revision 1 is kept.
+    _set_plugin_version(
+        scenario, "registry.example/nodedigit:v2", "filter_node_name_suffix_inverted"
+    )
+    second = _roll_until(scenario, Step.SUCCEEDED)
+    second_map = second.status.config_map_name
+    assert second.status.active_revision == 2
+    assert second_map is not None and second_map != first_map
+    _only_revision_running(scenario, second_map)
+    placed = _place_pods(scenario, "inverted")
+    assert {pod: node for pod, node in placed.items() if node[-1] == pod[-1]} == {}
+    assert _config_map_exists(scenario, first_map)
+    outcomes = [(r.revision, r.outcome.value) for r in second.status.revisions]
+    assert outcomes == [(1, "Superseded"), (2, "Active")]
+
+    # 3. a module whose _start traps: the scheduler exits, the rollout fails and is undone.
+    broken = _set_plugin_version(scenario, "registry.example/nodedigit:v3", "start_trap")
+    failed = _roll_until(scenario, Step.ROLLED_BACK)
+    assert failed.status.active_revision == 2
+    assert failed.status.config_map_name == second_map
+    assert "rolled back to revision 2" in failed.message
+    rolled = _condition(_plugin(scenario), "RolledOut")
+    assert (rolled["status"], rolled["reason"], rolled["observedGeneration"]) == (
+        "False",
+        "RolloutFailed",
+        broken,
+    )
+    assert "revision 3" in rolled["message"]
+    assert "wasm: instantiate error" in rolled["message"] or "_start" in rolled["message"], rolled[
+        "message"
+    ]
+    # The failed plugin generation is pinned to what revision 2 runs: nothing new is rolled.
+    settled = _roll_until(scenario, Step.IDLE)
+    assert settled.status.config_map_name == second_map
+    _only_revision_running(scenario, second_map)
+    placed = _place_pods(scenario, "after-failure")
+    assert {pod: node for pod, node in placed.items() if node[-1] == pod[-1]} == {}
+    revisions = [(r["revision"], r["outcome"]) for r in _scheduler(scenario)["status"]["revisions"]]
+    assert revisions == [(1, "Superseded"), (2, "Active"), (3, "Failed")]
+
+
+def _scheduler(scenario: Scenario) -> dict[str, Any]:
+    custom = client.CustomObjectsApi(scenario.api)
+    obj: dict[str, Any] = custom.get_cluster_custom_object(
+        GROUP, VERSION, "wasmschedulers", SCHEDULER
+    )
+    return obj
