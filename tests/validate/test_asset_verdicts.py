@@ -54,7 +54,7 @@ def test_module_over_the_size_cap_is_refused_without_a_child() -> None:
 
     assert (report.verdict, report.reason) == ("fail", "WasmInvalid")
     assert "module is 4096 bytes" in (report.message or "")
-    assert "over the cap of 4095 bytes (limits.maxModuleBytes)" in (report.message or "")
+    assert "over the cap of 4095 bytes (spec.source.maxSize)" in (report.message or "")
     assert report.calls == []
 
 

@@ -19,7 +19,7 @@ def test_fuel_limit_stops_an_endless_loop() -> None:
 
     assert (report.verdict, report.reason) == ("fail", "DryRunTrapped")
     assert report.message == (
-        "score (node node-0) ran out of fuel after 100000 units (limits.callFuel): "
+        "score (node node-0) ran out of fuel after 100000 units (spec.limits.fuel): "
         "an endless loop, or too much work for a scheduling call"
     )
     failed = report.calls[-1]
@@ -34,7 +34,7 @@ def test_wall_clock_limit_stops_an_endless_loop() -> None:
 
     assert (report.verdict, report.reason) == ("fail", "DryRunTrapped")
     assert report.message == (
-        "score (node node-0) exceeded its wall-clock budget of 50 ms (limits.callTimeMs): "
+        "score (node node-0) exceeded its wall-clock budget of 50 ms (spec.limits.callTimeoutMs): "
         "an endless loop, or too much work for a scheduling call"
     )
     assert report.calls[-1].micros >= 50_000
@@ -51,7 +51,7 @@ def test_start_has_its_own_budget() -> None:
 
     assert report.reason == "DryRunTrapped"
     assert report.message is not None
-    assert report.message.startswith("_start ran out of fuel after 5000 units (limits.startFuel)")
+    assert report.message.startswith("_start ran out of fuel after 5000 units (spec.limits.fuel)")
 
 
 def test_memory_limit_makes_grow_fail_and_the_abort_is_explained() -> None:

@@ -27,7 +27,7 @@ def test_cpu_limit_kills_the_child_not_the_caller() -> None:
     assert report.message is not None
     assert report.message.startswith(
         "the validator child died with SIGXCPU: it used its CPU limit of 1 s "
-        "(limits.childCpuSeconds)"
+        "(validator setting child_cpu_seconds)"
     )
 
 
@@ -38,7 +38,7 @@ def test_wall_clock_timeout_kills_the_child() -> None:
 
     assert (report.verdict, report.reason) == ("fail", "DryRunTrapped")
     assert report.message == (
-        "the validation did not finish within 1 s (limits.childTimeoutSeconds); "
+        "the validation did not finish within 1 s (validator setting child_timeout_seconds); "
         "the module takes too long to compile or to run"
     )
 
@@ -56,7 +56,7 @@ def test_memory_limit_of_the_child_stops_a_memory_hungry_module() -> None:
     assert (report.verdict, report.reason) == ("fail", "DryRunTrapped")
     assert report.message == (
         "instantiate trapped: Cannot allocate memory (os error 12) (guest memory 0 of 4096 "
-        "pages; the validator child may use 0.2 GiB of memory (limits.childDataBytes))"
+        "pages; the validator child may use 0.2 GiB of memory (validator setting child_data_bytes))"
     )
 
 
@@ -80,7 +80,10 @@ def test_a_child_without_a_report_is_an_internal_error(monkeypatch: pytest.Monke
 @pytest.mark.parametrize(
     ("signum", "fragment"),
     [
-        (signal.SIGXCPU, "SIGXCPU: it used its CPU limit of 60 s (limits.childCpuSeconds)"),
+        (
+            signal.SIGXCPU,
+            "SIGXCPU: it used its CPU limit of 60 s (validator setting child_cpu_seconds)",
+        ),
         (
             signal.SIGKILL,
             "SIGKILL: it was killed: the hard CPU limit or the system's out-of-memory",
@@ -88,7 +91,7 @@ def test_a_child_without_a_report_is_an_internal_error(monkeypatch: pytest.Monke
         (
             signal.SIGABRT,
             "SIGABRT: it crashed; most often an allocation failed against the "
-            "memory limit of 2.0 GiB (limits.childDataBytes); stderr: boom",
+            "memory limit of 2.0 GiB (validator setting child_data_bytes); stderr: boom",
         ),
     ],
     ids=["sigxcpu", "sigkill", "sigabrt"],

@@ -93,10 +93,13 @@ class DryRun:
         self.store = wasmtime.Store(engine)
         self.store.set_limits(memory_size=limits.memory_bytes, table_elements=MAX_TABLE_ELEMENTS)
         self._call_budget = _Budget(
-            limits.call_fuel, limits.call_time_ms, "limits.callFuel", "limits.callTimeMs"
+            limits.call_fuel, limits.call_time_ms, "spec.limits.fuel", "spec.limits.callTimeoutMs"
         )
         self._start_budget = _Budget(
-            limits.start_fuel, limits.start_time_ms, "limits.startFuel", "limits.startTimeMs"
+            limits.start_fuel,
+            limits.start_time_ms,
+            "spec.limits.fuel",
+            "spec.limits.startTimeoutMs",
         )
         self._exports: dict[str, Any] = {}
 
@@ -128,7 +131,7 @@ class DryRun:
         memory_note = f"guest memory {pages} of {self.limits.memory_pages} pages"
         if pages * 4 >= self.limits.memory_pages * 3:
             memory_note += (
-                " (limits.memoryPages): near the limit, where memory.grow returns -1 and "
+                " (spec.limits.memoryPages): near the limit, where memory.grow returns -1 and "
                 "allocators abort; use less memory or raise the limit"
             )
         if isinstance(error, wasmtime.Trap | wasmtime.WasmtimeError):
@@ -136,7 +139,8 @@ class DryRun:
             if "os error 12" in detail:  # ENOMEM from mmap/mprotect: the child's rlimits
                 gib = self.limits.child_data_bytes / 1024**3
                 memory_note += (
-                    f"; the validator child may use {gib:.1f} GiB of memory (limits.childDataBytes)"
+                    f"; the validator child may use {gib:.1f} GiB of memory "
+                    "(validator setting child_data_bytes)"
                 )
             return f"{where} trapped: {detail} ({memory_note})"
         return f"{where} failed: {type(error).__name__}: {error} ({memory_note})"

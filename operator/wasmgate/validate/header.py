@@ -28,7 +28,7 @@ def check_header(data: bytes, max_module_bytes: int) -> None:
     if len(data) > max_module_bytes:
         raise WasmInvalid(
             f"module is {len(data)} bytes ({human_bytes(len(data))}), over the cap of "
-            f"{max_module_bytes} bytes (limits.maxModuleBytes); strip debug sections "
+            f"{max_module_bytes} bytes (spec.source.maxSize); strip debug sections "
             "(e.g. `wasm-opt --strip-debug`) or raise the cap"
         )
     if len(data) < HEADER_BYTES or not data.startswith(WASM_MAGIC):

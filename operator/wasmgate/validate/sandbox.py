@@ -43,13 +43,16 @@ def _signal_message(signum: int, limits: ValidationLimits, stderr: str) -> str:
     name = signal.Signals(signum).name if signum in signal.Signals._value2member_map_ else signum
     data_gib = limits.child_data_bytes / (1024**3)
     if signum == signal.SIGXCPU:
-        cause = f"it used its CPU limit of {limits.child_cpu_seconds} s (limits.childCpuSeconds)"
+        cause = (
+            f"it used its CPU limit of {limits.child_cpu_seconds} s "
+            "(validator setting child_cpu_seconds)"
+        )
     elif signum == signal.SIGKILL:
         cause = "it was killed: the hard CPU limit or the system's out-of-memory killer"
     else:
         cause = (
             "it crashed; most often an allocation failed against the memory limit of "
-            f"{data_gib:.1f} GiB (limits.childDataBytes)"
+            f"{data_gib:.1f} GiB (validator setting child_data_bytes)"
         )
     tail = stderr.strip()[-STDERR_TAIL_CHARS:]
     detail = f"; stderr: {tail}" if tail else ""
@@ -73,7 +76,8 @@ def run_in_child(request: ValidationRequest) -> ValidationReport:
             "fail",
             DryRunTrapped.reason,
             f"the validation did not finish within {limits.child_timeout_seconds} s "
-            "(limits.childTimeoutSeconds); the module takes too long to compile or to run",
+            "(validator setting child_timeout_seconds); the module takes too long to compile "
+            "or to run",
         )
     # A complete report stands even if the child died afterwards, while tearing down.
     try:
