@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 
 import pytest
 from validate_helpers import wat
@@ -101,3 +103,22 @@ def test_signal_messages(signum: int, fragment: str) -> None:
 
     assert message.startswith("the validator child died with ")
     assert fragment in message
+
+
+def test_the_calling_process_never_loads_wasmtime() -> None:
+    """The operator imports the stage and validates without the runtime in its own process."""
+    code = (
+        "import sys\n"
+        "from wasmgate.validate import validate\n"
+        "report = validate(bytes.fromhex(sys.argv[1]))\n"
+        "print(report.verdict, 'wasmtime' in sys.modules)\n"
+    )
+    module = wat(
+        '(module (memory (export "memory") 1) (func (export "filter") (result i32) (i32.const 0)))'
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", code, module.hex()], capture_output=True, text=True, check=True
+    )
+
+    assert result.stdout.split() == ["pass", "False"]
