@@ -285,6 +285,61 @@ def test_tampered_layer_blob_is_refused_and_nothing_is_written(
     assert not destination.parent.exists() or list(destination.parent.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    ("name", "declared_delta", "error_type", "message"),
+    [
+        ("oci", -1, ArtifactTooLarge, "the registry sent more than the"),
+        ("oci", +1, DigestMismatch, "bytes, the manifest declares"),
+        ("distribution", -1, ArtifactTooLarge, "the registry sent more than the"),
+        ("distribution", +1, DigestMismatch, "bytes, the manifest declares"),
+    ],
+    ids=[
+        "oci-declares-less",
+        "oci-declares-more",
+        "distribution-declares-less",
+        "distribution-declares-more",
+    ],
+)
+def test_layer_size_in_the_manifest_is_enforced_while_streaming(
+    registries: Registries,
+    tmp_path: Path,
+    name: str,
+    declared_delta: int,
+    error_type: type[WasmgateError],
+    message: str,
+) -> None:
+    registry = registries[name]
+    data = wasm_bytes(f"size-{name}-{declared_delta}", padding=3 << 20)
+    settings = settings_for(registry)
+    with RegistryClient(registry.host, settings) as client:
+        layer = client.put_blob("sizes/p", data)
+        config = client.put_blob("sizes/p", b"{}")
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.wasm.config.v0+json",
+                "digest": config.digest,
+                "size": 2,
+            },
+            "layers": [
+                {
+                    "mediaType": "application/wasm",
+                    "digest": layer.digest,
+                    "size": len(data) + declared_delta,
+                }
+            ],
+        }
+        client.put_manifest("sizes/p", "v1", json.dumps(manifest).encode(), manifest["mediaType"])
+    resolved = resolve(f"{registry.host}/sizes/p:v1", settings)
+
+    with pytest.raises(error_type) as error:
+        fetch_layer(resolved, tmp_path / "store" / "p.wasm", settings)
+
+    assert message in error.value.message
+    assert list((tmp_path / "store").iterdir()) == []
+
+
 def test_caps_on_manifest_size_layer_count_and_blob_size(
     registries: Registries, oras_bin: Path, tmp_path: Path
 ) -> None:

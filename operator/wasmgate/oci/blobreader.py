@@ -7,13 +7,20 @@ so a consumer that reads to EOF cannot miss a mismatch.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import queue
+import threading
+from typing import IO
 
 import requests
 import urllib3.exceptions
 
 from wasmgate.errors import ArtifactTooLarge, DigestMismatch, RegistryUnavailable
+
+CHUNK_BYTES = 1 << 20
+PREFETCH_CHUNKS = 4
 
 
 class BlobReader(io.RawIOBase):
@@ -34,33 +41,80 @@ class BlobReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def _too_large(self) -> ArtifactTooLarge:
+        return ArtifactTooLarge(
+            f"{self._what}: the registry sent more than the {self._expected} bytes the "
+            "manifest declares"
+        )
+
+    def _receive(self, size: int) -> bytes:
+        try:
+            return bytes(self._response.raw.read(size, decode_content=True))
+        except (urllib3.exceptions.HTTPError, OSError, ValueError) as e:
+            raise RegistryUnavailable(f"{self._what}: download interrupted ({e})") from e
+
+    def _account(self, chunk: bytes) -> None:
+        self._hash.update(chunk)
+        self.bytes_read += len(chunk)
+        if self.bytes_read > self._expected:
+            raise self._too_large()
+
     def read(self, size: int = -1) -> bytes:
         """Up to `size` bytes (all that is left when negative); b"" at the verified end."""
         # Overridden (not just readinto) so each chunk is handed on without an extra copy.
         remaining = self._expected + 1 - self.bytes_read
         wanted = remaining if size is None or size < 0 else min(size, remaining)
         if wanted <= 0:
-            raise ArtifactTooLarge(
-                f"{self._what}: the registry sent more than the {self._expected} bytes the "
-                "manifest declares"
-            )
-        try:
-            chunk = self._response.raw.read(wanted, decode_content=True)
-        except (urllib3.exceptions.HTTPError, OSError) as e:
-            raise RegistryUnavailable(
-                f"{self._what}: download interrupted after {self.bytes_read} bytes ({e})"
-            ) from e
+            raise self._too_large()
+        chunk = self._receive(wanted)
         if not chunk:
             self._finish()
             return b""
-        self._hash.update(chunk)
-        self.bytes_read += len(chunk)
-        if self.bytes_read > self._expected:
-            raise ArtifactTooLarge(
-                f"{self._what}: the registry sent more than the {self._expected} bytes the "
-                "manifest declares"
-            )
-        return bytes(chunk)
+        self._account(chunk)
+        return chunk
+
+    def copy_to(self, target: IO[bytes]) -> None:
+        """Copy the whole blob into `target` and verify it.
+
+        A helper thread receives while this one hashes and writes (both release the GIL), as a
+        Go client would overlap them; the queue bounds memory to PREFETCH_CHUNKS chunks.
+        """
+        chunks: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=PREFETCH_CHUNKS)
+        stop = threading.Event()
+
+        def receive() -> None:
+            received = 0
+            try:
+                while not stop.is_set():
+                    # One byte past the declared size is enough to prove "too large".
+                    wanted = min(CHUNK_BYTES, self._expected + 1 - received)
+                    chunk = self._receive(wanted) if wanted > 0 else b""
+                    received += len(chunk)
+                    chunks.put(chunk)
+                    if not chunk:
+                        return
+            except BaseException as e:  # handed to the consumer, which raises it
+                chunks.put(e)
+
+        receiver = threading.Thread(target=receive, name="blob-receiver", daemon=True)
+        receiver.start()
+        try:
+            while True:
+                item = chunks.get()
+                if isinstance(item, BaseException):
+                    raise item
+                if not item:
+                    break
+                self._account(item)
+                target.write(item)
+            self._finish()
+        finally:
+            stop.set()
+            while receiver.is_alive():
+                # Unblock a receiver waiting on a full queue; it sees `stop` and ends.
+                with contextlib.suppress(queue.Empty):
+                    chunks.get(timeout=0.05)
+            receiver.join()
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         chunk = self.read(len(buffer))

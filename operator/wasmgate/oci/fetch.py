@@ -119,7 +119,6 @@ def fetch_layer(
         if resolved.layout is Layout.COMPAT:
             wasm_digest, size = _extract_compat(reader, target, settings.max_blob_bytes, what)
         else:
-            shutil.copyfileobj(reader, target, CHUNK_BYTES)
-            reader.drain()
+            reader.copy_to(target)
             wasm_digest, size = resolved.layer_digest, reader.bytes_read
     return FetchedLayer(destination, resolved.layer_digest, wasm_digest, size)
