@@ -22,6 +22,5 @@ def digest(char: str) -> str:
 
 
 def entry(name: str, layer: str = "a", **fields: Any) -> PluginEntry:
-    return PluginEntry(
-        name=name, digest=digest("f"), layer_digest=digest(layer), generation=1, **fields
-    )
+    fields.setdefault("generation", 1)
+    return PluginEntry(name=name, digest=digest("f"), layer_digest=digest(layer), **fields)

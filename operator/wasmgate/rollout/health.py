@@ -20,6 +20,7 @@ from wasmgate.rollout.settings import RolloutConfig
 PROGRESS_DEADLINE_EXCEEDED = "ProgressDeadlineExceeded"
 CRASH_REASONS = frozenset({"CrashLoopBackOff", "RunContainerError", "CreateContainerError"})
 MAX_EVIDENCE = 900
+COMMAND_FAILED = '"command failed"'
 
 
 @dataclass(frozen=True)
@@ -125,15 +126,27 @@ def observe_deployment(deployment: Mapping[str, Any]) -> DeploymentObservation:
     )
 
 
+def scheduler_error(log_tail: str) -> str:
+    """The part of a scheduler's last log lines that says why it stopped.
+
+    kube-scheduler ends a failed start with `"command failed" err=<cause>` (klog); everything
+    before it is start-up noise. Without that marker the tail itself is the best evidence.
+    """
+    marker = log_tail.rfind(COMMAND_FAILED)
+    text = log_tail[marker:] if marker >= 0 else log_tail
+    text = " ".join(text.split())
+    return text[:MAX_EVIDENCE] if marker >= 0 else text[-MAX_EVIDENCE:]
+
+
 def _crash_evidence(pods: Iterable[PodObservation], settings: RolloutConfig) -> str | None:
     for pod in pods:
         crashing = pod.waiting_reason in CRASH_REASONS or pod.restarts >= settings.crash_restarts
         if crashing and (pod.last_exit_code is not None or pod.restarts > 0):
-            detail = pod.last_message.strip() or pod.waiting_reason or "no message"
+            detail = scheduler_error(pod.last_message) or pod.waiting_reason or "no message"
             code = f"exit code {pod.last_exit_code}" if pod.last_exit_code is not None else ""
             return (
                 f"scheduler pod {pod.name} restarted {pod.restarts} times ({code or 'crash'}): "
-                f"{detail[-MAX_EVIDENCE:]}"
+                f"{detail}"
             )
     return None
 

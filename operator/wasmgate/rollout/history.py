@@ -62,7 +62,7 @@ def prune(
     always = [revision for revision in ordered if revision.outcome in KEPT_ALWAYS]
     others = [revision for revision in ordered if revision.outcome not in KEPT_ALWAYS]
     room = max(limit + 1 - len(always), 0)
-    kept_others = others[len(others) - room :] if room else []
+    kept_others = others[max(len(others) - room, 0) :] if room else []
     kept = sorted([*always, *kept_others], key=lambda revision: revision.revision)
     kept_names = {revision.config_map_name for revision in kept}
     dropped = [
