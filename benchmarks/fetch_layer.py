@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import socket
 import statistics
@@ -44,11 +45,11 @@ settings = RegistrySettings(plain_http=frozenset({ref.split("/")[0]}), max_blob_
 resolved = resolve(ref, settings)
 baseline = status("VmRSS")
 Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
-started = time.perf_counter()
+started, cpu = time.perf_counter(), time.process_time()
 fetched = fetch_layer(resolved, out, settings)
-elapsed = time.perf_counter() - started
+elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
 growth = status("VmHWM") - baseline
-print(json.dumps({"seconds": elapsed, "size": fetched.size, "rss_growth": growth}))
+print(json.dumps({"seconds": elapsed, "cpu": cpu, "size": fetched.size, "rss_growth": growth}))
 """
 
 
@@ -84,14 +85,19 @@ def _start_registry(workdir: Path) -> tuple[str, subprocess.Popen[bytes]]:
     raise SystemExit("registry did not start")
 
 
-def _time_oras(oras: str, blob: str, out: Path) -> float:
-    started = time.perf_counter()
+def _cpu_of_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _time_oras(oras: str, blob: str, out: Path) -> tuple[float, float]:
+    started, cpu = time.perf_counter(), _cpu_of_children()
     subprocess.run(
         [oras, "blob", "fetch", "--plain-http", "--output", str(out), blob],
         check=True,
         capture_output=True,
     )
-    return time.perf_counter() - started
+    return time.perf_counter() - started, _cpu_of_children() - cpu
 
 
 def _run_ours(ref: str, out: Path) -> dict[str, float]:
@@ -131,14 +137,17 @@ def main() -> int:
 
             layer = resolve(ref, settings).layer_digest
             oras = _find("oras")
-            oras_times, ours, growth = [], [], []
+            oras_times, ours, growth, oras_cpu, our_cpu = [], [], [], [], []
             for round_number in range(args.rounds):
-                oras_times.append(
-                    _time_oras(oras, f"{host}/bench/big@{layer}", workdir / f"o{round_number}")
+                wall, cpu = _time_oras(
+                    oras, f"{host}/bench/big@{layer}", workdir / f"o{round_number}"
                 )
+                oras_times.append(wall)
+                oras_cpu.append(cpu)
                 result = _run_ours(ref, workdir / "store" / f"w{round_number}.wasm")
                 assert result["size"] == size
                 ours.append(result["seconds"])
+                our_cpu.append(result["cpu"])
                 growth.append(result["rss_growth"] / 1e6)
         finally:
             if process is not None:
@@ -158,6 +167,10 @@ def main() -> int:
                 "wasmgate_best_mb_per_s": round(size / 1e6 / min(ours), 1),
                 "throughput_ratio_best": round(ratio, 3),
                 "throughput_ratio_median": round(median_ratio, 3),
+                "cpu_seconds_median": {
+                    "oras": round(statistics.median(oras_cpu), 3),
+                    "wasmgate": round(statistics.median(our_cpu), 3),
+                },
                 "peak_rss_growth_mb": round(peak, 2),
             }
         )
