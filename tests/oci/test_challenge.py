@@ -1,3 +1,5 @@
+"""WWW-Authenticate parsing: scopes contain commas, values may be quoted or bare."""
+
 import pytest
 
 from wasmgate.oci.challenge import Challenge, parse_challenge

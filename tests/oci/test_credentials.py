@@ -1,3 +1,5 @@
+"""Pull-secret parsing and lookup: what users put in dockerconfigjson must just work, and never leak."""
+
 import base64
 import json
 

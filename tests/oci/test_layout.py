@@ -1,3 +1,5 @@
+"""Manifest parsing and layout detection over the three accepted layouts and malformed input."""
+
 import json
 
 import pytest

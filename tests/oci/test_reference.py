@@ -1,3 +1,5 @@
+"""Reference parsing follows docker, and refuses references that do not pin bytes."""
+
 import pytest
 
 from wasmgate.errors import InvalidSpec

@@ -1,3 +1,5 @@
+"""Which addresses are refused by default, and the retry schedule."""
+
 import pytest
 
 from wasmgate.oci.settings import RegistrySettings

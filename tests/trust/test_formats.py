@@ -1,3 +1,5 @@
+"""Legacy and bundle parsing on real cosign output and on named bad inputs in tests/assets/sig."""
+
 import pytest
 
 from trust.assets import SIGNED_DIGEST, SIGNED_REPOSITORY, asset, legacy_annotations

@@ -1,3 +1,5 @@
+"""Key loading, fingerprints and the signature schemes cosign uses, including Ed25519ph."""
+
 import hashlib
 
 import pytest

@@ -1,3 +1,5 @@
+"""Policy semantics: which candidates count, combinators, empty policies, verification keys."""
+
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
