@@ -1,4 +1,4 @@
-"""Pull-secret parsing and lookup: what users put in dockerconfigjson must just work, and never leak."""
+"""Pull-secret parsing and lookup: what users have in dockerconfigjson works, and never leaks."""
 
 import base64
 import json
