@@ -95,11 +95,13 @@ class Transport:
     ) -> requests.Response:
         """Send with auth and retries; the caller owns (and must close) the response."""
         url = path if "://" in path else self.base_url + path
+        # Registry credentials go only to the registry, not to an upload URL on another host.
+        ours = urlsplit(url).netloc == urlsplit(self.base_url).netloc
         delays = self.settings.backoff_delays()
         challenged = False
         attempt = 0
         while True:
-            sent = {**(headers or {}), **self.auth.header(scope)}
+            sent = {**(headers or {}), **(self.auth.header(scope) if ours else {})}
             try:
                 response = self._send_raw(
                     method, url, headers=sent, params=params, body=body, stream=stream
