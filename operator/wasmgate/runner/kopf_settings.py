@@ -1,7 +1,9 @@
 """How kopf itself behaves inside wasmgate: where it keeps progress, what it posts as Events.
 
-Progress and the diff base live in annotations under wasmgate.dev: our CRDs have structural
-schemas, so kopf's default `status.kopf` would be pruned by the apiserver. Kopf's own per-handler
+Progress and the diff base live in annotations under kopf.wasmgate.dev: our CRDs have structural
+schemas, so kopf's default `status.kopf` would be pruned by the apiserver. The prefix must differ
+from wasmgate.dev: kopf hides every annotation under its storage prefix from change detection,
+which would hide our own trigger annotation `wasmgate.dev/reconcile-requested`. Kopf's own per-handler
 Events are limited to warnings; stage transitions are posted by the handlers with their reason.
 """
 
@@ -11,7 +13,7 @@ import logging
 
 import kopf
 
-ANNOTATION_PREFIX = "wasmgate.dev"
+ANNOTATION_PREFIX = "kopf.wasmgate.dev"
 
 
 def kopf_settings() -> kopf.OperatorSettings:
