@@ -29,6 +29,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 WASMGATE = Path(sys.executable).parent / "wasmgate"
 WASM_HEADER = b"\0asm\x01\0\0\0"
 HTTP_NOT_FOUND = 404
+MIN_MAX_SIZE = 1024
 
 
 @dataclass(frozen=True)
@@ -101,14 +102,17 @@ def _gone(api: client.ApiClient, plural: str, name: str) -> bool:
 
 
 def create_plugin(api: client.ApiClient, name: str, pushed: Pushed, scheduler: str) -> int:
-    """Create the WasmPlugin and return its generation."""
+    """Create the WasmPlugin (maxSize fits the module) and return its generation."""
     delete_if_present(api, "wasmplugins", name)
     wait_for(lambda: _gone(api, "wasmplugins", name), what=f"old {name} gone", timeout=30)
     body = {
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": "WasmPlugin",
         "metadata": {"name": name},
-        "spec": {"source": {"image": pushed.image}, "scheduler": {"schedulers": [scheduler]}},
+        "spec": {
+            "source": {"image": pushed.image, "maxSize": max(pushed.data_size, MIN_MAX_SIZE)},
+            "scheduler": {"schedulers": [scheduler]},
+        },
     }
     created = custom(api).create_cluster_custom_object(GROUP, VERSION, "wasmplugins", body)
     return int(created["metadata"]["generation"])

@@ -1,0 +1,120 @@
+"""An agent SIGKILLed anywhere in a pull never leaves a wrong file under a final name.
+
+A large blob makes each pull long enough to be interrupted during download, fsync, re-hash or
+rename. The first pull measures how long a pull takes; then each trial starts the agent, waits
+for the pull to begin (a hidden staging file appears), kills it after a random part of that
+duration, and checks every file under a final name. A trial whose pull had already finished
+is not counted; its blob is removed so the next trial pulls again.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from agent.staging_kit import (
+    AgentProcess,
+    apply_crds,
+    blob_path,
+    create_scheduler,
+    delete_if_present,
+    final_files_match_names,
+    module_bytes,
+    push_module,
+    stage_plugin,
+    wait_entry_state,
+)
+from support.kit import KitHandle
+from wasmgate.kit.nodes import kit_node_name
+from wasmgate.kit.wait import wait_for
+
+pytestmark = pytest.mark.e2e
+
+BLOB_SIZE = 64 * 1024 * 1024
+TRIALS_KILLED_MID_PULL = 20
+MAX_TRIALS = 40
+NODE = kit_node_name(0)
+LABEL = "wasmgate.dev/sigkill-e2e"
+
+
+def _pull_started(store: Path, agent: AgentProcess) -> bool:
+    """Whether this agent process created its staging file (names carry the writer's pid)."""
+    directory = store / "sha256"
+    marker = f"-{agent.pid}"
+    return directory.is_dir() and any(
+        p.name.startswith(".") and marker in p.name for p in directory.iterdir()
+    )
+
+
+def test_sigkill_at_random_points_of_a_pull_never_publishes_a_bad_file(
+    kit: KitHandle, tmp_path: Path
+) -> None:
+    apply_crds(kit.kubectl)
+    kit.kubectl("label", "node", NODE, f"{LABEL}=yes", "--overwrite")
+    api = kit.api_client()
+    registry = kit.registries["oci"].host
+    scheduler = f"sigkill-{uuid.uuid4().hex[:8]}"
+    plugin = f"{scheduler}-big"
+    store = tmp_path / "store"
+    pushed = push_module(registry, "sigkill/big", module_bytes("big", BLOB_SIZE), tmp_path)
+    create_scheduler(api, scheduler, {LABEL: "yes"})
+    stage_plugin(api, plugin, pushed, scheduler)
+    final = blob_path(store, pushed.layer_digest)
+    rng = random.Random(20261124)
+    agent: AgentProcess | None = None
+    try:
+        # Calibration: one whole pull, timed from the first staging file to the final name.
+        agent = AgentProcess(NODE, store, kit.kubeconfig, registry, tmp_path).start()
+        wait_for(
+            lambda: _pull_started(store, agent),
+            what="the pull to start",
+            timeout=60,
+            interval=0.002,
+        )
+        started = time.monotonic()
+        wait_for(final.is_file, what="the calibration pull", timeout=120, interval=0.002)
+        duration = time.monotonic() - started
+        agent.kill()
+        assert final_files_match_names(store) == []
+        final.unlink()
+
+        killed_mid_pull = 0
+        trials = 0
+        while killed_mid_pull < TRIALS_KILLED_MID_PULL and trials < MAX_TRIALS:
+            trials += 1
+            agent = AgentProcess(NODE, store, kit.kubeconfig, registry, tmp_path).start()
+            wait_for(
+                lambda current=agent: _pull_started(store, current) or final.is_file(),
+                what=f"trial {trials}: the pull to start",
+                timeout=60,
+                interval=0.002,
+            )
+            time.sleep(rng.uniform(0, duration * 1.1))
+            agent.kill()
+            bad = final_files_match_names(store)
+            assert bad == [], f"trial {trials}: files under final names fail their hash: {bad}"
+            if final.is_file():
+                final.unlink()  # finished before the kill: pull again next trial
+            else:
+                killed_mid_pull += 1
+        assert killed_mid_pull >= TRIALS_KILLED_MID_PULL, (
+            f"only {killed_mid_pull} of {trials} kills landed inside a pull of {duration:.2f}s"
+        )
+
+        # After the last kill, a restarted agent cleans up and completes the pull.
+        agent = AgentProcess(NODE, store, kit.kubeconfig, registry, tmp_path).start()
+        entry = wait_entry_state(api, NODE, pushed.layer_digest, "Ready", timeout=120)
+        agent.stop()
+        assert entry["size"] == BLOB_SIZE
+        assert final_files_match_names(store) == []
+        assert sorted(p.name for p in (store / "sha256").iterdir()) == [final.name]
+    finally:
+        if agent is not None:
+            agent.kill()
+        delete_if_present(api, "wasmplugins", plugin)
+        delete_if_present(api, "wasmschedulers", scheduler)
+        api.close()
