@@ -259,3 +259,13 @@ class AgentProcess:
         if not self.log.exists():
             return ""
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def build_node_cache_body(name: str) -> dict[str, Any]:
+    """A WasmNodeCache without owner (for RBAC tests on names that are no real node)."""
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "WasmNodeCache",
+        "metadata": {"name": name},
+        "spec": {"nodeName": name},
+    }
