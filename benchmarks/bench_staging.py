@@ -209,9 +209,11 @@ def main() -> None:
     parser.add_argument("--plugins", type=int, default=50)
     parser.add_argument("--blob-mb", type=int, default=100)
     parser.add_argument("--state-dir", type=Path, help="state dir of a running `wasmgate dev up`")
+    parser.add_argument("--work-dir", type=Path, help="keep stores and agent logs here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-staging-") as tmp:
-        scratch = Path(tmp)
+        scratch = Path(tmp) if args.work_dir is None else args.work_dir
+        scratch.mkdir(parents=True, exist_ok=True)
         cluster = Cluster(args.state_dir, scratch)
         try:
             apply_crds(cluster.kubectl)

@@ -18,6 +18,8 @@ from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
 WATCH_TIMEOUT_SECONDS = 240
+WATCH_GRACE_SECONDS = 30
+LIST_TIMEOUT_SECONDS = 60
 BACKOFF_SECONDS = 1.0
 BACKOFF_MAX_SECONDS = 30.0
 HTTP_GONE = 410
@@ -74,7 +76,7 @@ class Informer:
         return serialized
 
     def _relist(self) -> str:
-        listed = self._as_json(self._list(**self._kwargs))
+        listed = self._as_json(self._list(_request_timeout=LIST_TIMEOUT_SECONDS, **self._kwargs))
         items = {item["metadata"]["name"]: self._as_json(item) for item in listed["items"]}
         with self._lock:
             self._objects = items
@@ -99,6 +101,8 @@ class Informer:
             self._list,
             resource_version=version,
             timeout_seconds=WATCH_TIMEOUT_SECONDS,
+            # A dead connection (no FIN) must not hang the watch past the server-side timeout.
+            _request_timeout=WATCH_TIMEOUT_SECONDS + WATCH_GRACE_SECONDS,
             allow_watch_bookmarks=True,
             **self._kwargs,
         ):
