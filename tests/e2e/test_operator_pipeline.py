@@ -59,7 +59,7 @@ class OperatorProcess:
     def log_file(self) -> Path:
         return self.work / f"operator-{self.starts}.log"
 
-    def start(self) -> None:
+    def start(self, *extra: str) -> None:
         self.starts += 1
         port = free_port()
         liveness = f"http://127.0.0.1:{port}/healthz"
@@ -68,9 +68,9 @@ class OperatorProcess:
             sys.executable, "-m", "wasmgate", "run",
             f"--kubeconfig={self.kit.kubeconfig}",
             f"--liveness={liveness}",
-            "--resync-seconds=3600",
             f"--validation-cache-dir={self.work / 'validation-cache'}",
             *plain,
+            *(extra or ("--resync-seconds=3600",)),
         ]  # fmt: skip
         with self.log_file.open("wb") as log:
             self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
@@ -181,7 +181,7 @@ def _sign(kit: KitHandle, key_dir: Path, reference: str, digest: str) -> None:
     )  # fmt: skip
 
 
-def _plugin(kit: KitHandle, name: str, image: str) -> None:
+def _plugin(kit: KitHandle, name: str, image: str, pull_policy: str = "IfNotPresent") -> None:
     _apply(
         kit,
         {
@@ -189,7 +189,7 @@ def _plugin(kit: KitHandle, name: str, image: str) -> None:
             "kind": "WasmPlugin",
             "metadata": {"name": name},
             "spec": {
-                "source": {"image": image},
+                "source": {"image": image, "pullPolicy": pull_policy},
                 "verify": {"keys": [{"secretRef": {"name": KEY_SECRET, "namespace": NAMESPACE}}]},
             },
         },
@@ -358,3 +358,46 @@ def test_editing_the_key_secret_re_verifies(
         _key_secret(kit, cosign_key / "cosign.pub")
     body = _wait_condition(kit, operator, "e2e-rekey", "Verified", "True")
     assert body["status"]["signature"]["keyFingerprint"] == _fingerprint(cosign_key / "cosign.pub")
+
+
+def test_an_unreachable_registry_is_retried_not_a_verification_failure(
+    kit: KitHandle, operator: OperatorProcess
+) -> None:
+    image = f"127.0.0.1:{free_port()}/operator-e2e/down:v1"
+    _plugin(kit, "e2e-down", image)
+
+    body = _wait_condition(kit, operator, "e2e-down", "Resolved", "Unknown")
+    resolved = _conditions(body)["Resolved"]
+    assert resolved["reason"] == "RegistryUnavailable"
+    assert "127.0.0.1" in resolved["message"]
+    assert body["status"]["phase"] == "Resolving"
+    assert "Verified" not in _conditions(body)
+    # Retried with backoff (5 s, then 10 s): the pass runs resolve again.
+    wait_for(
+        lambda: operator.log_file.read_text().count("WasmPlugin e2e-down: pass ran resolve;") >= 2,
+        what="a second resolve of e2e-down after the backoff",
+        timeout=PIPELINE_TIMEOUT,
+        alive=operator.check_alive,
+    )
+    assert _conditions(_get(kit, "e2e-down"))["Resolved"]["reason"] == "RegistryUnavailable"
+
+
+def test_a_moved_tag_is_a_new_digest_verified_anew(
+    kit: KitHandle, operator: OperatorProcess, cosign_key: Path, wasm: dict[str, Path]
+) -> None:
+    # Last in this module: it leaves the operator running with a short resync interval.
+    operator.stop()
+    operator.start("--resync-seconds=3")
+    reference, first = _push(kit, wasm["filter_node_name_suffix"], "moving")
+    _sign(kit, cosign_key, reference, first)
+    _plugin(kit, "e2e-moving", reference, pull_policy="Always")
+    _wait_condition(kit, operator, "e2e-moving", "Verified", "True")
+
+    _, moved = _push(kit, wasm["filter_trap_unreachable"], "moving")
+    assert moved != first
+    body = _wait_condition(kit, operator, "e2e-moving", "Verified", "False")
+    assert body["status"]["digest"] == moved
+    verified = _conditions(body)["Verified"]
+    assert verified["reason"] == "SignatureMissing"
+    assert f"{moved} is not signed" in verified["message"]
+    assert body["status"]["phase"] == "Failed"
