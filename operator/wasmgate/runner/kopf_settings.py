@@ -3,8 +3,9 @@
 Progress and the diff base live in annotations under kopf.wasmgate.dev: our CRDs have structural
 schemas, so kopf's default `status.kopf` would be pruned by the apiserver. The prefix must differ
 from wasmgate.dev: kopf hides every annotation under its storage prefix from change detection,
-which would hide our own trigger annotation `wasmgate.dev/reconcile-requested`. Kopf's own per-handler
-Events are limited to warnings; stage transitions are posted by the handlers with their reason.
+which would hide our own trigger annotation `wasmgate.dev/reconcile-requested`. Kopf's own
+per-handler Events are limited to warnings; stage transitions are posted by the handlers with
+their reason.
 """
 
 from __future__ import annotations
