@@ -382,6 +382,36 @@ def test_an_unreachable_registry_is_retried_not_a_verification_failure(
     assert _conditions(_get(kit, "e2e-down"))["Resolved"]["reason"] == "RegistryUnavailable"
 
 
+def test_the_cluster_trust_policy_is_enforced_and_its_changes_re_verify(
+    kit: KitHandle, operator: OperatorProcess, cosign_key: Path, wasm: dict[str, Path]
+) -> None:
+    reference, digest = _push(kit, wasm["filter_node_name_suffix"], "policy")
+    _sign(kit, cosign_key, reference, digest)
+    _plugin(kit, "e2e-policy", reference)
+    _wait_condition(kit, operator, "e2e-policy", "Verified", "True")
+
+    policy = {
+        "apiVersion": "wasmgate.dev/v1alpha1",
+        "kind": "WasmTrustPolicy",
+        "metadata": {"name": "e2e-elsewhere-only"},
+        "spec": {"allowedRegistries": ["registry.example/**"]},
+    }
+    _apply(kit, policy)
+    try:
+        body = _wait_condition(kit, operator, "e2e-policy", "Verified", "False")
+        verified = _conditions(body)["Verified"]
+        assert verified["reason"] == "PolicyViolation"
+        assert (
+            "is not in WasmTrustPolicy e2e-elsewhere-only spec.allowedRegistries"
+            in (verified["message"])
+        )
+        assert "signature" not in body["status"]
+    finally:
+        kit.kubectl("delete", "wasmtrustpolicy", "e2e-elsewhere-only", "--wait=true")
+    body = _wait_condition(kit, operator, "e2e-policy", "Verified", "True")
+    assert body["status"]["signature"]["keyFingerprint"] == _fingerprint(cosign_key / "cosign.pub")
+
+
 def test_a_moved_tag_is_a_new_digest_verified_anew(
     kit: KitHandle, operator: OperatorProcess, cosign_key: Path, wasm: dict[str, Path]
 ) -> None:
