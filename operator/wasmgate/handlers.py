@@ -26,7 +26,12 @@ from wasmgate.oci.reference import parse_reference
 from wasmgate.reconcile.deps import KubernetesApiUnavailable, NamedPolicy, StageDeps
 from wasmgate.reconcile.material import plugin_secret_refs
 from wasmgate.reconcile.pipeline import Outcome
-from wasmgate.reconcile.plugin_pass import INPUTS_ANNOTATION, plugin_pass
+from wasmgate.reconcile.plugin_pass import (
+    INPUTS_ANNOTATION,
+    plugin_pass,
+    recorded_inputs,
+    status_changes,
+)
 from wasmgate.reconcile.stages import plugin_stages
 from wasmgate.runner import cluster
 from wasmgate.runner.login import connection_info
@@ -147,8 +152,12 @@ def _run_pass(
         )
         # Status first: if the annotation were written first and the status write failed, a
         # later pass would take the old conditions for results of the new inputs.
-        cluster.write_plugin_status(memo.api, name, outcome.status)
-        cluster.write_plugin_annotations(memo.api, name, {INPUTS_ANNOTATION: _json(outcome.inputs)})
+        changes = status_changes(stored.get("status") or {}, outcome.status)
+        if changes:
+            cluster.write_plugin_status(memo.api, name, changes)
+        if outcome.inputs != recorded_inputs(stored):
+            inputs = {INPUTS_ANNOTATION: _json(outcome.inputs)}
+            cluster.write_plugin_annotations(memo.api, name, inputs)
     for event in outcome.events:
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)
     ran = ", ".join(outcome.ran) or "nothing"

@@ -10,7 +10,12 @@ from pipeline_helpers import NOW, Script
 
 from wasmgate.reconcile.deps import NamedPolicy, StageDeps
 from wasmgate.reconcile.pipeline import Stage
-from wasmgate.reconcile.plugin_pass import INPUTS_ANNOTATION, plugin_pass, recorded_inputs
+from wasmgate.reconcile.plugin_pass import (
+    INPUTS_ANNOTATION,
+    plugin_pass,
+    recorded_inputs,
+    status_changes,
+)
 
 IMAGE = "registry.example/p/filter:v1"
 
@@ -79,3 +84,20 @@ def test_an_unreadable_policy_fails_closed() -> None:
     assert (resolved["status"], resolved["reason"]) == ("False", "PolicyViolation")
     assert resolved["message"].startswith("WasmTrustPolicy corp cannot be read")
     assert [e.reason for e in outcome.events] == ["PolicyViolation"]
+
+
+@pytest.mark.parametrize(
+    ("stored", "patch", "changes"),
+    [
+        ({"phase": "Ready"}, {"phase": "Ready"}, {}),
+        ({"phase": "Ready"}, {"phase": "Failed"}, {"phase": "Failed"}),
+        ({}, {"signature": None}, {}),
+        ({"signature": {"format": "x"}}, {"signature": None}, {"signature": None}),
+        ({}, {"digest": "sha256:" + "a" * 64}, {"digest": "sha256:" + "a" * 64}),
+    ],
+    ids=["unchanged", "changed", "remove-absent", "remove-present", "new-field"],
+)
+def test_status_changes_keep_only_what_differs(
+    stored: dict[str, Any], patch: dict[str, Any], changes: dict[str, Any]
+) -> None:
+    assert status_changes(stored, patch) == changes

@@ -46,6 +46,16 @@ def recorded_inputs(body: Mapping[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items()}
 
 
+def status_changes(stored: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of a status merge patch that differ from the stored status (a periodic pass
+    that changes nothing then writes nothing)."""
+    return {
+        key: value
+        for key, value in patch.items()
+        if (key in stored) != (value is not None) or stored.get(key) != value
+    }
+
+
 def parse_policies(raw: Sequence[tuple[str, Mapping[str, Any]]]) -> list[NamedPolicy]:
     """The cluster's WasmTrustPolicies; one that does not parse fails closed."""
     policies = []
