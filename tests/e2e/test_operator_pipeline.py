@@ -319,10 +319,11 @@ def test_restart_resumes_without_registry_requests(
     reference, digest = _push(kit, wasm["filter_node_name_suffix"], "restart")
     _sign(kit, cosign_key, reference, digest)
     _plugin(kit, "e2e-restart", reference)
-    before = _wait_condition(kit, operator, "e2e-restart", "Validated", "True")
-    requests_before = _registry_requests(kit, "restart")
+    _wait_condition(kit, operator, "e2e-restart", "Validated", "True")
 
     operator.stop()
+    before = _get(kit, "e2e-restart")
+    requests_before = _registry_requests(kit, "restart")
     operator.start()
     wait_for(
         lambda: "WasmPlugin e2e-restart: pass ran nothing" in operator.log_file.read_text(),
@@ -335,6 +336,8 @@ def test_restart_resumes_without_registry_requests(
     assert _registry_requests(kit, "restart") == requests_before
     assert after["status"]["signature"]["verifiedAt"] == before["status"]["signature"]["verifiedAt"]
     assert _conditions(after) == _conditions(before)
+    # The resumed pass found nothing to do and wrote nothing.
+    assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
 
 
 def test_editing_the_key_secret_re_verifies(
