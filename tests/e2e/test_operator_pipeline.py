@@ -8,6 +8,7 @@ request and an unchanged verification time for a plugin that was already verifie
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import importlib.util
 import json
@@ -160,11 +161,14 @@ def _key_secret(kit: KitHandle, public_key: Path) -> None:
     _apply(kit, json.loads(manifest))
 
 
-def _push(kit: KitHandle, wasm_file: Path, repository: str) -> tuple[str, str]:
-    host = kit.registries["oci"].host
+def _push(
+    kit: KitHandle, wasm_file: Path, repository: str, registry: str = "oci", *extra: str
+) -> tuple[str, str]:
+    host = kit.registries[registry].host
     reference = f"{host}/operator-e2e/{repository}:v1"
+    argv = ["push", "--plain-http", *extra, str(wasm_file), reference]
     pushed = subprocess.run(
-        [sys.executable, "-m", "wasmgate", "push", "--plain-http", str(wasm_file), reference],
+        [sys.executable, "-m", "wasmgate", *argv],
         capture_output=True,
         text=True,
         check=False,
@@ -173,15 +177,24 @@ def _push(kit: KitHandle, wasm_file: Path, repository: str) -> tuple[str, str]:
     return reference, pushed.stdout.strip()
 
 
-def _sign(kit: KitHandle, key_dir: Path, reference: str, digest: str) -> None:
+def _sign(kit: KitHandle, key_dir: Path, reference: str, digest: str, *extra: str) -> None:
     name = reference.rsplit(":", 1)[0]
     kit.run(
-        "cosign", "sign", "--key", key_dir / "cosign.key", *OFFLINE_SIGN, f"{name}@{digest}",
-        env={"COSIGN_PASSWORD": COSIGN_PASSWORD},
+        "cosign", "sign", "--key", key_dir / "cosign.key", *OFFLINE_SIGN, *extra,
+        f"{name}@{digest}", env={"COSIGN_PASSWORD": COSIGN_PASSWORD},
     )  # fmt: skip
 
 
-def _plugin(kit: KitHandle, name: str, image: str, pull_policy: str = "IfNotPresent") -> None:
+def _plugin(
+    kit: KitHandle,
+    name: str,
+    image: str,
+    pull_policy: str = "IfNotPresent",
+    pull_secret: str | None = None,
+) -> None:
+    source: dict[str, Any] = {"image": image, "pullPolicy": pull_policy}
+    if pull_secret is not None:
+        source["pullSecretRef"] = {"name": pull_secret, "namespace": NAMESPACE}
     _apply(
         kit,
         {
@@ -189,7 +202,7 @@ def _plugin(kit: KitHandle, name: str, image: str, pull_policy: str = "IfNotPres
             "kind": "WasmPlugin",
             "metadata": {"name": name},
             "spec": {
-                "source": {"image": image, "pullPolicy": pull_policy},
+                "source": source,
                 "verify": {"keys": [{"secretRef": {"name": KEY_SECRET, "namespace": NAMESPACE}}]},
             },
         },
@@ -361,6 +374,38 @@ def test_editing_the_key_secret_re_verifies(
         _key_secret(kit, cosign_key / "cosign.pub")
     body = _wait_condition(kit, operator, "e2e-rekey", "Verified", "True")
     assert body["status"]["signature"]["keyFingerprint"] == _fingerprint(cosign_key / "cosign.pub")
+
+
+def test_a_pull_secret_gives_access_to_a_registry_behind_auth(
+    kit: KitHandle, operator: OperatorProcess, cosign_key: Path, wasm: dict[str, Path],
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    registry = kit.registries["oci-auth"]
+    user, password = registry.username or "", registry.password or ""
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    docker_config = tmp_path / "config.json"
+    docker_config.write_text(json.dumps({"auths": {registry.host: {"auth": token}}}))
+    reference, digest = _push(
+        kit, wasm["filter_node_name_suffix"], "private", "oci-auth",
+        f"--docker-config={docker_config}",
+    )  # fmt: skip
+    _sign(
+        kit, cosign_key, reference, digest,
+        "--registry-username", user, "--registry-password", password,
+    )  # fmt: skip
+    secret = kit.run(
+        "kubectl", "create", "secret", "docker-registry", "pull-oci-auth", "-n", NAMESPACE,
+        f"--docker-server={registry.host}", f"--docker-username={user}",
+        f"--docker-password={password}", "--dry-run=client", "-o", "json",
+    ).stdout  # fmt: skip
+    _apply(kit, json.loads(secret))
+    _plugin(kit, "e2e-private", reference, pull_secret="pull-oci-auth")
+
+    body = _wait_condition(kit, operator, "e2e-private", "Validated", "True")
+    assert body["status"]["digest"] == digest
+    assert body["status"]["signature"]["keyFingerprint"] == _fingerprint(cosign_key / "cosign.pub")
+    assert password not in json.dumps(body)
+    assert password not in operator.log_file.read_text()
 
 
 def test_an_unreachable_registry_is_retried_not_a_verification_failure(
