@@ -23,7 +23,7 @@ from kubernetes.client.exceptions import ApiException
 
 from wasmgate.api.base import GROUP, VERSION, rfc3339
 from wasmgate.kit.wait import wait_for
-from wasmgate.oci import RegistrySettings, push_wasm
+from wasmgate.oci import Credentials, RegistrySettings, push_wasm
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WASMGATE = Path(sys.executable).parent / "wasmgate"
@@ -49,13 +49,19 @@ def module_bytes(seed: str, size: int) -> bytes:
     return WASM_HEADER + body
 
 
-def push_module(registry_host: str, repository: str, data: bytes, workdir: Path) -> Pushed:
+def push_module(
+    registry_host: str,
+    repository: str,
+    data: bytes,
+    workdir: Path,
+    credentials: Credentials | None = None,
+) -> Pushed:
     """Push `data` as a CNCF wasm artifact and return its digests."""
     path = workdir / f"{repository.replace('/', '_')}.wasm"
     path.write_bytes(data)
     image = f"{registry_host}/{repository}:v1"
     settings = RegistrySettings(plain_http=frozenset({registry_host}))
-    digest = push_wasm(path, image, settings)
+    digest = push_wasm(path, image, settings, credentials)
     layer = "sha256:" + hashlib.sha256(data).hexdigest()
     return Pushed(image=image, digest=digest, layer_digest=layer, data_size=len(data))
 
@@ -101,7 +107,13 @@ def _gone(api: client.ApiClient, plural: str, name: str) -> bool:
     return False
 
 
-def create_plugin(api: client.ApiClient, name: str, pushed: Pushed, scheduler: str) -> int:
+def create_plugin(
+    api: client.ApiClient,
+    name: str,
+    pushed: Pushed,
+    scheduler: str,
+    pull_secret: dict[str, str] | None = None,
+) -> int:
     """Create the WasmPlugin (maxSize fits the module) and return its generation."""
     delete_if_present(api, "wasmplugins", name)
     wait_for(lambda: _gone(api, "wasmplugins", name), what=f"old {name} gone", timeout=30)
@@ -110,7 +122,11 @@ def create_plugin(api: client.ApiClient, name: str, pushed: Pushed, scheduler: s
         "kind": "WasmPlugin",
         "metadata": {"name": name},
         "spec": {
-            "source": {"image": pushed.image, "maxSize": max(pushed.data_size, MIN_MAX_SIZE)},
+            "source": {
+                "image": pushed.image,
+                "maxSize": max(pushed.data_size, MIN_MAX_SIZE),
+                **({"pullSecretRef": pull_secret} if pull_secret else {}),
+            },
             "scheduler": {"schedulers": [scheduler]},
         },
     }
@@ -152,8 +168,14 @@ def verified_status(pushed: Pushed, generation: int) -> dict[str, Any]:
     }
 
 
-def stage_plugin(api: client.ApiClient, name: str, pushed: Pushed, scheduler: str) -> None:
-    generation = create_plugin(api, name, pushed, scheduler)
+def stage_plugin(
+    api: client.ApiClient,
+    name: str,
+    pushed: Pushed,
+    scheduler: str,
+    pull_secret: dict[str, str] | None = None,
+) -> None:
+    generation = create_plugin(api, name, pushed, scheduler, pull_secret)
     set_plugin_status(api, name, verified_status(pushed, generation))
 
 

@@ -45,6 +45,7 @@ from wasmgate.api.wasmnodecache import WasmNodeCache
 from wasmgate.api.wasmscheduler import WasmSchedulerSpec
 from wasmgate.kit.nodes import kit_node_name
 from wasmgate.kit.wait import wait_for
+from wasmgate.oci import Credential, Credentials
 from wasmgate.stage.aggregate import aggregate_staging
 from wasmgate.stage.targets import desired_nodes
 
@@ -78,9 +79,9 @@ class Staging:
     def push(self, name: str, size: int = MODULE_SIZE) -> Pushed:
         return push_module(self.registry, f"staging/{name}", module_bytes(name, size), self.tmp)
 
-    def plugin(self, name: str, pushed: Pushed) -> str:
+    def plugin(self, name: str, pushed: Pushed, pull_secret: dict[str, str] | None = None) -> str:
         full = f"{self.scheduler}-{name}"
-        stage_plugin(self.api, full, pushed, self.scheduler)
+        stage_plugin(self.api, full, pushed, self.scheduler, pull_secret)
         self.plugins.append(full)
         return full
 
@@ -297,3 +298,48 @@ def test_a_deleted_nodes_wasmnodecache_goes_away(staging: Staging) -> None:
         what=f"WasmNodeCache {node} garbage-collected",
         timeout=90,
     )
+
+
+def _docker_config_secret(kit: KitHandle, namespace: str, name: str, registry: str) -> None:
+    entry = kit.registries[registry]
+    kit.kubectl("create", "namespace", namespace, check=False)
+    kit.kubectl("delete", "secret", name, "-n", namespace, "--ignore-not-found")
+    kit.kubectl(
+        "create", "secret", "docker-registry", name, "-n", namespace,
+        f"--docker-server={entry.host}", f"--docker-username={entry.username}",
+        f"--docker-password={entry.password}",
+    )  # fmt: skip
+
+
+def test_registry_credentials_come_from_the_plugins_pull_secret_in_the_agent_namespace(
+    staging: Staging,
+) -> None:
+    registry = staging.kit.registries["oci-auth"]
+    assert registry.username and registry.password
+    login = Credentials({registry.host: Credential(registry.username, registry.password)})
+    private = push_module(
+        registry.host, "staging/private", module_bytes("private", 4096), staging.tmp, login
+    )
+    _docker_config_secret(staging.kit, "wasmgate-system", "agent-e2e-pull", "oci-auth")
+    _docker_config_secret(staging.kit, "default", "agent-e2e-pull", "oci-auth")
+    name = staging.plugin(
+        "private", private, {"name": "agent-e2e-pull", "namespace": "wasmgate-system"}
+    )
+    other = f"{staging.scheduler}-elsewhere"
+    generation = create_plugin(staging.api, other, private, staging.scheduler,
+                               {"name": "agent-e2e-pull", "namespace": "default"})  # fmt: skip
+    staging.plugins.append(other)
+    node = NODES[0]
+    staging.agent(node, "--plain-http", registry.host)
+    entry = wait_entry_state(staging.api, node, private.layer_digest, "Ready")
+    assert entry["size"] == 4096
+    assert _sha256(blob_path(staging.store(node), private.layer_digest)) == private.layer_digest
+    # The same artifact through a Secret outside wasmgate-system is refused with the fix named.
+    delete_if_present(staging.api, "wasmplugins", name)
+    set_plugin_status(staging.api, other, verified_status(private, generation))
+    staging.agents[0].stop()
+    blob_path(staging.store(node), private.layer_digest).unlink()
+    staging.agent(node, "--plain-http", registry.host)
+    failed = wait_entry_state(staging.api, node, private.layer_digest, "Failed")
+    assert failed["reason"] == "InvalidSpec"
+    assert "Secret default/agent-e2e-pull is outside wasmgate-system" in failed["lastError"]
