@@ -17,11 +17,13 @@ from wasmgate.api.base import GROUP, VERSION
 
 # --- admission ---
 from wasmgate_admission import glue
+from wasmgate_admission.cluster_lookup import ClusterLookup
 from wasmgate_admission.configuration import (
     WASMPLUGIN_HANDLER,
     WASMSCHEDULER_HANDLER,
     WASMTRUSTPOLICY_HANDLER,
 )
+from wasmgate_admission.indexed_lookup import ALL, IndexedLookup, review_confirmed
 from wasmgate_admission.settings import AdmissionSettings
 from wasmgate_admission.verdict import Verdict
 from wasmgate_admission.wasmplugin import review_wasmplugin
@@ -39,10 +41,40 @@ def _answer(verdict: Verdict, warnings: list[str]) -> None:
         raise kopf.AdmissionError(verdict.message, code=glue.denial_code(verdict))
 
 
-def _lookup() -> Any:
+def _fresh() -> ClusterLookup:
     if _served is None:
         raise kopf.AdmissionError("the webhook is still starting; retry", code=503)
     return _served.lookup
+
+
+def _cached(kwargs: dict[str, Any]) -> IndexedLookup:
+    return IndexedLookup(
+        secrets=kwargs["admission_secrets"],
+        schedulers=kwargs["admission_schedulers"],
+        policies=kwargs["admission_policies"],
+        plugins=kwargs["admission_plugins"],
+        fallback=_fresh(),
+    )
+
+
+@kopf.index("v1", "secrets")
+def admission_secrets(namespace: str | None, name: str, body: Any, **_: Any) -> dict[Any, Any]:
+    return {(namespace, name): glue.plain(body.get("data") or {})}
+
+
+@kopf.index(GROUP, VERSION, "wasmschedulers")
+def admission_schedulers(name: str, **_: Any) -> dict[Any, Any]:
+    return {name: True}
+
+
+@kopf.index(GROUP, VERSION, "wasmtrustpolicies")
+def admission_policies(body: Any, **_: Any) -> dict[Any, Any]:
+    return {ALL: glue.plain(body)}
+
+
+@kopf.index(GROUP, VERSION, "wasmplugins")
+def admission_plugins(body: Any, **_: Any) -> dict[Any, Any]:
+    return {ALL: glue.plain(body)}
 
 
 async def _rotate_forever() -> None:
@@ -87,9 +119,10 @@ async def admission_cleanup(**_: Any) -> None:
     operations=["CREATE", "UPDATE"],
     ignore_failures=True,
 )
-def wasmplugin_admission(*, warnings: list[str], **kwargs: Any) -> None:
+async def wasmplugin_admission(*, warnings: list[str], **kwargs: Any) -> None:
     request = glue.request(kwargs.get("operation"), kwargs.get("new"), kwargs.get("old"))
-    _answer(review_wasmplugin(request, _lookup()), warnings)
+    verdict = await review_confirmed(review_wasmplugin, request, _cached(kwargs), _fresh())
+    _answer(verdict, warnings)
 
 
 @kopf.on.validate(
@@ -100,9 +133,10 @@ def wasmplugin_admission(*, warnings: list[str], **kwargs: Any) -> None:
     operations=["DELETE"],
     ignore_failures=True,
 )
-def wasmscheduler_admission(*, warnings: list[str], **kwargs: Any) -> None:
+async def wasmscheduler_admission(*, warnings: list[str], **kwargs: Any) -> None:
     request = glue.request(kwargs.get("operation"), kwargs.get("new"), kwargs.get("old"))
-    _answer(review_wasmscheduler(request, _lookup()), warnings)
+    # Deletes are rare and must see plugins created a moment ago: no cache.
+    _answer(await asyncio.to_thread(review_wasmscheduler, request, _fresh()), warnings)
 
 
 @kopf.on.validate(
@@ -113,6 +147,7 @@ def wasmscheduler_admission(*, warnings: list[str], **kwargs: Any) -> None:
     operations=["CREATE", "UPDATE"],
     ignore_failures=True,
 )
-def wasmtrustpolicy_admission(*, warnings: list[str], **kwargs: Any) -> None:
+async def wasmtrustpolicy_admission(*, warnings: list[str], **kwargs: Any) -> None:
     request = glue.request(kwargs.get("operation"), kwargs.get("new"), kwargs.get("old"))
-    _answer(review_wasmtrustpolicy(request, _lookup()), warnings)
+    verdict = await review_confirmed(review_wasmtrustpolicy, request, _cached(kwargs), _fresh())
+    _answer(verdict, warnings)

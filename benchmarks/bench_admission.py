@@ -1,0 +1,234 @@
+"""Admission latency with and without the wasmgate webhook, through a real kube-apiserver.
+
+Run:
+    .venv/bin/python benchmarks/bench_admission.py            # starts its own kit
+    .venv/bin/python benchmarks/bench_admission.py --count 200 --concurrency 20
+
+For each of "without webhook" and "with webhook" (same apiserver, same run) it times COUNT
+sequential WasmPlugin CREATEs, then COUNT CREATEs issued by CONCURRENCY threads, each measured
+from the client (Python kubernetes client -> apiserver -> webhook -> etcd), and prints p50/p99 and
+the with/without ratio. The cluster holds one Enforce WasmTrustPolicy and a cosign key Secret the
+plugins reference, so every review reads a Secret, a WasmScheduler and the policies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from kubernetes import client, config
+
+from wasmgate.kit.build import binary_path, build_all
+from wasmgate.kit.kit import Kit
+from wasmgate.kit.net import free_port
+from wasmgate.kit.wait import wait_for
+from wasmgate_admission.standalone import webhook_process
+
+ROOT = Path(__file__).resolve().parents[1]
+GROUP, VERSION, PLURAL = "wasmgate.dev", "v1alpha1", "wasmplugins"
+CONFIGURATION = "bench.wasmgate.dev"
+WARMUP = 50
+
+
+def _kubectl(kubeconfig: Path, *args: str, stdin: str | None = None) -> str:
+    result = subprocess.run(
+        [str(binary_path("kubectl")), f"--kubeconfig={kubeconfig}", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"kubectl {' '.join(args)}: {result.stderr}")
+    return result.stdout + result.stderr
+
+
+def _setup(kubeconfig: Path) -> None:
+    _kubectl(kubeconfig, "apply", "--server-side", "-f", str(ROOT / "crds"))
+    _kubectl(kubeconfig, "wait", "--for=condition=Established", "crd", "--all")
+    public = (
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    manifest = f"""
+apiVersion: v1
+kind: Secret
+metadata: {{name: bench-key, namespace: default}}
+data: {{cosign.pub: {base64.b64encode(public).decode()}}}
+---
+apiVersion: wasmgate.dev/v1alpha1
+kind: WasmTrustPolicy
+metadata: {{name: bench-policy}}
+spec: {{mode: Enforce, allowedRegistries: ["registry.example.com/**"]}}
+---
+apiVersion: wasmgate.dev/v1alpha1
+kind: WasmScheduler
+metadata: {{name: wasmgate-scheduler}}
+spec: {{image: "registry.example.com/kube-scheduler-wasm-extension:v0.1.0"}}
+"""
+    _kubectl(kubeconfig, "apply", "-f", "-", stdin=manifest)
+
+
+def _plugin(name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "WasmPlugin",
+        "metadata": {"name": name},
+        "spec": {
+            "source": {"image": "registry.example.com/scheduling/bench:v1"},
+            "verify": {"keys": [{"secretRef": {"name": "bench-key", "namespace": "default"}}]},
+        },
+    }
+
+
+class Creator:
+    """One API client per thread: the kubernetes client's pools are not meant to be shared."""
+
+    def __init__(self, kubeconfig: Path) -> None:
+        self.kubeconfig = kubeconfig
+        self.local = threading.local()
+
+    def api(self) -> client.CustomObjectsApi:
+        if not hasattr(self.local, "api"):
+            api_client = config.new_client_from_config(config_file=str(self.kubeconfig))
+            self.local.api = client.CustomObjectsApi(api_client)
+        api: client.CustomObjectsApi = self.local.api
+        return api
+
+    def create(self, name: str) -> float:
+        started = time.perf_counter()
+        self.api().create_cluster_custom_object(GROUP, VERSION, PLURAL, _plugin(name))
+        return (time.perf_counter() - started) * 1000
+
+
+def _percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def _run(creator: Creator, prefix: str, count: int, concurrency: int) -> list[float]:
+    names = [f"{prefix}-{i}" for i in range(count)]
+    if concurrency == 1:
+        return [creator.create(name) for name in names]
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        return list(pool.map(creator.create, names))
+
+
+def _delete_all(kubeconfig: Path) -> None:
+    _kubectl(kubeconfig, "delete", "wasmplugins", "--all", "--wait=true")
+
+
+def _measure(
+    creator: Creator, kubeconfig: Path, label: str, count: int, concurrency: int
+) -> dict[str, list[float]]:
+    _run(creator, f"{label}-warmup", WARMUP, 1)
+    results = {
+        "sequential": _run(creator, f"{label}-seq", count, 1),
+        f"{concurrency}-way": _run(creator, f"{label}-par", count, concurrency),
+    }
+    _delete_all(kubeconfig)
+    return results
+
+
+@contextmanager
+def _kit() -> Iterator[Path]:
+    build_all()
+    with tempfile.TemporaryDirectory(prefix="bench-admission-") as directory:
+        kit = Kit(state_dir=Path(directory) / "kit", nodes=1)
+        kit.start()
+        try:
+            yield kit.kubeconfig
+        finally:
+            kit.stop()
+
+
+@contextmanager
+def _webhook(kubeconfig: Path, work: Path) -> Iterator[None]:
+    process = webhook_process(
+        kubeconfig=kubeconfig,
+        port=free_port(),
+        cert_dir=work / "certs",
+        log_path=work / "webhook.log",
+        configuration_name=CONFIGURATION,
+    )
+    process.start()
+    probe = _plugin("bench-probe")
+    probe["spec"]["source"]["image"] = "ghcr.io/elsewhere/bench:v1"
+    creator = Creator(kubeconfig)
+
+    def denied() -> bool:
+        try:
+            creator.api().create_cluster_custom_object(GROUP, VERSION, PLURAL, probe, dry_run="All")
+        except client.ApiException as e:
+            return "WasmTrustPolicy bench-policy" in str(e.body)
+        return False
+
+    try:
+        wait_for(denied, what="the webhook to deny a probe", timeout=90, alive=process.check_alive)
+        yield
+    finally:
+        process.stop()
+        _kubectl(kubeconfig, "delete", "validatingwebhookconfiguration", CONFIGURATION)
+
+
+def _report(without: dict[str, list[float]], with_: dict[str, list[float]]) -> None:
+    print(f"{'mode':<12}{'webhook':>9}{'p50 ms':>9}{'p99 ms':>9}{'mean ms':>9}")
+    for mode in without:
+        for label, samples in (("without", without[mode]), ("with", with_[mode])):
+            print(
+                f"{mode:<12}{label:>9}{_percentile(samples, 0.5):>9.2f}"
+                f"{_percentile(samples, 0.99):>9.2f}{statistics.fmean(samples):>9.2f}"
+            )
+    print()
+    for mode in without:
+        for name, fraction in (("p50", 0.5), ("p99", 0.99)):
+            base = _percentile(without[mode], fraction)
+            hooked = _percentile(with_[mode], fraction)
+            print(
+                f"{mode:<12}{name}: with/without = {hooked / base:.2f}x, "
+                f"webhook adds {hooked - base:+.2f} ms"
+            )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=1000, help="CREATEs per mode (1000)")
+    parser.add_argument("--concurrency", type=int, default=50, help="threads (50)")
+    parser.add_argument("--kubeconfig", type=Path, help="use this cluster instead of a new kit")
+    args = parser.parse_args(argv)
+    if args.kubeconfig:
+        return _bench(args.kubeconfig, args.count, args.concurrency)
+    with _kit() as kubeconfig:
+        return _bench(kubeconfig, args.count, args.concurrency)
+
+
+def _bench(kubeconfig: Path, count: int, concurrency: int) -> int:
+    _setup(kubeconfig)
+    _delete_all(kubeconfig)
+    creator = Creator(kubeconfig)
+    without = _measure(creator, kubeconfig, "without", count, concurrency)
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-webhook-") as work,
+        _webhook(kubeconfig, Path(work)),
+    ):
+        with_ = _measure(creator, kubeconfig, "with", count, concurrency)
+    _report(without, with_)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
