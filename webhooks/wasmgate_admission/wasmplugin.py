@@ -99,7 +99,7 @@ def _source_changed(request: Mapping[str, Any], findings: Findings) -> None:
     if request.get("operation") == "UPDATE" and before is not None and before != after:
         findings.warn(
             "spec.source changed: wasmgate resolves, verifies and validates the new source "
-            "from scratch; schedulers keep the last verified digest until the new one is Ready"
+            "from scratch before it reaches any scheduler"
         )
 
 
