@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -133,6 +134,7 @@ def _run_pass(
     def secret_version(namespace: str, secret: str) -> str | None:
         return next(iter(versions.get((namespace, secret), [])), None)
 
+    started = time.perf_counter()
     with memo.locks.hold(name):
         try:
             stored = cluster.read_plugin(memo.api, name)
@@ -161,7 +163,9 @@ def _run_pass(
     for event in outcome.events:
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)
     ran = ", ".join(outcome.ran) or "nothing"
-    logger.info("WasmPlugin %s: pass ran %s; phase %s", name, ran, outcome.status.get("phase"))
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    phase = outcome.status.get("phase")
+    logger.info("WasmPlugin %s: pass ran %s; phase %s; %.0f ms", name, ran, phase, elapsed_ms)
     return outcome
 
 

@@ -391,7 +391,8 @@ def test_a_pull_secret_gives_access_to_a_registry_behind_auth(
     )  # fmt: skip
     _sign(
         kit, cosign_key, reference, digest,
-        "--registry-username", user, "--registry-password", password,
+        # `=` keeps a generated password that starts with "-" from reading as a flag.
+        f"--registry-username={user}", f"--registry-password={password}",
     )  # fmt: skip
     secret = kit.run(
         "kubectl", "create", "secret", "docker-registry", "pull-oci-auth", "-n", NAMESPACE,

@@ -11,10 +11,33 @@ their reason.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 import kopf
 
+from wasmgate.reconcile.plugin_pass import INPUTS_ANNOTATION
+
 ANNOTATION_PREFIX = "kopf.wasmgate.dev"
+
+
+class DiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
+    """Kopf's diff base without our stage-inputs annotation.
+
+    The pipeline rewrites that annotation after each pass; were it part of the essence, kopf
+    would see an unhandled change after every pass and, on restart, treat every plugin as
+    changed and rewrite its own annotations, so a resumed operator would write to every object.
+    """
+
+    def build(
+        self,
+        *,
+        body: kopf.Body,
+        extra_fields: Iterable[kopf.FieldSpec] | None = None,
+    ) -> kopf.BodyEssence:
+        essence = super().build(body=body, extra_fields=extra_fields)
+        self.remove_annotations(essence, {INPUTS_ANNOTATION})
+        self.remove_empty_stanzas(essence)
+        return essence
 
 
 def kopf_settings() -> kopf.OperatorSettings:
@@ -23,7 +46,7 @@ def kopf_settings() -> kopf.OperatorSettings:
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
         prefix=ANNOTATION_PREFIX
     )
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+    settings.persistence.diffbase_storage = DiffBaseStorage(
         prefix=ANNOTATION_PREFIX, key="last-handled-configuration"
     )
     settings.posting.level = logging.WARNING
