@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import subprocess
+import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -58,6 +60,8 @@ class Scenario:
     api: client.ApiClient
     assets: dict[str, Path]
     layers: dict[str, str]
+    kubelet: KitKubelet
+    created: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _load_builder() -> ModuleType:
@@ -113,46 +117,67 @@ def scenario(
         name: _stage_everywhere(kit, assets[name])
         for name in ("filter_node_name_suffix", "filter_node_name_suffix_inverted", "start_trap")
     }
+    layers["score_node_label"] = _stage_everywhere(kit, assets["score_node_label"])
     with kit.api_client() as api:
+        created = Scenario(kit, api, assets, layers, kubelet)
+        _create_scheduler(created, SCHEDULER)
+        _create_plugin(created, PLUGIN, SCHEDULER)
+        yield created
         custom = client.CustomObjectsApi(api)
-        custom.create_cluster_custom_object(
-            GROUP,
-            VERSION,
-            "wasmschedulers",
-            {
-                "apiVersion": f"{GROUP}/{VERSION}",
-                "kind": "WasmScheduler",
-                "metadata": {"name": SCHEDULER},
-                "spec": {
-                    "image": "registry.example/wasm-scheduler:v1",
-                    "rollout": {"progressDeadlineSeconds": 60},
-                },
-            },
-        )
-        custom.create_cluster_custom_object(
-            GROUP,
-            VERSION,
-            "wasmplugins",
-            {
-                "apiVersion": f"{GROUP}/{VERSION}",
-                "kind": "WasmPlugin",
-                "metadata": {"name": PLUGIN},
-                "spec": {
-                    "source": {"image": "registry.example/nodedigit:v1"},
-                    "scheduler": {"schedulers": [SCHEDULER]},
-                },
-            },
-        )
-        yield Scenario(kit, api, assets, layers)
-        for plural, name in (("wasmplugins", PLUGIN), ("wasmschedulers", SCHEDULER)):
+        for plural, name in created.created:
             custom.delete_cluster_custom_object(GROUP, VERSION, plural, name)
 
 
-def _set_plugin_version(scenario: Scenario, image: str, asset: str) -> int:
+def _create_scheduler(scenario: Scenario, name: str) -> None:
+    client.CustomObjectsApi(scenario.api).create_cluster_custom_object(
+        GROUP,
+        VERSION,
+        "wasmschedulers",
+        {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "WasmScheduler",
+            "metadata": {"name": name},
+            "spec": {
+                "image": "registry.example/wasm-scheduler:v1",
+                "rollout": {"progressDeadlineSeconds": 60},
+            },
+        },
+    )
+    scenario.created.append(("wasmschedulers", name))
+
+
+def _create_plugin(scenario: Scenario, name: str, scheduler: str, **settings: str | int) -> None:
+    client.CustomObjectsApi(scenario.api).create_cluster_custom_object(
+        GROUP,
+        VERSION,
+        "wasmplugins",
+        {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "WasmPlugin",
+            "metadata": {"name": name},
+            "spec": {
+                "source": {"image": f"registry.example/{name}:v1"},
+                "scheduler": {"schedulers": [scheduler], **settings},
+            },
+        },
+    )
+    scenario.created.insert(0, ("wasmplugins", name))
+
+
+def _set_plugin_version(
+    scenario: Scenario,
+    image: str,
+    asset: str,
+    plugin_name: str = PLUGIN,
+    scheduler_settings: dict[str, str | int] | None = None,
+) -> int:
     """Change the plugin's spec, then record what resolve/verify/validate would have found."""
     custom = client.CustomObjectsApi(scenario.api)
+    spec: dict[str, Any] = {"source": {"image": image}}
+    if scheduler_settings:
+        spec["scheduler"] = scheduler_settings
     plugin = custom.patch_cluster_custom_object(
-        GROUP, VERSION, "wasmplugins", PLUGIN, {"spec": {"source": {"image": image}}}
+        GROUP, VERSION, "wasmplugins", plugin_name, {"spec": spec}
     )
     generation = int(plugin["metadata"]["generation"])
     layer = scenario.layers[asset]
@@ -161,7 +186,7 @@ def _set_plugin_version(scenario: Scenario, image: str, asset: str) -> int:
         GROUP,
         VERSION,
         "wasmplugins",
-        PLUGIN,
+        plugin_name,
         {
             "status": {
                 "digest": manifest,
@@ -184,23 +209,23 @@ def _set_plugin_version(scenario: Scenario, image: str, asset: str) -> int:
     return generation
 
 
-def _step(scenario: Scenario) -> Decision:
+def _step(scenario: Scenario, name: str = SCHEDULER) -> Decision:
     custom = client.CustomObjectsApi(scenario.api)
     scheduler: dict[str, Any] = custom.get_cluster_custom_object(
-        GROUP, VERSION, "wasmschedulers", SCHEDULER
+        GROUP, VERSION, "wasmschedulers", name
     )
     plugins = custom.list_cluster_custom_object(GROUP, VERSION, "wasmplugins")["items"]
-    entries = plugins_for_scheduler(plugins, SCHEDULER)
+    entries = plugins_for_scheduler(plugins, name)
     staged = set(scenario.layers.values())
     return rollout_step(scenario.api, scheduler, entries, staged, settings=SETTINGS)
 
 
-def _roll_until(scenario: Scenario, *steps: Step) -> Decision:
+def _roll_until(scenario: Scenario, *steps: Step, name: str = SCHEDULER) -> Decision:
     """Call the rollout step (as the operator's timer would) until it reports one of `steps`."""
     seen: list[str] = []
 
     def probe() -> Decision | None:
-        decision = _step(scenario)
+        decision = _step(scenario, name)
         seen.append(f"{decision.step}: {decision.message}")
         return decision if decision.step in steps else None
 
@@ -210,27 +235,26 @@ def _roll_until(scenario: Scenario, *steps: Step) -> Decision:
         raise AssertionError(f"{e}\nsteps seen:\n" + "\n".join(seen[-15:])) from e
 
 
-def _only_revision_running(scenario: Scenario, config_map: str) -> None:
-    """Wait until every scheduler pod runs `config_map` (the old one has stopped scheduling)."""
-    core = client.CoreV1Api(scenario.api)
-    selector = f"{LABEL_SCHEDULER}={SCHEDULER}"
+def _only_revision_running(scenario: Scenario, config_map: str, name: str = SCHEDULER) -> None:
+    """Wait until every scheduler process runs `config_map`: the old one has stopped, so it
+    cannot bind the pods the test creates next."""
     hash_ = config_map.rsplit("-", 1)[-1]
 
-    def probe() -> list[str] | None:
-        pods = core.list_namespaced_pod(NAMESPACE, label_selector=selector).items
-        hashes = [
-            (pod.metadata.labels or {}).get(LABEL_CONFIG_HASH, "") for pod in pods if pod.metadata
-        ]
-        return hashes if hashes and all(h == hash_ for h in hashes) else None
+    def probe() -> dict[str, str] | None:
+        running = scenario.kubelet.running_pods(LABEL_SCHEDULER, name)
+        hashes = {pod: labels.get(LABEL_CONFIG_HASH, "") for pod, labels in running.items()}
+        return hashes if hashes and set(hashes.values()) == {hash_} else None
 
-    wait_for(probe, what=f"only scheduler pods of {config_map}", timeout=ROLLOUT_TIMEOUT)
+    wait_for(probe, what=f"only scheduler processes of {config_map}", timeout=ROLLOUT_TIMEOUT)
 
 
-def _place_pods(scenario: Scenario, prefix: str) -> dict[str, str]:
-    """Create POD_COUNT pods for the wasm scheduler; return pod name -> node once all are bound."""
+def _place_pods(
+    scenario: Scenario, prefix: str, scheduler: str = SCHEDULER, count: int = POD_COUNT
+) -> dict[str, str]:
+    """Create pods for a wasm scheduler; return pod name -> node once all are bound."""
     core = client.CoreV1Api(scenario.api)
     # Every pod name ends with the digit of a kit node, so each rule has a node to pick.
-    names = [f"{prefix}-{index}-{index % DEFAULT_NODE_COUNT}" for index in range(POD_COUNT)]
+    names = [f"{prefix}-{index}-{index % DEFAULT_NODE_COUNT}" for index in range(count)]
     for name in names:
         core.create_namespaced_pod(
             PODS_NAMESPACE,
@@ -238,7 +262,7 @@ def _place_pods(scenario: Scenario, prefix: str) -> dict[str, str]:
                 {
                     "metadata": {"name": name},
                     "spec": {
-                        "schedulerName": SCHEDULER,
+                        "schedulerName": scheduler,
                         "containers": [{"name": "app", "image": "registry.example/app:v1"}],
                     },
                 }
@@ -256,7 +280,7 @@ def _place_pods(scenario: Scenario, prefix: str) -> dict[str, str]:
         return placed
 
     try:
-        return wait_for(bound, what=f"{POD_COUNT} {prefix} pods bound", timeout=60.0)
+        return wait_for(bound, what=f"{count} {prefix} pods bound", timeout=60.0)
     finally:
         for name in names:
             try:
@@ -354,3 +378,123 @@ def _scheduler(scenario: Scenario) -> dict[str, Any]:
         GROUP, VERSION, "wasmschedulers", SCHEDULER
     )
     return obj
+
+
+SCORE_LABEL = "wasmgate.dev/rollout-e2e-score"
+NODE_SCORES = {kit_node_name(0): "10", kit_node_name(1): "50", kit_node_name(2): "90"}
+
+
+@pytest.fixture
+def scored_nodes(scenario: Scenario) -> Iterator[None]:
+    core = client.CoreV1Api(scenario.api)
+    for node, score in NODE_SCORES.items():
+        core.patch_node(node, {"metadata": {"labels": {SCORE_LABEL: score}}})
+    yield
+    for node in NODE_SCORES:
+        core.patch_node(node, {"metadata": {"labels": {SCORE_LABEL: None}}})
+
+
+def test_two_plugins_in_one_scheduler_and_a_second_scheduler(
+    scenario: Scenario, scored_nodes: None
+) -> None:
+    # "pair": a filter (avoid the pod's digit) and a score (prefer the highest label) together.
+    _create_scheduler(scenario, "rollout-pair")
+    _create_plugin(scenario, "pair-filter", "rollout-pair", guestConfig="not-pod-digit")
+    _create_plugin(scenario, "pair-score", "rollout-pair", guestConfig=SCORE_LABEL, weight=10)
+    # "solo": another scheduler with another plugin, rolled out at the same time.
+    _create_scheduler(scenario, "rollout-solo")
+    _create_plugin(scenario, "solo-filter", "rollout-solo", guestConfig="suffix=-0")
+    for plugin, asset in (
+        ("pair-filter", "filter_node_name_suffix"),
+        ("pair-score", "score_node_label"),
+        ("solo-filter", "filter_node_name_suffix"),
+    ):
+        _set_plugin_version(scenario, f"registry.example/{plugin}:v2", asset, plugin)
+
+    pair = _roll_until(scenario, Step.SUCCEEDED, name="rollout-pair")
+    solo = _roll_until(scenario, Step.SUCCEEDED, name="rollout-solo")
+    assert [p.name for p in pair.status.plugins] == ["pair-filter", "pair-score"]
+    assert [p.name for p in solo.status.plugins] == ["solo-filter"]
+    assert pair.status.config_map_name is not None and solo.status.config_map_name is not None
+    _only_revision_running(scenario, pair.status.config_map_name, "rollout-pair")
+    _only_revision_running(scenario, solo.status.config_map_name, "rollout-solo")
+
+    placed = _place_pods(scenario, "pair", "rollout-pair", count=6)
+    best = {pod: kit_node_name(1) if pod[-1] == "2" else kit_node_name(2) for pod in placed}
+    assert placed == best
+    placed = _place_pods(scenario, "solo", "rollout-solo", count=6)
+    assert set(placed.values()) == {kit_node_name(0)}
+
+
+OPERATOR_STAND_IN = """
+import sys, time
+from kubernetes import client, config
+from wasmgate.rollout.apply import plugins_for_scheduler, rollout_step
+from wasmgate.rollout.settings import RolloutConfig
+
+kubeconfig, name, namespace, staged = sys.argv[1:5]
+api = config.new_client_from_config(config_file=kubeconfig)
+custom = client.CustomObjectsApi(api)
+settings = RolloutConfig(namespace=namespace, min_ready_seconds=int(sys.argv[5]))
+while True:
+    scheduler = custom.get_cluster_custom_object("wasmgate.dev", "v1alpha1", "wasmschedulers", name)
+    plugins = custom.list_cluster_custom_object("wasmgate.dev", "v1alpha1", "wasmplugins")["items"]
+    entries = plugins_for_scheduler(plugins, name)
+    decision = rollout_step(api, scheduler, entries, staged.split(","), settings=settings)
+    print(decision.step.value, decision.status.revisions[-1].revision, flush=True)
+    time.sleep(1)
+"""
+
+
+def test_an_operator_killed_mid_rollout_is_resumed_by_the_next_one(scenario: Scenario) -> None:
+    name = "rollout-resume"
+    _create_scheduler(scenario, name)
+    _create_plugin(scenario, "resume-filter", name, guestConfig="suffix=-0")
+    _set_plugin_version(
+        scenario, "registry.example/resume:v1", "filter_node_name_suffix", "resume-filter"
+    )
+    rolled = _roll_until(scenario, Step.SUCCEEDED, name=name)
+    before = [(r.revision, r.outcome.value) for r in rolled.status.revisions]
+    assert before[-1][1] == "Active", before
+    started = before[-1][0] + 1
+
+    _set_plugin_version(
+        scenario,
+        "registry.example/resume:v2",
+        "filter_node_name_suffix",
+        "resume-filter",
+        {"guestConfig": "suffix=-1"},
+    )
+    operator = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            OPERATOR_STAND_IN,
+            str(scenario.kit.kubeconfig),
+            name,
+            NAMESPACE,
+            ",".join(scenario.layers.values()),
+            str(SETTINGS.min_ready_seconds),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert operator.stdout is not None
+        first = operator.stdout.readline().split()
+    finally:
+        operator.kill()  # SIGKILL: no clean-up, exactly between two steps of a rollout
+        operator.wait(timeout=30)
+        operator.stdout.close()
+    assert first == ["Started", str(started)]
+
+    # This process knows nothing but what the killed one wrote to status and the cluster.
+    finished = _roll_until(scenario, Step.SUCCEEDED, name=name)
+    assert [(r.revision, r.outcome.value) for r in finished.status.revisions] == [
+        *((number, "Superseded") for number, _ in before),
+        (started, "Active"),
+    ]
+    assert finished.status.config_map_name is not None
+    _only_revision_running(scenario, finished.status.config_map_name, name)
+    placed = _place_pods(scenario, "resumed", name, count=3)
+    assert set(placed.values()) == {kit_node_name(1)}

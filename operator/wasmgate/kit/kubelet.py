@@ -113,6 +113,7 @@ class _PodRun:
     uid: str
     node: str
     directory: Path
+    labels: dict[str, str] = field(default_factory=dict)
     image: str = ""
     init_image: str = ""
     process: ManagedProcess | None = None
@@ -183,6 +184,14 @@ class KitKubelet:
                 self.errors.append(message)
             self._stop.wait(POLL_SECONDS)
 
+    def running_pods(self, label: str, value: str) -> dict[str, dict[str, str]]:
+        """Labels of the pods with `label=value` whose scheduler process is alive right now."""
+        return {
+            run.name: dict(run.labels)
+            for run in list(self.runs.values())
+            if run.labels.get(label) == value and run.process is not None and run.process.running()
+        }
+
     # -- one round ---------------------------------------------------------------------------
 
     def sync(self, api: client.ApiClient) -> None:
@@ -218,6 +227,7 @@ class KitKubelet:
             name=metadata["name"],
             uid=str(metadata["uid"]),
             node=spec["nodeName"],
+            labels=dict(metadata.get("labels") or {}),
             directory=directory,
             image=containers.get(CONTAINER_SCHEDULER, ""),
             init_image=inits.get(CONTAINER_VERIFY_STORE, ""),
