@@ -226,7 +226,10 @@ def _roll_until(scenario: Scenario, *steps: Step, name: str = SCHEDULER) -> Deci
 
     def probe() -> Decision | None:
         decision = _step(scenario, name)
-        seen.append(f"{decision.step}: {decision.message}")
+        history = [
+            (r.revision, r.outcome.value, r.config_map_name) for r in decision.status.revisions
+        ]
+        seen.append(f"{decision.step}: {decision.message} {history}")
         return decision if decision.step in steps else None
 
     try:
