@@ -1,0 +1,271 @@
+"""`make demo`: the whole path a plugin takes, on the local kit, narrated step by step.
+
+It brings the kit up (or reuses it), runs the operator and one node agent per kwok node as
+local processes, builds a sample filter plugin, validates it, pushes and signs it, applies a
+WasmScheduler and a WasmPlugin, waits until the plugin is Verified, Validated and staged on every
+node, then renders the scheduler configuration with wasmgate's renderer and runs the kit's wasm
+scheduler on it (as the kit kubelet does for scheduler pods) so a demo pod lands on the node the
+plugin picks. The operator does not yet drive the rollout itself; this step says so.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import yaml
+
+from wasmgate.api.wasmscheduler import WasmScheduler
+from wasmgate.kit import build, supervisor
+from wasmgate.kit.kit import read_state
+from wasmgate.kit.net import LOOPBACK, free_port
+from wasmgate.kit.paths import default_state_dir, repo_root
+from wasmgate.kit.process import ManagedProcess
+from wasmgate.kit.wait import wait_for
+from wasmgate.rollout.config import build_scheduler_config
+from wasmgate.rollout.plugins import PluginEntry
+from wasmgate.rollout.settings import RolloutConfig
+
+NAMESPACE = "wasmgate-system"
+PLUGIN = "node-digit"
+SCHEDULER = "wasmgate-scheduler"
+SIGN = ["--tlog-upload=false", "--use-signing-config=false", "--allow-http-registry", "-y"]
+STEP_TIMEOUT = 120.0
+
+
+def _step(message: str) -> None:
+    print(f"\n==> {message}", flush=True)
+
+
+def _run(argv: list[str | Path], **kwargs: Any) -> str:
+    result = subprocess.run(
+        [str(a) for a in argv], capture_output=True, text=True, timeout=300, **kwargs
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"demo: `{' '.join(map(str, argv))}` failed:\n{result.stderr}")
+    output: str = result.stdout
+    return output
+
+
+def _wasmgate(*args: str | Path) -> str:
+    return _run([sys.executable, "-m", "wasmgate", *args])
+
+
+class Demo:
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self.work = state_dir.parent / "demo"
+        self.work.mkdir(parents=True, exist_ok=True)
+        self.processes: list[ManagedProcess] = []
+
+    def kubectl(self, *args: str | Path, stdin: str | None = None) -> str:
+        return _run(
+            [build.binary_path("kubectl"), f"--kubeconfig={self.kubeconfig}", *args], input=stdin
+        )
+
+    def apply(self, document: dict[str, Any]) -> None:
+        self.kubectl("apply", "-f", "-", stdin=json.dumps(document))
+
+    def run(self) -> None:
+        started = time.monotonic()
+        self.kit_up()
+        self.install_crds()
+        wasm = self.build_plugin()
+        image, digest = self.push_and_sign(wasm)
+        self.start_operator_and_agents()
+        self.apply_objects(image)
+        layer = self.wait_ready_to_roll()
+        node = self.schedule_demo_pod(layer)
+        _step("done")
+        print(self.kubectl("get", "wasmplugins", "-o", "wide"))
+        print(f"plugin {PLUGIN} ({digest[:19]}) placed pod demo-pod-1 on node {node}")
+        print(f"demo took {time.monotonic() - started:.0f}s; `wasmgate dev down` stops the kit")
+
+    def kit_up(self) -> None:
+        _step("building (or finding cached) kit components")
+        build.build_all()
+        _step("starting the kit: etcd, kube-apiserver, controller-manager, kwok, registries")
+        if supervisor.running_supervisor(self.state_dir) is None:
+            supervisor.start_detached(self.state_dir, nodes=3)
+        state = read_state(self.state_dir)
+        assert state is not None
+        self.state = state
+        self.kubeconfig = Path(state["kubeconfig"])
+        self.registry = state["registries"]["oci"]["host"]
+        print(self.kubectl("get", "nodes"))
+
+    def install_crds(self) -> None:
+        _step("installing the wasmgate CRDs")
+        self.kubectl("apply", "-f", repo_root() / "crds")
+        self.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+        self.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
+
+    def build_plugin(self) -> Path:
+        _step("building the sample plugin (C, clang --target=wasm32) and validating it")
+        builder = _load(repo_root() / "tests" / "assets" / "wasm" / "build_assets.py")
+        wasm: Path = builder.build_c("filter_node_name_suffix", self.work)
+        print(_wasmgate("validate", wasm, "--config", "pod-digit"))
+        return wasm
+
+    def push_and_sign(self, wasm: Path) -> tuple[str, str]:
+        _step(f"pushing to {self.registry} with `wasmgate push`, signing with cosign")
+        image = f"{self.registry}/demo/{PLUGIN}:v1"
+        digest = _wasmgate("push", "--plain-http", wasm, image).strip()
+        # A fresh key pair per run: its password lives only in this process.
+        env = {"COSIGN_PASSWORD": secrets.token_urlsafe(16), "PATH": "/usr/bin:/bin"}
+        cosign = build.binary_path("cosign")
+        for name in ("cosign.key", "cosign.pub"):
+            (self.work / name).unlink(missing_ok=True)
+        _run([cosign, "generate-key-pair"], cwd=self.work, env=env)
+        _run([cosign, "sign", "--key", self.work / "cosign.key", *SIGN,
+              f"{image.rsplit(':', 1)[0]}@{digest}"], env=env)  # fmt: skip
+        secret = self.kubectl(
+            "create", "secret", "generic", "demo-signing-key", "-n", NAMESPACE,
+            f"--from-file=cosign.pub={self.work / 'cosign.pub'}", "--dry-run=client", "-o", "json",
+        )  # fmt: skip
+        self.apply(json.loads(secret))
+        print(f"signed {image}@{digest}")
+        return image, digest
+
+    def start_operator_and_agents(self) -> None:
+        _step("starting the operator and one node agent per node (local processes)")
+        plain = [f"--plain-http-registry={r['host']}" for r in self.state["registries"].values()]
+        self._start("operator", [sys.executable, "-m", "wasmgate", "run",
+                                 f"--kubeconfig={self.kubeconfig}", *plain])  # fmt: skip
+        for index in range(3):
+            node = f"kit-node-{index}"
+            self._start(f"agent-{node}", [
+                sys.executable, "-m", "wasmgate", "agent", f"--node={node}",
+                f"--store={self.state_dir / 'stores' / node}", f"--kubeconfig={self.kubeconfig}",
+                f"--secret-namespace={NAMESPACE}", f"--plain-http={self.registry}",
+            ])  # fmt: skip
+
+    def _start(self, name: str, argv: list[str | Path]) -> None:
+        process = ManagedProcess(name, argv, self.work / "logs" / f"{name}.log")
+        process.start()
+        self.processes.append(process)
+
+    def apply_objects(self, image: str) -> None:
+        _step(f"applying WasmScheduler {SCHEDULER} and WasmPlugin {PLUGIN}")
+        # A rerun starts from a fresh object, so no condition from the last run is mistaken
+        # for this run's result.
+        self.kubectl("delete", "wasmplugin", PLUGIN, "--ignore-not-found", "--wait=true")
+        self.apply({
+            "apiVersion": "wasmgate.dev/v1alpha1", "kind": "WasmScheduler",
+            "metadata": {"name": SCHEDULER},
+            "spec": {"schedulerName": SCHEDULER, "image": "kube-scheduler-wasm:kit",
+                     "replicas": 1, "nodeSelector": {"wasmgate.dev/kit-node": "true"}},
+        })  # fmt: skip
+        self.apply({
+            "apiVersion": "wasmgate.dev/v1alpha1", "kind": "WasmPlugin",
+            "metadata": {"name": PLUGIN},
+            "spec": {
+                "source": {"image": image},
+                "verify": {"keys": [{"secretRef": {"name": "demo-signing-key",
+                                                   "namespace": NAMESPACE}}]},
+                "scheduler": {"schedulers": [SCHEDULER], "guestConfig": "pod-digit"},
+            },
+        })  # fmt: skip
+
+    def _alive(self) -> None:
+        for process in self.processes:
+            process.check_alive()
+
+    def wait_ready_to_roll(self) -> str:
+        _step("waiting: resolve -> verify -> validate (operator), stage (agents)")
+
+        def verified_and_validated() -> dict[str, Any] | None:
+            body = json.loads(self.kubectl("get", "wasmplugin", PLUGIN, "-o", "json"))
+            conditions = {c["type"]: c for c in body.get("status", {}).get("conditions", [])}
+            ok = all(
+                conditions.get(t, {}).get("status") == "True" for t in ("Verified", "Validated")
+            )
+            return body if ok else None
+
+        body = wait_for(verified_and_validated, what=f"{PLUGIN} Verified and Validated",
+                        timeout=STEP_TIMEOUT, alive=self._alive)  # fmt: skip
+        signature = body["status"].get("signature", {})
+        fingerprint = signature.get("keyFingerprint")
+        print(f"verified: {signature.get('format')} signature, key {fingerprint}")
+        layer: str = body["status"]["layerDigest"]
+
+        def staged_everywhere() -> bool:
+            caches = json.loads(self.kubectl("get", "wasmnodecaches", "-o", "json"))["items"]
+            ready = [c for c in caches for e in c.get("status", {}).get("entries", [])
+                     if e.get("digest") == layer and e.get("state") == "Ready"]  # fmt: skip
+            return len(ready) >= 3
+
+        wait_for(staged_everywhere, what=f"{layer} Ready in all 3 node stores",
+                 timeout=STEP_TIMEOUT, alive=self._alive)  # fmt: skip
+        print(self.kubectl("get", "wasmnodecaches"))
+        return layer
+
+    def schedule_demo_pod(self, layer: str) -> str:
+        _step("rendering the scheduler configuration and running the wasm scheduler on it")
+        scheduler = WasmScheduler.model_validate(
+            {"metadata": {"name": SCHEDULER},
+             "spec": {"schedulerName": SCHEDULER, "image": "kube-scheduler-wasm:kit"}}
+        )  # fmt: skip
+        store = self.state_dir / "stores" / "kit-node-0"
+        entry = PluginEntry(name=PLUGIN, digest=layer, layer_digest=layer, guest_config="pod-digit")
+        config = build_scheduler_config(scheduler, [entry], RolloutConfig(store_root=str(store)))
+        # Locally one scheduler runs, with the kit's scheduler identity and no lease.
+        config["leaderElection"] = {"leaderElect": False}
+        config["clientConnection"] = {"kubeconfig": self.state["schedulerKubeconfig"]}
+        config_path = self.work / "scheduler.yaml"
+        config_path.write_text(yaml.safe_dump(config))
+        print(config_path.read_text())
+        _run([sys.executable, "-m", "wasmgate", "verify-store", "--config", config_path])
+        kubeconfig = self.state["schedulerKubeconfig"]
+        self._start("wasm-scheduler", [
+            build.binary_path("wasm-scheduler"), f"--config={config_path}",
+            f"--bind-address={LOOPBACK}", f"--secure-port={free_port()}",
+            f"--authentication-kubeconfig={kubeconfig}",
+            f"--authorization-kubeconfig={kubeconfig}",
+        ])  # fmt: skip
+        self.kubectl("delete", "pod", "demo-pod-1", "--ignore-not-found", "--wait=true")
+        self.apply({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "demo-pod-1", "namespace": "default"},
+            "spec": {"schedulerName": SCHEDULER,
+                     "containers": [{"name": "app", "image": "example.invalid/app:v1"}]},
+        })  # fmt: skip
+        node: str = wait_for(
+            lambda: self.kubectl("get", "pod", "demo-pod-1", "-o",
+                                 "jsonpath={.spec.nodeName}").strip() or None,
+            what="demo-pod-1 to be scheduled", timeout=60, alive=self._alive,
+        )  # fmt: skip
+        print(self.kubectl("get", "pod", "demo-pod-1", "-o", "wide"))
+        return node
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.stop()
+
+
+def _load(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location("wasmgate_demo_assets", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def main() -> int:
+    demo = Demo(default_state_dir())
+    try:
+        demo.run()
+    finally:
+        demo.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
