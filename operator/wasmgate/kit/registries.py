@@ -77,7 +77,8 @@ def _distribution_argv(binary: Path, port: int, storage: Path, htpasswd: Path | 
 def start_registries(
     state_dir: Path, binary: Callable[[str], Path]
 ) -> tuple[dict[str, Registry], list[ManagedProcess]]:
-    password = secrets.token_urlsafe(18)
+    # Hex: a password that starts with "-" would be read as a flag by CLIs.
+    password = secrets.token_hex(16)
     registries: dict[str, Registry] = {}
     processes: list[ManagedProcess] = []
     flavours = (
