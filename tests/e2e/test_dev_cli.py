@@ -32,6 +32,7 @@ def test_dev_up_twice_then_down_leaves_no_process(tmp_path: Path) -> None:
 
     state = read_state(state_dir)
     assert state is not None
+    assert {"wasmgate-operator", "wasmgate-agent-kit-node-0"} <= set(state["processes"])
     pids = [state["pid"], *state["processes"].values()]
     assert len(pids) >= 10 and all(pid_alive(pid) for pid in pids)
 

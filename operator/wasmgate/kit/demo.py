@@ -28,12 +28,13 @@ from wasmgate.kit.kit import read_state
 from wasmgate.kit.net import LOOPBACK, free_port
 from wasmgate.kit.paths import default_state_dir, repo_root
 from wasmgate.kit.process import ManagedProcess
+from wasmgate.kit.system import OPERATOR_PROCESS, SYSTEM_NAMESPACE
 from wasmgate.kit.wait import wait_for
 from wasmgate.rollout.config import build_scheduler_config
 from wasmgate.rollout.plugins import PluginEntry
 from wasmgate.rollout.settings import RolloutConfig
 
-NAMESPACE = "wasmgate-system"
+NAMESPACE = SYSTEM_NAMESPACE
 PLUGIN = "node-digit"
 SCHEDULER = "wasmgate-scheduler"
 SIGN = ["--tlog-upload=false", "--use-signing-config=false", "--allow-http-registry", "-y"]
@@ -103,9 +104,8 @@ class Demo:
 
     def install_crds(self) -> None:
         _step("installing the wasmgate CRDs")
+        # `wasmgate dev up` installed them; applying again is a no-op that shows they are there.
         self.kubectl("apply", "-f", repo_root() / "crds")
-        self.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
-        self.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
 
     def build_plugin(self) -> Path:
         _step("building the sample plugin (C, clang --target=wasm32) and validating it")
@@ -135,17 +135,11 @@ class Demo:
         return image, digest
 
     def start_operator_and_agents(self) -> None:
-        _step("starting the operator and one node agent per node (local processes)")
-        plain = [f"--plain-http-registry={r['host']}" for r in self.state["registries"].values()]
-        self._start("operator", [sys.executable, "-m", "wasmgate", "run",
-                                 f"--kubeconfig={self.kubeconfig}", *plain])  # fmt: skip
-        for index in range(3):
-            node = f"kit-node-{index}"
-            self._start(f"agent-{node}", [
-                sys.executable, "-m", "wasmgate", "agent", f"--node={node}",
-                f"--store={self.state_dir / 'stores' / node}", f"--kubeconfig={self.kubeconfig}",
-                f"--secret-namespace={NAMESPACE}", f"--plain-http={self.registry}",
-            ])  # fmt: skip
+        _step("the operator and one node agent per node run under the kit (`wasmgate dev up`)")
+        running = [name for name in self.state["processes"] if name.startswith("wasmgate-")]
+        if OPERATOR_PROCESS not in running:
+            raise SystemExit("demo: the kit runs without the operator; `wasmgate dev down` first")
+        print("\n".join(sorted(running)))
 
     def _start(self, name: str, argv: list[str | Path]) -> None:
         process = ManagedProcess(name, argv, self.work / "logs" / f"{name}.log")
@@ -177,6 +171,10 @@ class Demo:
     def _alive(self) -> None:
         for process in self.processes:
             process.check_alive()
+        for name, pid in self.state["processes"].items():
+            if name.startswith("wasmgate-") and not supervisor.pid_alive(pid):
+                log = self.state_dir / "logs" / f"{name}.log"
+                raise SystemExit(f"demo: {name} died; see {log}")
 
     def wait_ready_to_roll(self) -> str:
         _step("waiting: resolve -> verify -> validate (operator), stage (agents)")

@@ -40,7 +40,7 @@ class Kit:
     extra_processes: list[ManagedProcess] = field(default_factory=list)
     started_in: float = 0.0
 
-    def start(self) -> None:
+    def start(self, write_state: bool = True) -> None:
         started = time.monotonic()
         if self.state_dir.exists():
             shutil.rmtree(self.state_dir)
@@ -57,7 +57,8 @@ class Kit:
             self.stop()
             raise
         self.started_in = time.monotonic() - started
-        self.write_state()
+        if write_state:
+            self.write_state()
 
     @property
     def kubeconfig(self) -> Path:

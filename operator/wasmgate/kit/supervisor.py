@@ -18,6 +18,7 @@ from typing import Any
 
 from wasmgate.errors import KitError
 from wasmgate.kit.kit import STATE_FILE, Kit, read_state
+from wasmgate.kit.system import start_wasmgate
 from wasmgate.kit.wait import wait_for
 
 PID_FILE = "supervisor.pid"
@@ -63,7 +64,9 @@ def supervise(state_dir: Path, nodes: int) -> int:
     signal.signal(signal.SIGINT, _raise_stop)
     kit = Kit(state_dir=state_dir, nodes=nodes)
     try:
-        kit.start()
+        kit.start(write_state=False)
+        kit.extra_processes.extend(start_wasmgate(kit))
+        kit.write_state()
         (state_dir / PID_FILE).write_text(str(os.getpid()))
         print(f"kit ready in {kit.started_in:.1f}s", flush=True)
         reported: set[str] = set()

@@ -1,0 +1,77 @@
+"""wasmgate itself on the kit: CRDs installed, the operator and one agent per node as processes.
+
+`wasmgate dev up` runs this after the kit is up, so the whole system is there to poke at by hand
+(and `make demo` reuses it). The admission webhook is not started yet: its registrations are not
+part of `wasmgate run` (see docs/admission.md).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from wasmgate.errors import KitError
+from wasmgate.kit.kit import Kit
+from wasmgate.kit.nodes import kit_node_name
+from wasmgate.kit.paths import repo_root
+from wasmgate.kit.process import ManagedProcess
+
+SYSTEM_NAMESPACE = "wasmgate-system"
+OPERATOR_PROCESS = "wasmgate-operator"
+
+
+def store_dir(kit: Kit, node: str) -> Path:
+    """The directory that plays node `node`'s /var/lib/wasmgate/store."""
+    return kit.state_dir / "stores" / node
+
+
+def _kubectl(kit: Kit, *args: str | Path, stdin: str | None = None) -> None:
+    argv = [str(kit.binary("kubectl")), f"--kubeconfig={kit.kubeconfig}", *map(str, args)]
+    result = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        raise KitError(f"`{' '.join(argv)}` failed: {result.stderr.strip()}")
+
+
+def install_crds(kit: Kit) -> None:
+    _kubectl(kit, "apply", "-f", repo_root() / "crds")
+    _kubectl(kit, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": SYSTEM_NAMESPACE}}
+    _kubectl(kit, "apply", "-f", "-", stdin=json.dumps(namespace))
+
+
+def start_wasmgate(kit: Kit) -> list[ManagedProcess]:
+    """Install the CRDs, then start the operator and the agents; returns the processes."""
+    install_crds(kit)
+    hosts = [registry.host for registry in kit.registries.values()]
+    logs = kit.state_dir / "logs"
+    operator = ManagedProcess(
+        OPERATOR_PROCESS,
+        [sys.executable, "-m", "wasmgate", "run", f"--kubeconfig={kit.kubeconfig}",
+         *(f"--plain-http-registry={host}" for host in hosts)],
+        logs / "wasmgate-operator.log",
+    )  # fmt: skip
+    processes = [operator]
+    for index in range(kit.nodes):
+        node = kit_node_name(index)
+        processes.append(
+            ManagedProcess(
+                f"wasmgate-agent-{node}",
+                [
+                    sys.executable,
+                    "-m",
+                    "wasmgate",
+                    "agent",
+                    f"--node={node}",
+                    f"--store={store_dir(kit, node)}",
+                    f"--kubeconfig={kit.kubeconfig}",
+                    f"--secret-namespace={SYSTEM_NAMESPACE}",
+                    *(f"--plain-http={host}" for host in hosts),
+                ],
+                logs / f"wasmgate-agent-{node}.log",
+            )
+        )
+    for process in processes:
+        process.start()
+    return processes
