@@ -11,10 +11,7 @@ import base64
 import datetime
 import ipaddress
 import json
-import os
 import secrets
-import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -35,35 +32,25 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
+from wasmgate.errors import KitError
+from wasmgate.kit.build import binary_path
+from wasmgate.kit.net import free_port
+
 USER = "plugin-author"
 DER = serialization.Encoding.DER
 START_TIMEOUT = 30.0
-SEARCH_DIRS = (
-    Path.home() / ".cache" / "wasmgate" / "bin",
-    Path.home() / ".cache" / "wasmgate" / "manual",
-    Path("/tmp/dreg/root/usr/bin"),
-)
 
 
 def find_binary(name: str) -> Path:
-    """A kit-built binary, or fail the test run saying how to get it (never skip)."""
-    override = os.environ.get(f"WASMGATE_TEST_{name.upper().replace('-', '_')}")
-    if override:
-        return Path(override)
-    for directory in SEARCH_DIRS:
-        for candidate in sorted(directory.rglob(name)) if directory.is_dir() else []:
-            if candidate.is_file() and os.access(candidate, os.X_OK):
-                return candidate
-    found = shutil.which(name)
-    if found:
-        return Path(found)
-    pytest.fail(f"{name} not found in {[str(d) for d in SEARCH_DIRS]} or PATH; build the kit")
+    """The pinned kit build of `name` (the one `make kit` made), or fail saying how to get it.
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    Never a binary found on PATH or in a hand-made directory: a fresh machine has neither, so a
+    test that found one here would hide a missing build step.
+    """
+    try:
+        return binary_path(name)
+    except KitError as e:
+        pytest.fail(e.message)
 
 
 @dataclass

@@ -138,24 +138,20 @@ class ControlPlane:
             key=self.admin_cert.key,
             user="kit-admin",
         )
-        kcm = ca.issue("controller-manager", "system:kube-controller-manager", client=True)
-        self.controller_manager_kubeconfig = write_kubeconfig(
-            self.state_dir / "controller-manager.kubeconfig",
-            server=self.server,
-            ca=ca.cert_path,
-            cert=kcm.cert,
-            key=kcm.key,
-            user="system:kube-controller-manager",
+        self.controller_manager_kubeconfig = self._client_kubeconfig(
+            ca, "controller-manager", "system:kube-controller-manager"
         )
-        scheduler = ca.issue("scheduler", "system:kube-scheduler", client=True)
-        self.scheduler_kubeconfig = write_kubeconfig(
-            self.state_dir / "scheduler.kubeconfig",
-            server=self.server,
-            ca=ca.cert_path,
-            cert=scheduler.cert,
-            key=scheduler.key,
-            user="system:kube-scheduler",
+        self.scheduler_kubeconfig = self._client_kubeconfig(
+            ca, "scheduler", "system:kube-scheduler"
         )
+
+    def _client_kubeconfig(self, ca: CertificateAuthority, name: str, user: str) -> Path:
+        """A kubeconfig for a component identity RBAC already knows (CN = user)."""
+        pair = ca.issue(name, user, client=True)
+        return write_kubeconfig(
+            self.state_dir / f"{name}.kubeconfig",
+            server=self.server, ca=ca.cert_path, cert=pair.cert, key=pair.key, user=user,
+        )  # fmt: skip
 
     def _start_controller_manager(self) -> None:
         port = free_port()
