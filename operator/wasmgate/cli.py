@@ -16,7 +16,7 @@ from typing import Protocol, cast
 # name -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "dev": ("wasmgate.kit.cli", "bring the local kit (cluster, registries, operator) up or down"),
-    "validate": ("wasmgate.validate.cli", "check a plugin against the scheduler ABI, dry-run it"),
+    "validate": ("wasmgate.validate_cli", "check a plugin against the scheduler ABI, dry-run it"),
     "crds": ("wasmgate.api.cli", "write or check the CRDs and API reference from the models"),
     "push": ("wasmgate.oci.push_cli", "push a .wasm module as a CNCF artifact; print its digest"),
     "run": ("wasmgate.runner.cli", "run the operator (kopf) against the cluster"),

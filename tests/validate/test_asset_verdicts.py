@@ -8,8 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from validate_helpers import ASSET_VERDICTS, padded_module
+from validate_helpers import padded_module
 
+from support.wasm_assets import ASSET_VERDICTS
 from wasmgate.errors import AbiMismatch, DryRunTrapped, WasmgateError, WasmInvalid
 from wasmgate.validate import ValidationLimits, validate
 

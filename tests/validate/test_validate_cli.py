@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from validate_helpers import ASSET_VERDICTS
 
+from support.wasm_assets import ASSET_VERDICTS
 from wasmgate.cli import main
+from wasmgate.kit.net import free_port
 
 
 @pytest.fixture(autouse=True)
@@ -99,23 +100,27 @@ def test_no_cache_writes_nothing(
     assert not private_cache.exists()
 
 
-@pytest.mark.parametrize(
-    ("target", "message"),
-    [
-        (
-            "/nonexistent/plugin.wasm",
-            "cannot read /nonexistent/plugin.wasm: No such file or directory",
-        ),
-        ("ghcr.io/acme/plugin:v1", "OCI references are not supported here yet"),
-    ],
-    ids=["missing-file", "oci-reference"],
-)
-def test_unreadable_input_exits_2(
-    capsys: pytest.CaptureFixture[str], target: str, message: str
-) -> None:
-    assert main(["validate", target]) == 2
+def test_missing_file_that_is_no_reference_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "/nonexistent/plugin.wasm"]) == 2
 
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "cannot read /nonexistent/plugin.wasm: No such file or directory" in err
+    assert "nor is it an OCI reference" in err
+
+
+def test_unreachable_registry_exits_2_with_the_registry_reason(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    host = f"127.0.0.1:{free_port()}"
+
+    code = main(["validate", "--plain-http", host, f"{host}/acme/plugin:v1"])
+
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.err.startswith(
+        f"wasmgate validate: {host}/acme/plugin:v1: RegistryUnavailable:"
+    )
+    assert captured.out == ""
 
 
 def test_zero_nodes_is_a_usage_error(

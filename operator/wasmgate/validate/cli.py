@@ -1,14 +1,15 @@
-"""`wasmgate validate FILE`: the validator for plugin authors and their CI.
+"""The validator's half of `wasmgate validate`: its options, the printed report, the exit code.
 
-Exit codes: 0 the module passes, 1 it fails (the reason and the fix are printed), 2 the file
-could not be read or the validator itself failed. `--json` prints the full report instead.
+Getting the module's bytes (a file, or an OCI reference fetched by the oci stage) is the
+command's job (`wasmgate.validate_cli`); stages never import each other, so that part cannot
+live here. Exit codes: 0 the module passes, 1 it fails (the reason and the fix are printed),
+2 the input could not be read or the validator itself failed. `--json` prints the full report.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from wasmgate.validate.cache import ValidationCache, default_cache_dir
 from wasmgate.validate.render import render_report
@@ -21,7 +22,7 @@ EXIT_ERROR = 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", metavar="FILE", help="the plugin's .wasm file")
+    """The options that shape the validation itself (not where the bytes come from)."""
     parser.add_argument("--json", action="store_true", help="print the full report as JSON")
     parser.add_argument(
         "--nodes",
@@ -43,29 +44,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    path = Path(args.file)
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        hint = ""
-        if not path.exists() and (":" in args.file or "@" in args.file):
-            hint = " (OCI references are not supported here yet: pull the blob to a file first)"
-        print(
-            f"wasmgate validate: cannot read {args.file}: {e.strerror or e}{hint}", file=sys.stderr
-        )
-        return EXIT_ERROR
+def usage_error(args: argparse.Namespace) -> str | None:
+    """A message when the validator options are unusable, checked before any bytes are read."""
     if args.nodes < 1:
-        print("wasmgate validate: --nodes must be at least 1", file=sys.stderr)
-        return EXIT_ERROR
+        return "--nodes must be at least 1"
+    return None
+
+
+def validate_and_report(
+    data: bytes, source: str, args: argparse.Namespace, expected_digest: str | None = None
+) -> int:
+    """Validate `data`, print the report for `source`, return the exit code."""
     cache = None if args.no_cache else ValidationCache(default_cache_dir())
     report = validate(
-        data, limits=ValidationLimits(nodes=args.nodes), guest_config=args.config, cache=cache
+        data,
+        limits=ValidationLimits(nodes=args.nodes),
+        guest_config=args.config,
+        cache=cache,
+        expected_digest=expected_digest,
     )
     if args.json:
         print(report.model_dump_json(indent=2))
     else:
-        print(render_report(report, source=args.file))
+        print(render_report(report, source=source))
     if report.verdict == "pass":
         return EXIT_PASS
     return EXIT_FAIL if report.verdict == "fail" else EXIT_ERROR
+
+
+def fail_input(message: str) -> int:
+    """Report unreadable input on stderr; the exit code for it."""
+    print(f"wasmgate validate: {message}", file=sys.stderr)
+    return EXIT_ERROR

@@ -1,0 +1,27 @@
+"""Run the `wasmgate` command as plugin authors and their CI do: a separate process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+COMMAND_TIMEOUT = 120.0
+
+
+def wasmgate(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """`python -m wasmgate ARGS`, output captured, never raising on a non-zero exit."""
+    return subprocess.run(
+        [sys.executable, "-m", "wasmgate", *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=COMMAND_TIMEOUT,
+    )
+
+
+def push(wasm_file: Path, reference: str, *extra: str | Path) -> str:
+    """`wasmgate push --plain-http` a module; its manifest digest."""
+    pushed = wasmgate("push", "--plain-http", *extra, wasm_file, reference)
+    assert pushed.returncode == 0, pushed.stderr
+    return pushed.stdout.strip()
