@@ -57,7 +57,7 @@ def _kubectl(kubeconfig: Path, *args: str, stdin: str | None = None) -> str:
 
 
 def _setup(kubeconfig: Path) -> None:
-    _kubectl(kubeconfig, "apply", "--server-side", "-f", str(ROOT / "crds"))
+    _kubectl(kubeconfig, "apply", "--server-side", "-k", str(ROOT / "crds"))
     _kubectl(kubeconfig, "wait", "--for=condition=Established", "crd", "--all")
     public = (
         ec.generate_private_key(ec.SECP256R1())

@@ -67,7 +67,7 @@ def push_module(
 
 
 def apply_crds(kubectl: Any) -> None:
-    kubectl("apply", "--server-side", "--force-conflicts", "-f", REPO_ROOT / "crds")
+    kubectl("apply", "--server-side", "--force-conflicts", "-k", REPO_ROOT / "crds")
     for plural in ("wasmplugins", "wasmschedulers", "wasmnodecaches"):
         kubectl("wait", "--for=condition=Established", f"crd/{plural}.{GROUP}", "--timeout=60s")
 

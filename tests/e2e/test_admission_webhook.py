@@ -106,7 +106,7 @@ class Webhook:
 @pytest.fixture(scope="module")
 def webhook(kit_session: KitHandle, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Webhook]:
     kit = kit_session
-    kit.kubectl("apply", "--server-side", "-f", ROOT / "crds")
+    kit.kubectl("apply", "--server-side", "-k", ROOT / "crds")
     for crd in ("wasmplugins", "wasmschedulers", "wasmtrustpolicies"):
         kit.kubectl("wait", "--for=condition=Established", f"crd/{crd}.wasmgate.dev")
     public, private = _pem_pair()
