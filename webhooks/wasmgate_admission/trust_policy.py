@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from wasmgate.api.registry_glob import glob_matches
 from wasmgate.api.wasmplugin import WasmPluginSpec
 from wasmgate.oci.reference import Reference
-from wasmgate_admission.registry_glob import glob_matches
 
 
 def violations(policy: Mapping[str, Any], spec: WasmPluginSpec, reference: Reference) -> list[str]:

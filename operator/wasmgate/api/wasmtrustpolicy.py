@@ -71,9 +71,11 @@ class WasmTrustPolicySpec(ApiModel):
         SetList(),
     ] = Field(
         default_factory=list,
-        description="Repositories plugins may come from, as globs over registry/path: '*' "
-        "matches within one path segment, '**' across segments, '?' one character, e.g. "
-        "ghcr.io/acme/* or registry.example.com:5000/**. Empty: any registry.",
+        description="Repositories plugins may come from, as globs over the whole registry/path: "
+        "'*' matches within one path segment (in the registry host it may span dots: "
+        "*.example.com/** admits a.b.example.com/x), '**' across segments, '?' one character, "
+        "e.g. ghcr.io/acme/* (not ghcr.io/acme/team/x) or registry.example.com:5000/**. Empty: "
+        "any registry.",
     )
     signature_required: bool = Field(
         True,

@@ -8,11 +8,11 @@ mean "allow everything" or "allow nothing", and neither should happen by acciden
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from wasmgate.api.registry_glob import glob_matches
 from wasmgate.errors import (
     InvalidSpec,
     PolicyViolation,
@@ -195,7 +195,8 @@ class AllOf:
 
 
 class RegistryAllowList:
-    """Satisfied when `registry/repository` matches one of the glob patterns."""
+    """Satisfied when `registry/repository` matches one of the glob patterns (the API's glob
+    meaning, `wasmgate.api.registry_glob`, the same function admission uses)."""
 
     def __init__(self, patterns: Sequence[str], name: str = "allowed registries") -> None:
         if not patterns:
@@ -210,7 +211,7 @@ class RegistryAllowList:
         return f"registries({','.join(self.patterns)})"
 
     def verify(self, evidence: Evidence) -> None:
-        if not any(fnmatch.fnmatchcase(evidence.name, p) for p in self.patterns):
+        if not any(glob_matches(p, evidence.name) for p in self.patterns):
             raise PolicyViolation(
                 f"{evidence.name} is not in {self.describe()}; push the plugin to an allowed "
                 "registry or ask the cluster admin to extend the WasmTrustPolicy"
