@@ -14,12 +14,14 @@ import os
 import shutil
 import tarfile
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from wasmgate.errors import ArtifactInvalid, ArtifactTooLarge
+from wasmgate import metrics
+from wasmgate.errors import ArtifactInvalid, ArtifactTooLarge, WasmgateError
 from wasmgate.oci.blobreader import BlobReader
 from wasmgate.oci.client import RegistryClient
 from wasmgate.oci.credentials import Credentials
@@ -109,6 +111,22 @@ def fetch_layer(
 ) -> FetchedLayer:
     """Write the module of `resolved` to `destination` atomically; raise before renaming if the
     bytes do not match."""
+    started = time.perf_counter()
+    try:
+        fetched = _fetch_layer(resolved, destination, settings, credentials)
+    except WasmgateError as e:
+        metrics.record_fetch(e.reason, time.perf_counter() - started)
+        raise
+    metrics.record_fetch("ok", time.perf_counter() - started, fetched.size)
+    return fetched
+
+
+def _fetch_layer(
+    resolved: Resolved,
+    destination: Path,
+    settings: RegistrySettings,
+    credentials: Credentials | None,
+) -> FetchedLayer:
     what = f"layer {resolved.layer_digest} of {resolved.reference}"
     ref = resolved.reference
     with (

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from wasmgate import metrics
 from wasmgate.api.condition import Condition, ConditionStatus
 from wasmgate.api.conditions import (
     PluginCondition,
@@ -247,10 +249,17 @@ def run_pipeline(
                 break
             continue
         state.ran.append(stage.name)
+        started = time.perf_counter()
         try:
             result = stage.run(state.current())
         except (WasmgateError, StageFailed) as e:
             error, status = (e.error, e.status) if isinstance(e, StageFailed) else (e, {})
+            metrics.record_stage(
+                stage.name,
+                "failed" if error.permanent else "retry",
+                error.reason,
+                time.perf_counter() - started,
+            )
             state.fail(stage, error, status)
             if not error.permanent:
                 return state.outcome(retry=error)
@@ -258,5 +267,8 @@ def run_pipeline(
             for later in stages[index + 1 :]:
                 state.reset(later, stage)
             break
+        metrics.record_stage(
+            stage.name, "success", stage.success_reason, time.perf_counter() - started
+        )
         state.succeed(stage, result, inputs)
     return state.outcome(retry=None)

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from wasmgate import metrics
 from wasmgate.api.conditions import (
     PluginCondition,
     derive_phase,
@@ -24,6 +25,7 @@ from wasmgate.api.conditions import (
     set_ready_condition,
 )
 from wasmgate.api.wasmplugin import WasmPluginSpec
+from wasmgate.api.wasmplugin_status import Phase
 from wasmgate.api.wasmtrustpolicy import WasmTrustPolicySpec
 from wasmgate.errors import InvalidSpec, PolicyViolation, WasmgateError
 from wasmgate.reconcile.deps import NamedPolicy, StageDeps
@@ -91,6 +93,25 @@ def refuse(
     return Outcome(patch, {}, [event], (), None if error.permanent else error)
 
 
+RESULTS = {Phase.READY.value: "ready", Phase.FAILED.value: "failed"}
+
+
+def reconcile_result(outcome: Outcome) -> tuple[str, str]:
+    """(result, reason) of a pass for the reconcile metric: a temporary error's reason, else the
+    phase (ready, failed, or progressing while later stages run) and the Ready reason."""
+    if outcome.retry is not None:
+        return "retry", outcome.retry.reason
+    conditions: list[Mapping[str, Any]] = outcome.status.get("conditions") or []
+    ready = next((c for c in conditions if c.get("type") == PluginCondition.READY), {})
+    result = RESULTS.get(str(outcome.status.get("phase")), "progressing")
+    return result, str(ready.get("reason") or "Unknown")
+
+
+def _counted(outcome: Outcome) -> Outcome:
+    metrics.record_reconcile(*reconcile_result(outcome))
+    return outcome
+
+
 def plugin_pass(
     body: Mapping[str, Any],
     *,
@@ -108,11 +129,12 @@ def plugin_pass(
     try:
         spec = WasmPluginSpec.model_validate(body.get("spec") or {})
     except ValidationError as e:
-        return refuse(status, generation, InvalidSpec(f"spec: {str(e)[:MAX_ERROR_DETAIL]}"), now)
+        error = InvalidSpec(f"spec: {str(e)[:MAX_ERROR_DETAIL]}")
+        return _counted(refuse(status, generation, error, now))
     try:
         policies = parse_policies(raw_policies)
     except PolicyViolation as e:
-        return refuse(status, generation, e, now)
+        return _counted(refuse(status, generation, e, now))
     view = PluginView(
         name=str(metadata.get("name", "")),
         generation=generation,
@@ -121,4 +143,6 @@ def plugin_pass(
         material=trust_material(spec, policies, secret_version),
     )
     stages = make_stages(make_deps(policies))
-    return run_pipeline(view, stages, recorded=recorded_inputs(body), now=now, rerun=rerun)
+    return _counted(
+        run_pipeline(view, stages, recorded=recorded_inputs(body), now=now, rerun=rerun)
+    )

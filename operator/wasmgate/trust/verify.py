@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from wasmgate import metrics
 from wasmgate.errors import (
     DigestMismatch,
     InvalidSpec,
@@ -42,6 +43,7 @@ _ERRORS: dict[str, type[WasmgateError]] = {
     )
 }
 MAX_LISTED_REJECTIONS = 8
+VERIFIED_REASON = "Verified"
 
 
 @dataclass(frozen=True)
@@ -162,7 +164,18 @@ def verify(
     settings: TrustSettings | None = None,
 ) -> VerificationResult:
     """Verify `subject`'s digest against `policy`, reading signatures through `store`."""
-    settings = settings or TrustSettings()
+    try:
+        result = _verify(subject, policy, store, settings or TrustSettings())
+    except WasmgateError as e:
+        metrics.record_verification("rejected", e.reason)
+        raise
+    metrics.record_verification("verified", VERIFIED_REASON)
+    return result
+
+
+def _verify(
+    subject: Subject, policy: Policy, store: SignatureStore, settings: TrustSettings
+) -> VerificationResult:
     # 1. resolve: only a pinned digest can be verified.
     digest = _resolved_digest(subject)
     # 2. fetch signatures: legacy .sig tag, then bundles via referrers or the fallback tag.

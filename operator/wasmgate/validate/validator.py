@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 
+from wasmgate import metrics
 from wasmgate.errors import DigestMismatch, WasmInvalid
 from wasmgate.validate.cache import ValidationCache, cache_key
 from wasmgate.validate.header import check_header
@@ -45,7 +46,7 @@ def validate(
         hit = cache.get(key)
         if hit is not None:
             elapsed = round((time.perf_counter() - started) * 1000, 3)
-            return hit.model_copy(update={"cached": True, "elapsed_ms": elapsed})
+            return _counted(hit.model_copy(update={"cached": True, "elapsed_ms": elapsed}))
 
     request = ValidationRequest(data, limits, guest_config, log_severity, digest)
     try:
@@ -59,4 +60,15 @@ def validate(
     )
     if cache is not None:
         cache.put(key, report)
+    return _counted(report)
+
+
+def _counted(report: ValidationReport) -> ValidationReport:
+    metrics.record_validation(
+        report.verdict,
+        report.reason or "Validated",
+        cached=report.cached,
+        fuel=sum(cost.fuel_total for cost in report.costs),
+        seconds=report.elapsed_ms / 1000,
+    )
     return report
