@@ -6,6 +6,10 @@ trigger annotation (set when a referenced Secret or a WasmTrustPolicy changes) a
 timer (which re-resolves `pullPolicy: Always` tags). Indexes keep, in memory, the version of
 every Secret and the spec of every WasmTrustPolicy, so a pass that changes nothing reads neither
 the registry nor a Secret.
+
+Each WasmScheduler has a daemon that runs `reconcile.scheduler_pass` (staging status of its
+plugins, then one rollout step) whenever a WasmPlugin, WasmNodeCache, Node or WasmScheduler
+changes, and again when the rollout step asks to be called back (while pods roll).
 """
 
 from __future__ import annotations
@@ -33,14 +37,18 @@ from wasmgate.reconcile.plugin_pass import (
     recorded_inputs,
     status_changes,
 )
+from wasmgate.reconcile.scheduler_pass import scheduler_pass, write_staging
 from wasmgate.reconcile.stages import plugin_stages
 from wasmgate.runner import cluster
 from wasmgate.runner.login import connection_info
 from wasmgate.runner.runtime import Runtime
 from wasmgate.settings import settings_from_env
+from wasmgate.stage.plugin_staging import plugin_schedulers, ready_to_stage
 
 PLUGINS = "wasmplugins"
 POLICIES = "wasmtrustpolicies"
+SCHEDULERS = "wasmschedulers"
+NODE_CACHES = "wasmnodecaches"
 TRIGGER_ANNOTATION = "wasmgate.dev/reconcile-requested"
 ALL = "all"
 # Read at import: kopf needs the timer interval when the decorator runs (`wasmgate run` exports
@@ -91,6 +99,11 @@ def wasmgate_plugin_secrets(name: str, spec: Mapping[str, Any], **_: Any) -> dic
 
 @kopf.index(GROUP, VERSION, PLUGINS)
 def wasmgate_plugin_names(name: str, **_: Any) -> dict[str, str]:
+    return {ALL: name}
+
+
+@kopf.index(GROUP, VERSION, SCHEDULERS)
+def wasmgate_scheduler_names(name: str, **_: Any) -> dict[str, str]:
     return {ALL: name}
 
 
@@ -162,11 +175,23 @@ def _run_pass(
             cluster.write_plugin_annotations(memo.api, name, inputs)
     for event in outcome.events:
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)
+    _stage_without_scheduler(memo, name, kwargs)
     ran = ", ".join(outcome.ran) or "nothing"
     elapsed_ms = (time.perf_counter() - started) * 1000
     phase = outcome.status.get("phase")
     logger.info("WasmPlugin %s: pass ran %s; phase %s; %.0f ms", name, ran, phase, elapsed_ms)
     return outcome
+
+
+def _stage_without_scheduler(memo: Runtime, name: str, kwargs: Mapping[str, Any]) -> None:
+    """Say so in Staged when none of the plugin's WasmSchedulers exists (no daemon would)."""
+    known: Names = _index(kwargs, "wasmgate_scheduler_names")
+    existing = set(known.get(ALL, []))
+    plugin = cluster.read_plugin(memo.api, name)
+    if plugin is None or not ready_to_stage(plugin):
+        return
+    if not existing.intersection(plugin_schedulers(plugin)):
+        write_staging(memo.api, name, {}, [], [], memo.locks.hold)
 
 
 def _json(values: Mapping[str, str]) -> str:
@@ -247,5 +272,204 @@ def wasmtrustpolicy_changed(type: str | None, name: str, memo: Runtime, **kwargs
     _trigger(memo, set(every.get(ALL, [])), f"WasmTrustPolicy {name} {type.lower()}")
 
 
+# --- WasmScheduler staging and rollout -----------------------------------------------------
+
+
+@kopf.daemon(GROUP, VERSION, SCHEDULERS, id="rollout", cancellation_timeout=30)
+def wasmscheduler_rollout(name: str, stopped: kopf.DaemonStopped, memo: Runtime, **_: Any) -> None:
+    """Run scheduler passes for one WasmScheduler until it is deleted or the operator stops."""
+    settings = memo.settings
+    while not stopped:
+        seen = memo.wakeups.count
+        try:
+            decision = scheduler_pass(memo.api, name, settings.rollout, memo.locks.hold)
+        except (ApiException, OSError) as e:
+            # The apiserver is away or refused one call: the next pass starts from scratch.
+            logger.warning("WasmScheduler %s: pass failed, retrying: %s", name, e)
+            wait = settings.reconcile.retry_base_seconds
+        else:
+            if decision is None:
+                return
+            if decision.message:
+                logger.info("WasmScheduler %s: %s: %s", name, decision.step, decision.message)
+            wait = decision.requeue_after or settings.reconcile.resync_seconds
+        memo.wakeups.wait(seen, wait, lambda: bool(stopped))
+
+
+def _wake(memo: Runtime) -> None:
+    memo.wakeups.notify()
+
+
+@kopf.on.event(GROUP, VERSION, PLUGINS)
+def wake_on_plugin(memo: Runtime, **_: Any) -> None:
+    _wake(memo)
+
+
+@kopf.on.event(GROUP, VERSION, NODE_CACHES)
+def wake_on_node_cache(memo: Runtime, **_: Any) -> None:
+    _wake(memo)
+
+
+@kopf.on.event(GROUP, VERSION, SCHEDULERS)
+def wake_on_scheduler(memo: Runtime, **_: Any) -> None:
+    _wake(memo)
+
+
+@kopf.on.event("", "v1", "nodes")
+def wake_on_node(memo: Runtime, **_: Any) -> None:
+    _wake(memo)
+
+
 # --- admission ---
 # Webhook registrations (owned by the admission package) go below this line.
+# The validating webhook (docs/admission.md), served by this process over TLS. The checks are pure
+# functions in wasmgate_admission; these handlers only translate. They are registered only when
+# `wasmgate run` serves the webhook (not `--no-webhook`): kopf refuses to start with validating
+# handlers and no server. Settings are read at import, as RESYNC_SECONDS above.
+
+import asyncio  # noqa: E402
+import contextlib  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from typing import TypeVar  # noqa: E402
+
+from wasmgate_admission import glue  # noqa: E402
+from wasmgate_admission.cluster_lookup import ClusterLookup  # noqa: E402
+from wasmgate_admission.configuration import (  # noqa: E402
+    WASMPLUGIN_HANDLER,
+    WASMSCHEDULER_HANDLER,
+    WASMTRUSTPOLICY_HANDLER,
+)
+from wasmgate_admission.indexed_lookup import ALL as EVERY  # noqa: E402
+from wasmgate_admission.indexed_lookup import IndexedLookup, review_confirmed  # noqa: E402
+from wasmgate_admission.settings import AdmissionSettings  # noqa: E402
+from wasmgate_admission.verdict import Verdict  # noqa: E402
+from wasmgate_admission.wasmplugin import review_wasmplugin  # noqa: E402
+from wasmgate_admission.wasmscheduler import review_wasmscheduler  # noqa: E402
+from wasmgate_admission.wasmtrustpolicy import review_wasmtrustpolicy  # noqa: E402
+
+WEBHOOK = AdmissionSettings.from_env()
+CERTIFICATE_CHECK_SECONDS = 6 * 3600
+_Handler = TypeVar("_Handler", bound=Callable[..., Any])
+
+
+class _Webhook:
+    """The served webhook of this process, once start-up has prepared it."""
+
+    served: glue.Served | None = None
+    rotation: asyncio.Task[None] | None = None
+
+
+def _when_serving(register: Callable[[_Handler], _Handler]) -> Callable[[_Handler], _Handler]:
+    """Apply a kopf decorator only when this process serves the webhook."""
+    return register if WEBHOOK.enabled else (lambda handler: handler)
+
+
+def _answer(verdict: Verdict, warnings: list[str]) -> None:
+    warnings.extend(verdict.warnings)
+    if not verdict.allowed:
+        raise kopf.AdmissionError(verdict.message, code=glue.denial_code(verdict))
+
+
+def _fresh() -> ClusterLookup:
+    if _Webhook.served is None:
+        raise kopf.AdmissionError("the webhook is still starting; retry", code=503)
+    return _Webhook.served.lookup
+
+
+def _cached(kwargs: Mapping[str, Any]) -> IndexedLookup:
+    return IndexedLookup(
+        secrets=_index(kwargs, "admission_secrets"),
+        schedulers=_index(kwargs, "admission_schedulers"),
+        policies=_index(kwargs, "admission_policies"),
+        fallback=_fresh(),
+    )
+
+
+@_when_serving(kopf.index("v1", "secrets"))
+def admission_secrets(namespace: str | None, name: str, body: Any, **_: Any) -> dict[Any, Any]:
+    return {(namespace, name): glue.plain(body.get("data") or {})}
+
+
+@_when_serving(kopf.index(GROUP, VERSION, "wasmschedulers"))
+def admission_schedulers(name: str, **_: Any) -> dict[Any, Any]:
+    return {name: True}
+
+
+@_when_serving(kopf.index(GROUP, VERSION, POLICIES))
+def admission_policies(body: Any, **_: Any) -> dict[Any, Any]:
+    return {EVERY: glue.plain(body)}
+
+
+async def _rotate_forever() -> None:
+    while True:
+        await asyncio.sleep(CERTIFICATE_CHECK_SECONDS)
+        if _Webhook.served is not None:
+            _Webhook.served = await asyncio.to_thread(glue.rotate, _Webhook.served)
+
+
+@_when_serving(kopf.on.startup())
+async def admission_startup(settings: kopf.OperatorSettings, memo: Runtime, **_: Any) -> None:
+    served = await asyncio.to_thread(glue.prepare, WEBHOOK, memo.api)
+    settings.admission.server = glue.webhook_server(served)
+    # Our own ValidatingWebhookConfiguration (wasmgate_admission.configuration), not kopf's.
+    settings.admission.managed = None
+    _Webhook.served = served
+    _Webhook.rotation = asyncio.get_running_loop().create_task(_rotate_forever())
+
+
+@_when_serving(kopf.on.cleanup())
+async def admission_cleanup(**_: Any) -> None:
+    if _Webhook.rotation is not None:
+        _Webhook.rotation.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await _Webhook.rotation
+    if _Webhook.served is not None:
+        glue.release(_Webhook.served)
+
+
+@_when_serving(
+    kopf.on.validate(
+        GROUP,
+        VERSION,
+        PLUGINS,
+        id=WASMPLUGIN_HANDLER,
+        operations=["CREATE", "UPDATE"],
+        ignore_failures=True,
+    )
+)
+async def wasmplugin_admission(*, warnings: list[str], **kwargs: Any) -> None:
+    request = glue.request(kwargs.get("operation"), kwargs.get("new"), kwargs.get("old"))
+    verdict = await review_confirmed(review_wasmplugin, request, _cached(kwargs), _fresh())
+    _answer(verdict, warnings)
+
+
+@_when_serving(
+    kopf.on.validate(
+        GROUP,
+        VERSION,
+        "wasmschedulers",
+        id=WASMSCHEDULER_HANDLER,
+        operations=["DELETE"],
+        ignore_failures=True,
+    )
+)
+async def wasmscheduler_admission(*, warnings: list[str], **kwargs: Any) -> None:
+    request = glue.request(kwargs.get("operation"), kwargs.get("new"), kwargs.get("old"))
+    # Deletes are rare and must see plugins created a moment ago: no cache.
+    _answer(await asyncio.to_thread(review_wasmscheduler, request, _fresh()), warnings)
+
+
+@_when_serving(
+    kopf.on.validate(
+        GROUP,
+        VERSION,
+        POLICIES,
+        id=WASMTRUSTPOLICY_HANDLER,
+        operations=["CREATE", "UPDATE"],
+        ignore_failures=True,
+    )
+)
+async def wasmtrustpolicy_admission(*, warnings: list[str], **kwargs: Any) -> None:
+    request = glue.request(kwargs.get("operation"), kwargs.get("new"), kwargs.get("old"))
+    verdict = await review_confirmed(review_wasmtrustpolicy, request, _cached(kwargs), _fresh())
+    _answer(verdict, warnings)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wasmgate.oci.settings import RegistrySettings
+from wasmgate.rollout.settings import RolloutConfig
 from wasmgate.trust.settings import TrustSettings
 
 DEFAULT_RESYNC_SECONDS = 300.0
@@ -68,6 +69,8 @@ class OperatorSettings:
     events_namespace: str = DEFAULT_EVENTS_NAMESPACE
     """Namespace of Events about cluster-scoped wasmgate objects. Default "default", where
     `kubectl describe` looks for them."""
+    rollout: RolloutConfig = field(default_factory=RolloutConfig)
+    """Namespace, store path and thresholds of scheduler Deployments."""
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:

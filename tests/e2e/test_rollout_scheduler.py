@@ -101,7 +101,7 @@ def scenario(
     kit_session: KitHandle, kubelet: KitKubelet, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Scenario]:
     kit = kit_session
-    kit.kubectl("apply", "--server-side", "-f", ROOT / "crds")
+    kit.kubectl("apply", "--server-side", "-k", ROOT / "crds")
     kit.kubectl(
         "wait", "--for=condition=Established", "--timeout=60s", "crd/wasmschedulers.wasmgate.dev"
     )

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wasmgate.kit.kubeconfig import write_kubeconfig
+from wasmgate.kit.kubelet import KWOK_FLAGS
 from wasmgate.kit.net import LOOPBACK, free_port, http_status
 from wasmgate.kit.pki import CertificateAuthority, CertPair, write_service_account_keys
 from wasmgate.kit.process import ManagedProcess
@@ -215,6 +216,7 @@ class ControlPlane:
                     f"--server-address={LOOPBACK}:{free_port()}",
                     f"--node-ip={LOOPBACK}",
                     "--cidr=10.244.0.0/16",
+                    *KWOK_FLAGS,
                 ],
                 self.state_dir / "logs" / "kwok.log",
             )

@@ -2,10 +2,10 @@
 
 It brings the kit up (or reuses it), runs the operator and one node agent per kwok node as
 local processes, builds a sample filter plugin, validates it, pushes and signs it, applies a
-WasmScheduler and a WasmPlugin, waits until the plugin is Verified, Validated and staged on every
-node, then renders the scheduler configuration with wasmgate's renderer and runs the kit's wasm
-scheduler on it (as the kit kubelet does for scheduler pods) so a demo pod lands on the node the
-plugin picks. The operator does not yet drive the rollout itself; this step says so.
+WasmScheduler and a WasmPlugin, and follows the plugin's phase while the operator resolves,
+verifies and validates it, the agents stage it on every node and the operator rolls the scheduler
+Deployment (whose pod the kit kubelet runs as a real wasm-scheduler process). Then a demo pod
+with that schedulerName lands on the node the plugin picks.
 """
 
 from __future__ import annotations
@@ -20,19 +20,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import yaml
-
-from wasmgate.api.wasmscheduler import WasmScheduler
 from wasmgate.kit import build, supervisor
 from wasmgate.kit.kit import read_state
-from wasmgate.kit.net import LOOPBACK, free_port
 from wasmgate.kit.paths import default_state_dir, repo_root
 from wasmgate.kit.process import ManagedProcess
 from wasmgate.kit.system import OPERATOR_PROCESS, SYSTEM_NAMESPACE
 from wasmgate.kit.wait import wait_for
-from wasmgate.rollout.config import build_scheduler_config
-from wasmgate.rollout.plugins import PluginEntry
-from wasmgate.rollout.settings import RolloutConfig
 
 NAMESPACE = SYSTEM_NAMESPACE
 PLUGIN = "node-digit"
@@ -82,8 +75,8 @@ class Demo:
         image, digest = self.push_and_sign(wasm)
         self.start_operator_and_agents()
         self.apply_objects(image)
-        layer = self.wait_ready_to_roll()
-        node = self.schedule_demo_pod(layer)
+        self.wait_ready()
+        node = self.schedule_demo_pod()
         _step("done")
         print(self.kubectl("get", "wasmplugins", "-o", "wide"))
         print(f"plugin {PLUGIN} ({digest[:19]}) placed pod demo-pod-1 on node {node}")
@@ -105,7 +98,7 @@ class Demo:
     def install_crds(self) -> None:
         _step("installing the wasmgate CRDs")
         # `wasmgate dev up` installed them; applying again is a no-op that shows they are there.
-        self.kubectl("apply", "-f", repo_root() / "crds")
+        self.kubectl("apply", "-k", repo_root() / "crds")
 
     def build_plugin(self) -> Path:
         _step("building the sample plugin (C, clang --target=wasm32) and validating it")
@@ -176,58 +169,35 @@ class Demo:
                 log = self.state_dir / "logs" / f"{name}.log"
                 raise SystemExit(f"demo: {name} died; see {log}")
 
-    def wait_ready_to_roll(self) -> str:
-        _step("waiting: resolve -> verify -> validate (operator), stage (agents)")
+    def wait_ready(self) -> None:
+        _step("waiting for the operator: resolve, verify, validate; agents stage; scheduler rolls")
+        seen: list[str] = []
 
-        def verified_and_validated() -> dict[str, Any] | None:
+        def ready() -> dict[str, Any] | None:
             body = json.loads(self.kubectl("get", "wasmplugin", PLUGIN, "-o", "json"))
-            conditions = {c["type"]: c for c in body.get("status", {}).get("conditions", [])}
-            ok = all(
-                conditions.get(t, {}).get("status") == "True" for t in ("Verified", "Validated")
-            )
-            return body if ok else None
+            status = body.get("status") or {}
+            phase = status.get("phase", "Pending")
+            if not seen or seen[-1] != phase:
+                seen.append(phase)
+                staged = (status.get("staging") or {}).get("summary", "")
+                print(f"  phase {phase}" + (f" (staged {staged})" if staged else ""), flush=True)
+            if phase == "Failed":
+                conditions = status.get("conditions") or []
+                raise SystemExit(f"demo: {PLUGIN} failed: {json.dumps(conditions, indent=2)}")
+            return body if phase == "Ready" else None
 
-        body = wait_for(verified_and_validated, what=f"{PLUGIN} Verified and Validated",
-                        timeout=STEP_TIMEOUT, alive=self._alive)  # fmt: skip
+        body = wait_for(ready, what=f"{PLUGIN} Ready", timeout=STEP_TIMEOUT, alive=self._alive)
         signature = body["status"].get("signature", {})
-        fingerprint = signature.get("keyFingerprint")
-        print(f"verified: {signature.get('format')} signature, key {fingerprint}")
-        layer: str = body["status"]["layerDigest"]
-
-        def staged_everywhere() -> bool:
-            caches = json.loads(self.kubectl("get", "wasmnodecaches", "-o", "json"))["items"]
-            ready = [c for c in caches for e in c.get("status", {}).get("entries", [])
-                     if e.get("digest") == layer and e.get("state") == "Ready"]  # fmt: skip
-            return len(ready) >= 3
-
-        wait_for(staged_everywhere, what=f"{layer} Ready in all 3 node stores",
-                 timeout=STEP_TIMEOUT, alive=self._alive)  # fmt: skip
+        print(
+            f"verified: {signature.get('format')} signature, key {signature.get('keyFingerprint')}"
+        )
         print(self.kubectl("get", "wasmnodecaches"))
-        return layer
+        print(self.kubectl("get", "wasmschedulers"))
+        print(self.kubectl("get", "deployments,configmaps,pods", "-n", NAMESPACE,
+                           "-l", "wasmgate.dev/component=scheduler"))  # fmt: skip
 
-    def schedule_demo_pod(self, layer: str) -> str:
-        _step("rendering the scheduler configuration and running the wasm scheduler on it")
-        scheduler = WasmScheduler.model_validate(
-            {"metadata": {"name": SCHEDULER},
-             "spec": {"schedulerName": SCHEDULER, "image": "kube-scheduler-wasm:kit"}}
-        )  # fmt: skip
-        store = self.state_dir / "stores" / "kit-node-0"
-        entry = PluginEntry(name=PLUGIN, digest=layer, layer_digest=layer, guest_config="pod-digit")
-        config = build_scheduler_config(scheduler, [entry], RolloutConfig(store_root=str(store)))
-        # Locally one scheduler runs, with the kit's scheduler identity and no lease.
-        config["leaderElection"] = {"leaderElect": False}
-        config["clientConnection"] = {"kubeconfig": self.state["schedulerKubeconfig"]}
-        config_path = self.work / "scheduler.yaml"
-        config_path.write_text(yaml.safe_dump(config))
-        print(config_path.read_text())
-        _run([sys.executable, "-m", "wasmgate", "verify-store", "--config", config_path])
-        kubeconfig = self.state["schedulerKubeconfig"]
-        self._start("wasm-scheduler", [
-            build.binary_path("wasm-scheduler"), f"--config={config_path}",
-            f"--bind-address={LOOPBACK}", f"--secure-port={free_port()}",
-            f"--authentication-kubeconfig={kubeconfig}",
-            f"--authorization-kubeconfig={kubeconfig}",
-        ])  # fmt: skip
+    def schedule_demo_pod(self) -> str:
+        _step(f"creating demo-pod-1 with schedulerName {SCHEDULER}")
         self.kubectl("delete", "pod", "demo-pod-1", "--ignore-not-found", "--wait=true")
         self.apply({
             "apiVersion": "v1", "kind": "Pod",

@@ -1,6 +1,7 @@
 """The whole local kit: control plane, simulated nodes and registries, as one object.
 
-`Kit.start()` brings everything up and writes `kit.json` (ports, paths, credentials) into the
+`Kit.start()` brings everything up (with the kit kubelet, which runs scheduler pods as local
+wasm-scheduler processes) and writes `kit.json` (ports, paths, credentials) into the
 state directory; tests, `wasmgate dev env` and the demo read it. `Kit.stop()` stops every process
 it started, in reverse order.
 """
@@ -21,6 +22,7 @@ from kubernetes import client, config
 from wasmgate.errors import KitError
 from wasmgate.kit import build
 from wasmgate.kit.controlplane import ControlPlane
+from wasmgate.kit.kubelet import KitKubelet, start_kit_kubelet
 from wasmgate.kit.nodes import DEFAULT_NODE_COUNT, build_node, kit_node_name, node_is_ready
 from wasmgate.kit.process import ManagedProcess
 from wasmgate.kit.registries import Registry, start_registries
@@ -38,6 +40,7 @@ class Kit:
     control_plane: ControlPlane | None = None
     registries: dict[str, Registry] = field(default_factory=dict)
     extra_processes: list[ManagedProcess] = field(default_factory=list)
+    kubelet: KitKubelet | None = None
     started_in: float = 0.0
 
     def start(self, write_state: bool = True) -> None:
@@ -53,6 +56,7 @@ class Kit:
             for index in range(self.nodes):
                 self.add_node(kit_node_name(index))
             self._wait_for_default_service_account()
+            self.kubelet = start_kit_kubelet(self)
         except BaseException:
             self.stop()
             raise
@@ -104,6 +108,8 @@ class Kit:
             process.check_alive()
 
     def stop(self) -> None:
+        if self.kubelet is not None:
+            self.kubelet.stop()
         for process in reversed(self.extra_processes):
             process.stop()
         if self.control_plane:

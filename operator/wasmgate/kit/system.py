@@ -1,8 +1,9 @@
 """wasmgate itself on the kit: CRDs installed, the operator and one agent per node as processes.
 
 `wasmgate dev up` runs this after the kit is up, so the whole system is there to poke at by hand
-(and `make demo` reuses it). The admission webhook is not started yet: its registrations are not
-part of `wasmgate run` (see docs/admission.md).
+(and `make demo` reuses it). The operator serves the admission webhook on a free loopback port,
+its certificates under the kit's state dir, so `kubectl apply` of a bad manifest is refused by
+the webhook as in a cluster (see docs/admission.md).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from wasmgate.errors import KitError
 from wasmgate.kit.kit import Kit
 from wasmgate.kit.nodes import kit_node_name
+from wasmgate.kit.operator_command import FREE_PORT, operator_argv
 from wasmgate.kit.paths import repo_root
 from wasmgate.kit.process import ManagedProcess
 
@@ -35,7 +37,7 @@ def _kubectl(kit: Kit, *args: str | Path, stdin: str | None = None) -> None:
 
 
 def install_crds(kit: Kit) -> None:
-    _kubectl(kit, "apply", "-f", repo_root() / "crds")
+    _kubectl(kit, "apply", "-k", repo_root() / "crds")
     _kubectl(kit, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
     namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": SYSTEM_NAMESPACE}}
     _kubectl(kit, "apply", "-f", "-", stdin=json.dumps(namespace))
@@ -48,8 +50,8 @@ def start_wasmgate(kit: Kit) -> list[ManagedProcess]:
     logs = kit.state_dir / "logs"
     operator = ManagedProcess(
         OPERATOR_PROCESS,
-        [sys.executable, "-m", "wasmgate", "run", f"--kubeconfig={kit.kubeconfig}",
-         *(f"--plain-http-registry={host}" for host in hosts)],
+        operator_argv(kit.kubeconfig, plain_http=hosts, webhook_port=FREE_PORT,
+                      webhook_cert_dir=kit.state_dir / "admission"),
         logs / "wasmgate-operator.log",
     )  # fmt: skip
     processes = [operator]

@@ -8,6 +8,7 @@ it again after a crash at any line converges on the same state.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -41,6 +42,14 @@ from wasmgate.rollout.settings import RolloutConfig
 
 NOT_FOUND = 404
 CONFLICT = 409
+PluginLock = Callable[[str], AbstractContextManager[None]]
+"""Holds a WasmPlugin's lock, so a status write here never races the plugin's own pass."""
+
+
+def _no_lock(name: str) -> AbstractContextManager[None]:
+    return nullcontext()
+
+
 WASMSCHEDULERS = "wasmschedulers"
 WASMPLUGINS = "wasmplugins"
 
@@ -218,6 +227,7 @@ def execute(
     *,
     now: datetime,
     settings: RolloutConfig,
+    hold: PluginLock = _no_lock,
 ) -> None:
     """Perform a decision: ConfigMap, Deployment, history clean-up, status, plugin marks."""
     core = client.CoreV1Api(api)
@@ -235,7 +245,8 @@ def execute(
         {"status": decision.status.to_json()},
     )
     for mark in decision.plugin_marks:
-        mark_plugin(api, mark, now)
+        with hold(mark.name):
+            mark_plugin(api, mark, now)
 
 
 def rollout_step(
@@ -246,6 +257,7 @@ def rollout_step(
     *,
     now: datetime | None = None,
     settings: RolloutConfig | None = None,
+    hold: PluginLock = _no_lock,
 ) -> Decision:
     """One reconcile of a WasmScheduler (its JSON): gather, decide, apply; returns the decision.
 
@@ -256,7 +268,7 @@ def rollout_step(
     model = WasmScheduler.model_validate(scheduler)
     ensure_scheduler_identity(api, model, settings)
     decision = decide(gather(api, model, plugins, staged, now=now, settings=settings))
-    execute(api, model, decision, now=now, settings=settings)
+    execute(api, model, decision, now=now, settings=settings, hold=hold)
     return decision
 
 

@@ -18,6 +18,7 @@ import kopf
 from wasmgate.reconcile.plugin_pass import INPUTS_ANNOTATION
 
 ANNOTATION_PREFIX = "kopf.wasmgate.dev"
+MAX_WORKERS = 32
 
 
 class DiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
@@ -50,6 +51,9 @@ def kopf_settings() -> kopf.OperatorSettings:
         prefix=ANNOTATION_PREFIX, key="last-handled-configuration"
     )
     settings.posting.level = logging.WARNING
+    # Sync handlers run in kopf's thread pool, whose default size is cores + 4; each
+    # WasmScheduler's daemon holds one thread for its life, so leave room for the handlers.
+    settings.execution.max_workers = MAX_WORKERS
     # Stop watching quickly on SIGTERM; a pass interrupted midway is resumed from status.
     settings.process.ultimate_exiting_timeout = 10.0
     return settings

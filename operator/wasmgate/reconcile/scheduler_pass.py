@@ -1,0 +1,98 @@
+"""One pass over one WasmScheduler: staging status of its plugins, then one rollout step.
+
+Staging and rollout are judged together because the rollout gate *is* staging: a scheduler rolls
+a configuration only when every node it may run on holds every digest the configuration names.
+The pass reads everything it needs fresh from the apiserver (schedulers, plugins, nodes,
+WasmNodeCaches), so a restarted operator needs no memory of earlier passes: the rollout state
+lives in WasmScheduler.status, the staging evidence in the WasmNodeCaches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from wasmgate.api.base import GROUP, VERSION
+from wasmgate.api.wasmnodecache import WasmNodeCache
+from wasmgate.api.wasmscheduler import WasmSchedulerSpec
+from wasmgate.reconcile.plugin_pass import status_changes
+from wasmgate.rollout.apply import PluginLock, as_json, plugins_for_scheduler, rollout_step
+from wasmgate.rollout.machine import Decision
+from wasmgate.rollout.settings import RolloutConfig
+from wasmgate.stage.plugin_staging import plugin_schedulers, staged_digests, staging_status
+
+SCHEDULERS = "wasmschedulers"
+PLUGINS = "wasmplugins"
+NODE_CACHES = "wasmnodecaches"
+NOT_FOUND = 404
+
+
+def _items(custom: client.CustomObjectsApi, plural: str) -> list[dict[str, Any]]:
+    listed = cast(dict[str, Any], custom.list_cluster_custom_object(GROUP, VERSION, plural))
+    return list(listed.get("items") or [])
+
+
+def _read_plugin(custom: client.CustomObjectsApi, name: str) -> dict[str, Any] | None:
+    try:
+        return cast(dict[str, Any], custom.get_cluster_custom_object(GROUP, VERSION, PLUGINS, name))
+    except ApiException as e:
+        if e.status == NOT_FOUND:
+            return None
+        raise
+
+
+def write_staging(
+    api: client.ApiClient,
+    name: str,
+    schedulers: Mapping[str, WasmSchedulerSpec],
+    nodes: list[dict[str, Any]],
+    caches: list[WasmNodeCache],
+    hold: PluginLock,
+) -> dict[str, Any] | None:
+    """Recompute one plugin's staging status under its lock and write what changed.
+
+    Returns the plugin as it stands afterwards (None if it is gone)."""
+    custom = client.CustomObjectsApi(api)
+    with hold(name):
+        plugin = _read_plugin(custom, name)
+        if plugin is None or plugin["metadata"].get("deletionTimestamp"):
+            return None
+        patch = staging_status(plugin, schedulers, nodes, caches, datetime.now(UTC))
+        changes = status_changes(plugin.get("status") or {}, patch or {})
+        if changes:
+            custom.patch_cluster_custom_object_status(
+                GROUP, VERSION, PLUGINS, name, {"status": changes}
+            )
+            plugin["status"] = {**(plugin.get("status") or {}), **changes}
+    return plugin
+
+
+def scheduler_pass(
+    api: client.ApiClient, name: str, settings: RolloutConfig, hold: PluginLock
+) -> Decision | None:
+    """Stage-check the scheduler's plugins and take one rollout step; None if it is gone."""
+    custom = client.CustomObjectsApi(api)
+    schedulers = {item["metadata"]["name"]: item for item in _items(custom, SCHEDULERS)}
+    scheduler = schedulers.get(name)
+    if scheduler is None or scheduler["metadata"].get("deletionTimestamp"):
+        return None
+    specs = {
+        key: WasmSchedulerSpec.model_validate(item.get("spec") or {})
+        for key, item in schedulers.items()
+    }
+    nodes = [as_json(api, node) for node in client.CoreV1Api(api).list_node().items]
+    caches = [WasmNodeCache.model_validate(item) for item in _items(custom, NODE_CACHES)]
+    plugins = []
+    for plugin in _items(custom, PLUGINS):
+        if name not in plugin_schedulers(plugin):
+            continue
+        current = write_staging(api, plugin["metadata"]["name"], specs, nodes, caches, hold)
+        if current is not None:
+            plugins.append(current)
+    entries = plugins_for_scheduler(plugins, name)
+    staged = staged_digests(specs[name], nodes, caches)
+    return rollout_step(api, scheduler, entries, staged, settings=settings, hold=hold)
