@@ -9,6 +9,10 @@ sequential WasmPlugin CREATEs, then COUNT CREATEs issued by CONCURRENCY threads,
 from the client (Python kubernetes client -> apiserver -> webhook -> etcd), and prints p50/p99 and
 the with/without ratio. The cluster holds one Enforce WasmTrustPolicy and a cosign key Secret the
 plugins reference, so every review reads a Secret, a WasmScheduler and the policies.
+
+Both modes run the real operator (`wasmgate run`), once with `--no-webhook` and once serving the
+webhook, so both pay the same reconcile work for every plugin created (a resolve that fails on
+the unresolvable registry.example.com, a status write) and the difference is the webhook alone.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -34,13 +39,15 @@ from kubernetes import client, config
 from wasmgate.kit.build import binary_path, build_all
 from wasmgate.kit.kit import Kit
 from wasmgate.kit.net import free_port
+from wasmgate.kit.operator_command import FREE_PORT, operator_argv
+from wasmgate.kit.process import ManagedProcess
 from wasmgate.kit.wait import wait_for
-from wasmgate_admission.standalone import webhook_process
 
 ROOT = Path(__file__).resolve().parents[1]
 GROUP, VERSION, PLURAL = "wasmgate.dev", "v1alpha1", "wasmplugins"
 CONFIGURATION = "bench.wasmgate.dev"
 WARMUP = 50
+HTTP_OK = 200
 
 
 def _kubectl(kubeconfig: Path, *args: str, stdin: str | None = None) -> str:
@@ -174,15 +181,23 @@ def _kit() -> Iterator[Path]:
             kit.stop()
 
 
+def _live(url: str) -> bool:
+    with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (our http:// URL)
+        return bool(response.status == HTTP_OK)
+
+
 @contextmanager
-def _webhook(kubeconfig: Path, work: Path) -> Iterator[None]:
-    process = webhook_process(
-        kubeconfig=kubeconfig,
-        port=free_port(),
-        cert_dir=work / "certs",
-        log_path=work / "webhook.log",
-        configuration_name=CONFIGURATION,
+def _operator(kubeconfig: Path, work: Path, webhook: bool) -> Iterator[None]:
+    """`wasmgate run`, with or without the webhook, ready when it returns."""
+    liveness = f"http://127.0.0.1:{free_port()}/healthz"
+    argv = operator_argv(
+        kubeconfig,
+        webhook_port=FREE_PORT if webhook else None,
+        webhook_cert_dir=work / "certs",
+        extra=[f"--liveness={liveness}", f"--webhook-configuration={CONFIGURATION}"],
     )
+    label = "with" if webhook else "without"
+    process = ManagedProcess("wasmgate-operator", argv, work / f"operator-{label}-webhook.log")
     process.start()
     probe = _plugin("bench-probe")
     probe["spec"]["source"]["image"] = "ghcr.io/elsewhere/bench:v1"
@@ -196,11 +211,18 @@ def _webhook(kubeconfig: Path, work: Path) -> Iterator[None]:
         return False
 
     try:
-        wait_for(denied, what="the webhook to deny a probe", timeout=90, alive=process.check_alive)
+        wait_for(
+            lambda: _live(liveness), what="operator liveness", timeout=90, alive=process.check_alive
+        )
+        if webhook:
+            wait_for(
+                denied, what="the webhook to deny a probe", timeout=90, alive=process.check_alive
+            )
         yield
     finally:
         process.stop()
-        _kubectl(kubeconfig, "delete", "validatingwebhookconfiguration", CONFIGURATION)
+        if webhook:
+            _kubectl(kubeconfig, "delete", "validatingwebhookconfiguration", CONFIGURATION)
 
 
 def _report(without: dict[str, list[float]], with_: dict[str, list[float]]) -> None:
@@ -238,12 +260,11 @@ def _bench(kubeconfig: Path, count: int, concurrency: int) -> int:
     _setup(kubeconfig)
     _delete_all(kubeconfig)
     creator = Creator(kubeconfig)
-    without = _measure(creator, kubeconfig, "without", count, concurrency)
-    with (
-        tempfile.TemporaryDirectory(prefix="bench-webhook-") as work,
-        _webhook(kubeconfig, Path(work)),
-    ):
-        with_ = _measure(creator, kubeconfig, "with", count, concurrency)
+    with tempfile.TemporaryDirectory(prefix="bench-admission-") as work:
+        with _operator(kubeconfig, Path(work), webhook=False):
+            without = _measure(creator, kubeconfig, "without", count, concurrency)
+        with _operator(kubeconfig, Path(work), webhook=True):
+            with_ = _measure(creator, kubeconfig, "with", count, concurrency)
     _report(without, with_)
     return 0
 

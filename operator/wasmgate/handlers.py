@@ -439,6 +439,8 @@ async def admission_cleanup(**_: Any) -> None:
 )
 async def wasmplugin_admission(*, warnings: list[str], **kwargs: Any) -> None:
     request = glue.request(kwargs.get("operation"), kwargs.get("new"), kwargs.get("old"))
+    if glue.spec_unchanged(request):
+        return
     verdict = await review_confirmed(review_wasmplugin, request, _cached(kwargs), _fresh())
     _answer(verdict, warnings)
 
@@ -471,5 +473,7 @@ async def wasmscheduler_admission(*, warnings: list[str], **kwargs: Any) -> None
 )
 async def wasmtrustpolicy_admission(*, warnings: list[str], **kwargs: Any) -> None:
     request = glue.request(kwargs.get("operation"), kwargs.get("new"), kwargs.get("old"))
+    if glue.spec_unchanged(request):
+        return
     verdict = await review_confirmed(review_wasmtrustpolicy, request, _cached(kwargs), _fresh())
     _answer(verdict, warnings)

@@ -5,6 +5,7 @@ import base64
 import pytest
 
 from wasmgate_admission.configuration import build_validating_webhook_configuration
+from wasmgate_admission.settings import ServiceRef
 
 
 def test_configuration_routes_each_kind_to_its_kopf_handler() -> None:
@@ -32,6 +33,41 @@ def test_configuration_routes_each_kind_to_its_kopf_handler() -> None:
     assert {hook["failurePolicy"] for hook in hooks.values()} == {"Ignore"}
     assert {hook["timeoutSeconds"] for hook in hooks.values()} == {5}
     assert {hook["sideEffects"] for hook in hooks.values()} == {"None"}
+    # Reviewed only when the spec changes; a DELETE has no old/new spec to compare.
+    assert plugins["matchConditions"] == [
+        {
+            "name": "spec-changed",
+            "expression": "request.operation != 'UPDATE' || object.spec != oldObject.spec",
+        }
+    ]
+    assert hooks["wasmtrustpolicies.wasmgate.dev"]["matchConditions"] == plugins["matchConditions"]
+    assert hooks["wasmschedulers.wasmgate.dev"]["matchConditions"] == []
+
+
+def test_configuration_through_a_service_names_the_handler_as_path() -> None:
+    config = build_validating_webhook_configuration(
+        name="wasmgate.dev",
+        service=ServiceRef("wasmgate-system", "wasmgate-webhook", 443),
+        ca_pem=b"PEM",
+        failure_policy="Ignore",
+        timeout_seconds=5,
+    )
+    assert config["webhooks"][2]["clientConfig"] == {
+        "service": {
+            "namespace": "wasmgate-system",
+            "name": "wasmgate-webhook",
+            "port": 443,
+            "path": "/wasmtrustpolicy_admission",
+        },
+        "caBundle": base64.b64encode(b"PEM").decode(),
+    }
+
+
+def test_configuration_needs_a_url_or_a_service() -> None:
+    with pytest.raises(ValueError, match="the webhook needs a url or a service"):
+        build_validating_webhook_configuration(
+            name="n", ca_pem=b"", failure_policy="Ignore", timeout_seconds=5
+        )
 
 
 @pytest.mark.parametrize(

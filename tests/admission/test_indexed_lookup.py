@@ -25,7 +25,6 @@ def _indexed(fallback: TableLookup, **indexes: Mapping[Any, list[Any]]) -> Index
         "secrets": {},
         "schedulers": {},
         "policies": {},
-        "plugins": {},
     }
     views.update(indexes)
     return IndexedLookup(fallback=fallback, **views)
@@ -38,11 +37,15 @@ def test_index_hits_never_reach_the_fallback() -> None:
         secrets={("ops", "k"): [KEY["data"]]},
         schedulers={"s": [True]},
         policies={ALL: [{"metadata": {"name": "pol"}}]},
-        plugins={ALL: [PLUGIN]},
     )
     assert lookup.secret("ops", "k") == KEY
     assert lookup.scheduler_exists("s")
     assert [p["metadata"]["name"] for p in lookup.trust_policies()] == ["pol"]
+
+
+def test_plugins_are_always_read_fresh() -> None:
+    # Only a WasmScheduler DELETE lists plugins; it must see one created a moment ago.
+    lookup = _indexed(TableLookup(plugin_objects=[PLUGIN]))
     assert lookup.plugins() == [PLUGIN]
 
 

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from wasmgate_admission.glue import denial_code, plain, request
-from wasmgate_admission.settings import AdmissionSettings
+from wasmgate_admission.glue import denial_code, plain, request, spec_unchanged
+from wasmgate_admission.settings import AdmissionSettings, ServiceRef
 from wasmgate_admission.verdict import Verdict
 
 
@@ -17,15 +18,64 @@ def test_settings_from_env() -> None:
             "WASMGATE_WEBHOOK_FAILURE_POLICY": "Fail",
         }
     )
+    assert settings.enabled
     assert settings.url == "https://127.0.0.1:10443"
     assert settings.cert_dir == Path("/tmp/certs")
     assert settings.failure_policy == "Fail"
-    assert AdmissionSettings.from_env({}).failure_policy == "Ignore"
+    assert settings.certificate_hosts == ("127.0.0.1",)
+    defaults = AdmissionSettings.from_env({})
+    assert (defaults.failure_policy, defaults.port, defaults.cert_dir) == ("Ignore", 9443, None)
 
 
-def test_unknown_failure_policy_is_refused() -> None:
-    with pytest.raises(ValueError, match="use Ignore or Fail"):
-        AdmissionSettings.from_env({"WASMGATE_WEBHOOK_FAILURE_POLICY": "ignore"})
+ANY_INTERFACE = "0.0.0.0"  # noqa: S104 (a Pod listens on every interface)
+
+
+def test_settings_for_a_pod_behind_a_service() -> None:
+    settings = AdmissionSettings.from_env(
+        {
+            "WASMGATE_WEBHOOK_ADDRESS": ANY_INTERFACE,
+            "WASMGATE_WEBHOOK_SERVICE": "wasmgate-system/wasmgate-webhook",
+        }
+    )
+    assert settings.listen_address == ANY_INTERFACE
+    assert settings.service == ServiceRef("wasmgate-system", "wasmgate-webhook", 443)
+    # 0.0.0.0 is no name a client calls: it is not in the certificate.
+    assert settings.certificate_hosts == (
+        "127.0.0.1",
+        "wasmgate-webhook",
+        "wasmgate-webhook.wasmgate-system",
+        "wasmgate-webhook.wasmgate-system.svc",
+        "wasmgate-webhook.wasmgate-system.svc.cluster.local",
+    )
+
+
+@pytest.mark.parametrize("value", ["off", "false", "0", "OFF"], ids=["off", "false", "0", "upper"])
+def test_webhook_can_be_turned_off(value: str) -> None:
+    assert not AdmissionSettings.from_env({"WASMGATE_WEBHOOK": value}).enabled
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"WASMGATE_WEBHOOK_FAILURE_POLICY": "ignore"}, "use Ignore or Fail"),
+        ({"WASMGATE_WEBHOOK_PORT": "https"}, "WASMGATE_WEBHOOK_PORT='https' is not a whole"),
+        ({"WASMGATE_WEBHOOK_PORT": "70000"}, "webhook port 70000: use 1 to 65535"),
+        ({"WASMGATE_WEBHOOK_TIMEOUT": "31"}, "webhook timeout 31: the apiserver accepts 1-30"),
+        ({"WASMGATE_WEBHOOK_SERVICE": "wasmgate-webhook"}, "use NAMESPACE/NAME or NAMESPACE/NAME:"),
+        ({"WASMGATE_WEBHOOK_SERVICE": "ns/name:https"}, "use NAMESPACE/NAME or NAMESPACE/NAME:"),
+    ],
+    ids=[
+        "policy_lowercase",
+        "port_not_a_number",
+        "port_out_of_range",
+        "timeout_too_long",
+        "service_without_namespace",
+        "service_port_not_a_number",
+    ],
+)
+def test_bad_settings_are_refused(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        AdmissionSettings.from_env(env)
 
 
 @pytest.mark.parametrize(
@@ -49,3 +99,22 @@ def test_request_copies_kopf_views_into_plain_dicts() -> None:
     }
     assert type(built["oldObject"]["metadata"]) is dict
     assert plain([View(a=1)]) == [{"a": 1}]
+
+
+SPEC = {"source": {"image": "registry.example.com/x/p:v1"}}
+
+
+@pytest.mark.parametrize(
+    ("operation", "old", "new", "unchanged"),
+    [
+        ("UPDATE", {"spec": SPEC}, {"spec": SPEC, "metadata": {"finalizers": []}}, True),
+        ("UPDATE", {"spec": SPEC}, {"spec": {"source": {"image": "other/p:v1"}}}, False),
+        ("CREATE", None, {"spec": SPEC}, False),
+        ("DELETE", {"spec": SPEC}, None, False),
+    ],
+    ids=["metadata_only_update", "spec_update", "create", "delete"],
+)
+def test_only_updates_that_keep_the_spec_skip_review(
+    operation: str, old: object, new: object, unchanged: bool
+) -> None:
+    assert spec_unchanged(request(operation, new, old)) is unchanged

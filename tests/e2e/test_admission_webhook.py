@@ -1,13 +1,23 @@
-"""The admission webhook end to end: real kube-apiserver, real kubectl, the webhook as a kopf
-process serving TLS on loopback with the ValidatingWebhookConfiguration it applies itself."""
+"""The admission webhook end to end: real kube-apiserver, real kubectl, and the webhook served
+by the operator itself (`wasmgate run`, TLS on a loopback port) with the
+ValidatingWebhookConfiguration it applies at start-up. The failure policy is shown with the
+webhook unreachable (a closed port) and hung (a listener that never answers), while the operator
+keeps refusing, at reconcile, a plugin that breaks an Enforce WasmTrustPolicy."""
 
 from __future__ import annotations
 
 import base64
+import json
 import re
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -15,16 +25,22 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from support.kit import KitHandle
 from wasmgate.kit.net import free_port
+from wasmgate.kit.operator_command import FREE_PORT, operator_argv
 from wasmgate.kit.process import ManagedProcess
 from wasmgate.kit.wait import wait_for
-from wasmgate_admission.standalone import webhook_process
+from wasmgate_admission.settings import DEFAULT_CONFIGURATION_NAME, DEFAULT_TIMEOUT_SECONDS
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = ROOT / "tests" / "assets" / "manifests"
 EXAMPLES = ROOT / "docs" / "examples"
-CONFIGURATION = "admission-e2e.wasmgate.dev"
+CONFIGURATION = DEFAULT_CONFIGURATION_NAME
+# The smallest valid module: the registry check runs before anything looks inside it.
+EMPTY_MODULE = b"\0asm\x01\0\0\0"
+# kubectl apply = a GET and the write; the slack covers both on a busy machine.
+SLACK_SECONDS = 3.0
+RECONCILE_TIMEOUT = 120.0
 ENFORCE_POLICY = """
 apiVersion: wasmgate.dev/v1alpha1
 kind: WasmTrustPolicy
@@ -82,25 +98,65 @@ def _apply(kit: KitHandle, manifest: str, *extra: str) -> tuple[int, str]:
     return result.returncode, result.stdout + result.stderr
 
 
+ONLY_WEBHOOK_REFUSES = MANIFESTS / "registry_not_allowed_by_policy.yaml"
+
+
 @dataclass
 class Webhook:
+    """The operator process (`wasmgate run`) serving the webhook, and its kit."""
+
     kit: KitHandle
     process: ManagedProcess
 
     def start(self) -> None:
         self.process.start()
+        self.wait_until_it_denies()
+
+    def wait_until_it_denies(self) -> None:
         # Denied only by the webhook (the schema admits it): once denied, kopf has discovered
         # the resources and the configuration points at the listener.
-        probe = (MANIFESTS / "registry_not_allowed_by_policy.yaml").read_text()
+        probe = ONLY_WEBHOOK_REFUSES.read_text()
         wait_for(
             lambda: "denied the request" in _apply(self.kit, probe, "--dry-run=server")[1],
-            what="the admission webhook to deny a manifest only it refuses",
+            what=f"the admission webhook to deny a manifest only it refuses ({self.log_tail()})",
             timeout=90,
             alive=self.process.check_alive,
         )
 
+    def log_tail(self) -> str:
+        lines = self.process.log_path.read_text(errors="replace").splitlines()
+        return "log: " + " | ".join(lines[-5:])
+
     def stop(self) -> None:
         self.process.stop()
+
+    def configuration(self) -> dict[str, Any]:
+        output = self.kit.kubectl(
+            "get", "validatingwebhookconfiguration", CONFIGURATION, "-o", "json"
+        ).stdout
+        document: dict[str, Any] = json.loads(output)
+        return document
+
+    @contextmanager
+    def redirected(self, port: int) -> Iterator[None]:
+        """Point every webhook of the configuration at 127.0.0.1:`port`, then back."""
+        saved = [hook["clientConfig"]["url"] for hook in self.configuration()["webhooks"]]
+        self._patch_urls([re.sub(r":\d+/", f":{port}/", url, count=1) for url in saved])
+        try:
+            yield
+        finally:
+            self._patch_urls(saved)
+            self.wait_until_it_denies()
+
+    def _patch_urls(self, urls: list[str]) -> None:
+        patch = [
+            {"op": "replace", "path": f"/webhooks/{index}/clientConfig/url", "value": url}
+            for index, url in enumerate(urls)
+        ]
+        self.kit.kubectl(
+            "patch", "validatingwebhookconfiguration", CONFIGURATION,
+            "--type=json", f"-p={json.dumps(patch)}",
+        )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -128,16 +184,14 @@ def webhook(kit_session: KitHandle, tmp_path_factory: pytest.TempPathFactory) ->
         code, output = _apply(kit, manifest)
         assert code == 0, output
     directory = tmp_path_factory.mktemp("admission")
-    hook = Webhook(
-        kit,
-        webhook_process(
-            kubeconfig=kit.kubeconfig,
-            port=free_port(),
-            cert_dir=directory / "certs",
-            log_path=directory / "webhook.log",
-            configuration_name=CONFIGURATION,
-        ),
+    argv = operator_argv(
+        kit.kubeconfig,
+        plain_http=[registry.host for registry in kit.registries.values()],
+        webhook_port=FREE_PORT,
+        webhook_cert_dir=directory / "certs",
+        extra=["--resync-seconds=3600"],
     )
+    hook = Webhook(kit, ManagedProcess("wasmgate-operator", argv, directory / "operator.log"))
     hook.start()
     try:
         yield hook
@@ -251,16 +305,128 @@ def test_source_change_warns_that_verification_restarts(webhook: Webhook) -> Non
     assert "Warning: spec.source changed: wasmgate resolves, verifies and validates" in output
 
 
-def test_unreachable_webhook_fails_open_and_the_schema_still_holds(webhook: Webhook) -> None:
+def test_the_operator_applied_its_configuration_with_the_documented_failure_policy(
+    webhook: Webhook,
+) -> None:
+    hooks = webhook.configuration()["webhooks"]
+    assert [hook["name"] for hook in hooks] == [
+        f"wasmplugins.{CONFIGURATION}",
+        f"wasmschedulers.{CONFIGURATION}",
+        f"wasmtrustpolicies.{CONFIGURATION}",
+    ]
+    assert {hook["failurePolicy"] for hook in hooks} == {"Ignore"}
+    assert {hook["timeoutSeconds"] for hook in hooks} == {DEFAULT_TIMEOUT_SECONDS}
+    ca = (webhook.process.log_path.parent / "certs" / "ca.pem").read_bytes()
+    assert {base64.b64decode(hook["clientConfig"]["caBundle"]) for hook in hooks} == {ca}
+    url = hooks[0]["clientConfig"]["url"]
+    assert re.fullmatch(r"https://127\.0\.0\.1:\d+/wasmplugin_admission", url), url
+
+
+@contextmanager
+def _hung_listener() -> Iterator[int]:
+    """A port that accepts TCP connections (the kernel's backlog) and never answers TLS."""
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        yield int(listener.getsockname()[1])
+
+
+@contextmanager
+def _closed_port() -> Iterator[int]:
+    yield free_port()
+
+
+def _timed_apply(kit: KitHandle, manifest: str, *extra: str) -> tuple[int, str, float]:
+    started = time.monotonic()
+    code, output = _apply(kit, manifest, *extra)
+    return code, output, time.monotonic() - started
+
+
+@pytest.mark.parametrize(
+    ("unreachable", "waits_for_timeout"),
+    [(_closed_port, False), (_hung_listener, True)],
+    ids=["closed_port", "hung_webhook"],
+)
+def test_unreachable_webhook_fails_open_within_the_timeout_and_the_schema_still_holds(
+    webhook: Webhook, unreachable: Any, waits_for_timeout: bool
+) -> None:
     kit = webhook.kit
-    webhook.stop()
-    try:
-        only_webhook_refuses = (MANIFESTS / "registry_not_allowed_by_policy.yaml").read_text()
-        code, output = _apply(kit, only_webhook_refuses, "--dry-run=server")
-        assert code == 0, f"failurePolicy Ignore should admit while the webhook is down:\n{output}"
-        schema_refuses = (MANIFESTS / "image_without_tag_or_digest.yaml").read_text()
-        code, output = _apply(kit, schema_refuses, "--dry-run=server")
-        assert code != 0
+    only_webhook_refuses = ONLY_WEBHOOK_REFUSES.read_text()
+    schema_refuses = (MANIFESTS / "image_without_tag_or_digest.yaml").read_text()
+
+    def admitted() -> tuple[int, str, float] | None:
+        result = _timed_apply(kit, only_webhook_refuses, "--dry-run=server")
+        return result if result[0] == 0 else None
+
+    with unreachable() as port, webhook.redirected(port):
+        # The apiserver picks the configuration change up from its watch within moments.
+        code, output, elapsed = wait_for(
+            admitted, what="failurePolicy Ignore to admit what only the webhook refuses", timeout=30
+        )
+        assert "created (server dry run)" in output, output
+        assert elapsed < DEFAULT_TIMEOUT_SECONDS + SLACK_SECONDS, f"{elapsed:.1f} s"
+        if waits_for_timeout:
+            # A hung webhook costs the apiserver its whole timeoutSeconds, and no more.
+            assert elapsed >= DEFAULT_TIMEOUT_SECONDS - 0.5, f"{elapsed:.1f} s"
+        code, output, elapsed = _timed_apply(kit, schema_refuses, "--dry-run=server")
+        assert code != 0, output
         assert "spec.source.image has no tag or digest" in output
-    finally:
-        webhook.start()
+        assert elapsed < SLACK_SECONDS, f"{elapsed:.1f} s: the schema needs no webhook"
+
+
+def _push_empty_module(kit: KitHandle, directory: Path, repository: str) -> str:
+    module = directory / "empty.wasm"
+    module.write_bytes(EMPTY_MODULE)
+    reference = f"{kit.registries['oci'].host}/admission-e2e/{repository}:v1"
+    pushed = subprocess.run(
+        [sys.executable, "-m", "wasmgate", "push", "--plain-http", str(module), reference],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert pushed.returncode == 0, pushed.stderr
+    return reference
+
+
+def test_with_the_webhook_unreachable_the_operator_still_refuses_a_policy_violation(
+    webhook: Webhook, tmp_path: Path
+) -> None:
+    kit = webhook.kit
+    image = _push_empty_module(kit, tmp_path, "outside-policy")
+    plugin = _plugin("outside-enforced-policy", image=image)
+    code, output = _apply(kit, plugin, "--dry-run=server")
+    assert code != 0, output
+    assert (
+        f"spec.source.image: {image.rsplit(':', 1)[0]} is not in the registries WasmTrustPolicy "
+        "admission-test-enforce allows"
+    ) in output
+    with webhook.redirected(free_port()):
+        code, output = _apply(kit, plugin)
+        assert code == 0, output
+        assert "wasmplugin.wasmgate.dev/outside-enforced-policy created" in output
+
+    def refused() -> dict[str, Any] | None:
+        body = json.loads(
+            kit.kubectl("get", "wasmplugin", "outside-enforced-policy", "-o", "json").stdout
+        )
+        conditions = {c["type"]: c for c in body.get("status", {}).get("conditions", [])}
+        verified = conditions.get("Verified")
+        return verified if verified and verified["status"] == "False" else None
+
+    verified = wait_for(
+        refused,
+        what=f"the operator to refuse outside-enforced-policy ({webhook.log_tail()})",
+        timeout=RECONCILE_TIMEOUT,
+        alive=webhook.process.check_alive,
+    )
+    assert verified["reason"] == "PolicyViolation"
+    assert (
+        "is not in WasmTrustPolicy admission-test-enforce spec.allowedRegistries"
+        in verified["message"]
+    ), verified["message"]
+    # The webhook is back: a spec change is reviewed and refused, but the object admitted while
+    # it was down can still be labelled and deleted (its finalizer removed by the operator).
+    code, output = _apply(kit, plugin.replace("  verify:", "  scheduler: {weight: 2}\n  verify:"))
+    assert code != 0 and "admission-test-enforce allows" in output, output
+    kit.kubectl("label", "wasmplugin", "outside-enforced-policy", "team=scheduling")
+    kit.kubectl("delete", "wasmplugin", "outside-enforced-policy", "--timeout=60s")

@@ -12,10 +12,20 @@ import base64
 from typing import Any
 
 from wasmgate.api.base import GROUP, VERSION
+from wasmgate_admission.settings import ServiceRef
 
 WASMPLUGIN_HANDLER = "wasmplugin_admission"
 WASMSCHEDULER_HANDLER = "wasmscheduler_admission"
 WASMTRUSTPOLICY_HANDLER = "wasmtrustpolicy_admission"
+
+# The apiserver calls the webhook for an UPDATE only when the spec changed (CEL, GA since
+# Kubernetes 1.30). Metadata and status writes (finalizers, kopf's progress annotations, labels)
+# have nothing to check, and refusing them would trap an object admitted while the webhook was
+# down: it could not even lose its finalizer. The handlers skip such updates too (older clusters).
+SPEC_CHANGED = {
+    "name": "spec-changed",
+    "expression": "request.operation != 'UPDATE' || object.spec != oldObject.spec",
+}
 
 # (handler id, plural, operations)
 WEBHOOKS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
@@ -25,15 +35,36 @@ WEBHOOKS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 
+def _client_config(
+    handler: str, url: str | None, service: ServiceRef | None, ca_bundle: str
+) -> dict[str, Any]:
+    if service is not None:
+        target: dict[str, Any] = {
+            "service": {
+                "namespace": service.namespace,
+                "name": service.name,
+                "port": service.port,
+                "path": f"/{handler}",
+            }
+        }
+    elif url is not None:
+        target = {"url": f"{url.rstrip('/')}/{handler}"}
+    else:
+        raise ValueError("the webhook needs a url or a service")
+    return {**target, "caBundle": ca_bundle}
+
+
 def build_validating_webhook_configuration(
     *,
     name: str,
-    url: str,
     ca_pem: bytes,
     failure_policy: str,
     timeout_seconds: int,
+    url: str | None = None,
+    service: ServiceRef | None = None,
 ) -> dict[str, Any]:
-    """The admissionregistration.k8s.io/v1 object routing wasmgate kinds to the webhook."""
+    """The admissionregistration.k8s.io/v1 object routing wasmgate kinds to the webhook, called
+    at `url` or, when given, through `service`."""
     if failure_policy not in ("Ignore", "Fail"):
         raise ValueError(f"failure_policy {failure_policy!r}: use Ignore or Fail")
     if not 1 <= timeout_seconds <= 30:
@@ -46,7 +77,7 @@ def build_validating_webhook_configuration(
         "webhooks": [
             {
                 "name": f"{plural}.{name}",
-                "clientConfig": {"url": f"{url.rstrip('/')}/{handler}", "caBundle": ca_bundle},
+                "clientConfig": _client_config(handler, url, service, ca_bundle),
                 "rules": [
                     {
                         "apiGroups": [GROUP],
@@ -56,6 +87,7 @@ def build_validating_webhook_configuration(
                         "scope": "Cluster",
                     }
                 ],
+                "matchConditions": [SPEC_CHANGED] if "UPDATE" in operations else [],
                 "failurePolicy": failure_policy,
                 "matchPolicy": "Equivalent",
                 "sideEffects": "None",

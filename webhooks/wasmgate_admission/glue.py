@@ -1,18 +1,26 @@
 """What the kopf handlers of admission share: request shape, answers and the served settings.
 
 handlers.py must stay the only module importing kopf decorators, and stay glue; the pieces here
-turn kopf's keyword arguments into the AdmissionReview request the pure checks read, and a
-Verdict back into kopf's warnings list and the denial exception the caller raises.
+turn kopf's keyword arguments into the AdmissionReview request the pure checks read, a Verdict
+back into kopf's warnings list and the denial exception the caller raises, and set up what the
+webhook serves with: certificates, the ValidatingWebhookConfiguration and kopf's WebhookServer.
 """
 
 from __future__ import annotations
 
+import logging
+import shutil
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import kopf
+from kubernetes import client
+
 from wasmgate_admission.certificates import Certificates, ensure_certificates
-from wasmgate_admission.cluster import api_client, apply_configuration
+from wasmgate_admission.cluster import apply_configuration
 from wasmgate_admission.cluster_lookup import ClusterLookup
 from wasmgate_admission.configuration import build_validating_webhook_configuration
 from wasmgate_admission.settings import AdmissionSettings
@@ -21,6 +29,9 @@ from wasmgate_admission.verdict import Verdict
 FORBIDDEN = 403
 UNPROCESSABLE = 422
 _FORBIDDEN_REASONS = frozenset({"PolicyViolation", "SchedulerInUse"})
+TEMPORARY_PREFIX = "wasmgate-webhook-"
+
+logger = logging.getLogger(__name__)
 
 
 def plain(value: Any) -> Any:
@@ -41,6 +52,16 @@ def request(operation: str | None, new: Any, old: Any) -> dict[str, Any]:
     }
 
 
+def spec_unchanged(request: Mapping[str, Any]) -> bool:
+    """An UPDATE that leaves the spec alone (metadata, finalizers, annotations): nothing to
+    review, and refusing it would keep an object admitted while the webhook was down from being
+    updated or even deleted (its finalizer could not be removed)."""
+    if request.get("operation") != "UPDATE":
+        return False
+    new, old = request.get("object") or {}, request.get("oldObject") or {}
+    return bool(new.get("spec") == old.get("spec"))
+
+
 def denial_code(verdict: Verdict) -> int:
     """HTTP code of a denial: 403 for policy refusals, 422 for specs that cannot work."""
     return FORBIDDEN if verdict.reason in _FORBIDDEN_REASONS else UNPROCESSABLE
@@ -51,33 +72,79 @@ class Served:
     """What the running webhook uses: its settings, certificates and cluster reader."""
 
     settings: AdmissionSettings
+    cert_dir: Path
+    """Where the certificates are: settings.cert_dir, or a private temporary directory."""
+    temporary: bool
+    """Whether cert_dir was made for this process (and is removed when it stops)."""
     certificates: Certificates
+    api: client.ApiClient
     lookup: ClusterLookup
 
 
-def prepare(settings: AdmissionSettings) -> Served:
-    """Create or renew certificates, apply the webhook configuration, build the reader."""
-    hosts = (settings.address, *settings.dns_names)
-    certificates = ensure_certificates(settings.cert_dir, hosts)
-    api = api_client()
-    apply_configuration(
-        api,
+def _apply(served: Served) -> None:
+    settings = served.settings
+    outcome = apply_configuration(
+        served.api,
         build_validating_webhook_configuration(
             name=settings.configuration_name,
-            url=settings.url,
-            ca_pem=certificates.ca.read_bytes(),
+            url=None if settings.service else settings.url,
+            service=settings.service,
+            ca_pem=served.certificates.ca.read_bytes(),
             failure_policy=settings.failure_policy,
             timeout_seconds=settings.timeout_seconds,
         ),
     )
-    return Served(settings=settings, certificates=certificates, lookup=ClusterLookup(api))
+    logger.info(
+        "ValidatingWebhookConfiguration %s %s (failurePolicy %s, timeout %d s)",
+        settings.configuration_name,
+        outcome,
+        settings.failure_policy,
+        settings.timeout_seconds,
+    )
+
+
+def prepare(settings: AdmissionSettings, api: client.ApiClient) -> Served:
+    """Create or renew certificates, apply the webhook configuration, build the reader.
+
+    `api` is the operator's client: the webhook uses the credentials `wasmgate run` was given.
+    """
+    temporary = settings.cert_dir is None
+    cert_dir = settings.cert_dir or Path(tempfile.mkdtemp(prefix=TEMPORARY_PREFIX))
+    try:
+        certificates = ensure_certificates(cert_dir, settings.certificate_hosts)
+    except OSError as e:
+        raise kopf.PermanentError(
+            f"cannot write the webhook certificates in {cert_dir} ({e.strerror}); give "
+            "--webhook-cert-dir a writable directory (a volume under a read-only root "
+            "filesystem), or run with --no-webhook"
+        ) from e
+    served = Served(settings, cert_dir, temporary, certificates, api, ClusterLookup(api))
+    _apply(served)
+    return served
 
 
 def rotate(served: Served) -> Served:
-    """Renew certificates when due; a new CA is applied as the new caBundle."""
-    hosts = (served.settings.address, *served.settings.dns_names)
-    certificates = ensure_certificates(served.settings.cert_dir, hosts)
-    if certificates.ca_changed:
-        return prepare(served.settings)
-    served.certificates = certificates
+    """Renew certificates when due and bring the configuration back to what it must be (a new
+    CA is a new caBundle; an edited or deleted configuration is restored)."""
+    served.certificates = ensure_certificates(served.cert_dir, served.settings.certificate_hosts)
+    _apply(served)
     return served
+
+
+def release(served: Served) -> None:
+    """Remove a temporary certificate directory (a fixed one is kept for the next start)."""
+    if served.temporary:
+        shutil.rmtree(served.cert_dir, ignore_errors=True)
+
+
+def webhook_server(served: Served) -> kopf.WebhookServer:
+    """kopf's HTTPS listener with our certificates; it reloads them when the files change."""
+    settings = served.settings
+    return kopf.WebhookServer(
+        addr=settings.listen_address,
+        port=settings.port,
+        host=settings.host,
+        certfile=str(served.certificates.cert),
+        pkeyfile=str(served.certificates.key),
+        cafile=str(served.certificates.ca),
+    )

@@ -21,7 +21,7 @@ from wasmgate_admission.verdict import Verdict
 # kopf's Index: a mapping of key -> store (an iterable of the values indexed under that key).
 IndexView = Mapping[Any, Iterable[Any]]
 ALL = None
-"""Key under which the policy and plugin indexes keep every object."""
+"""Key under which the policy index keeps every object."""
 
 
 class IndexedLookup:
@@ -33,13 +33,11 @@ class IndexedLookup:
         secrets: IndexView,
         schedulers: IndexView,
         policies: IndexView,
-        plugins: IndexView,
         fallback: Lookup,
     ) -> None:
         self._secrets = secrets
         self._schedulers = schedulers
         self._policies = policies
-        self._plugins = plugins
         self._fallback = fallback
 
     def secret(self, namespace: str, name: str) -> Mapping[str, Any] | None:
@@ -55,7 +53,9 @@ class IndexedLookup:
         return list(self._policies[ALL]) if ALL in self._policies else []
 
     def plugins(self) -> Sequence[Mapping[str, Any]]:
-        return list(self._plugins[ALL]) if ALL in self._plugins else []
+        # Only WasmScheduler DELETE lists plugins, and it must see one created a moment ago;
+        # an index of every plugin body would be copied on every status write for nothing.
+        return self._fallback.plugins()
 
 
 Review = Callable[[Mapping[str, Any], Lookup], Verdict]

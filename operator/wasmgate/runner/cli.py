@@ -3,7 +3,9 @@
 Flags are exported as WASMGATE_* variables before the handlers are imported, because kopf reads
 a timer's interval when its decorator runs; the environment therefore works as well as the flags.
 Kopf watches cluster-wide; peering is off unless `--peering` names a ClusterKopfPeering (run one
-replica, or give every replica the same peering name).
+replica, or give every replica the same peering name). The admission webhook is served by the
+same process unless `--no-webhook`; its settings are checked before kopf starts, so a cert dir on
+a read-only filesystem is a clear error instead of a start-up loop.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from wasmgate.runner.kopf_settings import kopf_settings
 from wasmgate.runner.login import api_client
 from wasmgate.runner.runtime import Runtime
 from wasmgate.validate.cache import ValidationCache
+from wasmgate_admission import settings as admission
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -71,8 +74,113 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="ClusterKopfPeering to coordinate replicas (default: standalone)",
     )
+    _add_webhook_arguments(parser)
     parser.add_argument("--log-file", type=Path, default=None, help="also log to this file")
     parser.add_argument("--verbose", action="store_true", help="log at DEBUG level")
+
+
+def _add_webhook_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "admission webhook", "served by this process over TLS (docs/admission.md)"
+    )
+    group.add_argument(
+        "--no-webhook",
+        action="store_true",
+        help="do not serve the webhook (the operator still enforces trust policies)",
+    )
+    group.add_argument(
+        "--webhook-port",
+        type=int,
+        default=None,
+        help=f"HTTPS port (default: ${admission.ENV_PORT} or {admission.DEFAULT_PORT})",
+    )
+    group.add_argument(
+        "--webhook-host",
+        default=None,
+        help="name or address the apiserver calls, also in the serving certificate "
+        f"(default: ${admission.ENV_HOST} or {admission.DEFAULT_HOST})",
+    )
+    group.add_argument(
+        "--webhook-listen-address",
+        default=None,
+        help=f"address to bind (default: ${admission.ENV_LISTEN_ADDRESS} or "
+        f"{admission.DEFAULT_LISTEN_ADDRESS}; 0.0.0.0 in a Pod)",
+    )
+    group.add_argument(
+        "--webhook-cert-dir",
+        type=Path,
+        default=None,
+        help="writable directory for the CA and serving certificate, created and rotated by "
+        f"wasmgate (default: ${admission.ENV_CERT_DIR}, else a private temporary directory)",
+    )
+    group.add_argument(
+        "--webhook-service",
+        default=None,
+        metavar="NAMESPACE/NAME[:PORT]",
+        help="Service the apiserver calls instead of https://HOST:PORT (in a cluster)",
+    )
+    group.add_argument(
+        "--webhook-configuration",
+        default=None,
+        metavar="NAME",
+        help="ValidatingWebhookConfiguration to write "
+        f"(default: {admission.DEFAULT_CONFIGURATION_NAME})",
+    )
+    group.add_argument(
+        "--webhook-failure-policy",
+        choices=("Ignore", "Fail"),
+        default=None,
+        help=f"what the apiserver does when the webhook cannot answer "
+        f"(default: {admission.DEFAULT_FAILURE_POLICY})",
+    )
+    group.add_argument(
+        "--webhook-timeout",
+        type=int,
+        default=None,
+        metavar="SECONDS",
+        help=f"how long the apiserver waits, 1-30 (default: {admission.DEFAULT_TIMEOUT_SECONDS})",
+    )
+
+
+_WEBHOOK_FLAGS = {
+    "webhook_port": admission.ENV_PORT,
+    "webhook_host": admission.ENV_HOST,
+    "webhook_listen_address": admission.ENV_LISTEN_ADDRESS,
+    "webhook_cert_dir": admission.ENV_CERT_DIR,
+    "webhook_service": admission.ENV_SERVICE,
+    "webhook_configuration": admission.ENV_CONFIGURATION,
+    "webhook_failure_policy": admission.ENV_FAILURE_POLICY,
+    "webhook_timeout": admission.ENV_TIMEOUT,
+}
+
+
+def _export_webhook(args: argparse.Namespace) -> None:
+    if args.no_webhook:
+        os.environ[admission.ENV_ENABLED] = "off"
+    for flag, variable in _WEBHOOK_FLAGS.items():
+        value = getattr(args, flag)
+        if value is not None:
+            os.environ[variable] = str(value)
+
+
+def _webhook_problem() -> str | None:
+    """Why the webhook settings cannot work, said before kopf starts; None when they can."""
+    try:
+        settings = admission.AdmissionSettings.from_env()
+    except ValueError as e:
+        return str(e)
+    if not settings.enabled or settings.cert_dir is None:
+        return None
+    try:
+        settings.cert_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        return f"--webhook-cert-dir {settings.cert_dir}: {e.strerror}"
+    if not os.access(settings.cert_dir, os.W_OK):
+        return (
+            f"--webhook-cert-dir {settings.cert_dir} is not writable; mount a writable volume "
+            "there (the root filesystem may be read-only), or run with --no-webhook"
+        )
+    return None
 
 
 def _export(args: argparse.Namespace) -> None:
@@ -87,6 +195,7 @@ def _export(args: argparse.Namespace) -> None:
         env[operator_settings.ENV_PLAIN_HTTP_REGISTRIES] = ",".join(hosts)
     if args.validation_cache_dir is not None:
         env[operator_settings.ENV_VALIDATION_CACHE_DIR] = str(args.validation_cache_dir)
+    _export_webhook(args)
 
 
 def _configure_logging(log_file: Path | None, verbose: bool) -> None:
@@ -100,6 +209,8 @@ def _configure_logging(log_file: Path | None, verbose: bool) -> None:
     # The Kubernetes client logs request bodies (Secrets among them) at DEBUG.
     logging.getLogger("kubernetes").setLevel(logging.INFO)
     logging.getLogger("urllib3").setLevel(logging.INFO)
+    # One access line per admission review, next to kopf's own line for the same review.
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -107,6 +218,10 @@ def run(args: argparse.Namespace) -> int:
     import kopf
 
     _export(args)
+    problem = _webhook_problem()
+    if problem is not None:
+        print(f"wasmgate run: {problem}", file=sys.stderr)
+        return 2
     _configure_logging(args.log_file, args.verbose)
     settings = operator_settings.settings_from_env()
     importlib.import_module("wasmgate.handlers")

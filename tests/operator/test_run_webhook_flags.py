@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+import pytest
+
+from wasmgate.runner import cli
+from wasmgate_admission.settings import AdmissionSettings
+
+
+def _parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    cli.add_arguments(parser)
+    return parser.parse_args(["--kubeconfig=/dev/null", *argv])
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `wasmgate run` exports its flags into os.environ; give it a copy to write into.
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("WASMGATE_")}
+    monkeypatch.setattr(os, "environ", environ)
+
+
+def test_webhook_flags_become_the_settings_handlers_read(clean_env: None, tmp_path: Path) -> None:
+    cli._export(
+        _parse(
+            "--webhook-port=10443",
+            "--webhook-host=webhook.example",
+            "--webhook-listen-address=0.0.0.0",
+            f"--webhook-cert-dir={tmp_path}",
+            "--webhook-service=wasmgate-system/wasmgate-webhook:8443",
+            "--webhook-configuration=test.wasmgate.dev",
+            "--webhook-failure-policy=Fail",
+            "--webhook-timeout=3",
+        )
+    )
+    settings = AdmissionSettings.from_env()
+    assert settings.enabled
+    assert (settings.port, settings.host, settings.listen_address) == (
+        10443,
+        "webhook.example",
+        "0.0.0.0",  # noqa: S104 (what the flag said)
+    )
+    assert settings.cert_dir == tmp_path
+    assert settings.service is not None and settings.service.port == 8443
+    assert settings.configuration_name == "test.wasmgate.dev"
+    assert (settings.failure_policy, settings.timeout_seconds) == ("Fail", 3)
+    assert cli._webhook_problem() is None
+
+
+def test_no_webhook_turns_it_off(clean_env: None) -> None:
+    cli._export(_parse("--no-webhook"))
+    assert not AdmissionSettings.from_env().enabled
+    assert cli._webhook_problem() is None
+
+
+def test_defaults_need_no_writable_path(clean_env: None) -> None:
+    cli._export(_parse())
+    settings = AdmissionSettings.from_env()
+    assert (settings.enabled, settings.cert_dir, settings.port) == (True, None, 9443)
+    assert cli._webhook_problem() is None
+
+
+@pytest.mark.parametrize(
+    ("below_a_file", "message"),
+    [(False, "File exists"), (True, "Not a directory")],
+    ids=["cert_dir_is_a_file", "cert_dir_below_a_file"],
+)
+def test_an_unusable_cert_dir_is_refused_before_kopf_starts(
+    clean_env: None, tmp_path: Path, below_a_file: bool, message: str
+) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    cert_dir = blocker / "certs" if below_a_file else blocker
+    cli._export(_parse(f"--webhook-cert-dir={cert_dir}"))
+    assert cli._webhook_problem() == f"--webhook-cert-dir {cert_dir}: {message}"
+
+
+def test_a_bad_webhook_setting_is_refused_before_kopf_starts(clean_env: None) -> None:
+    cli._export(_parse("--webhook-timeout=60"))
+    assert cli._webhook_problem() == "webhook timeout 60: the apiserver accepts 1-30"
