@@ -53,7 +53,7 @@ def test_the_whole_base_passes_a_server_dry_run(rbac_applied: KitHandle) -> None
         "service/wasmgate-webhook",
         "wasmtrustpolicy.wasmgate.dev/default",
         "wasmscheduler.wasmgate.dev/wasmgate-scheduler",
-        "clusterkopfpeering.kopf.dev/wasmgate",
+        "kopfpeering.kopf.dev/wasmgate",
         "validatingadmissionpolicy.admissionregistration.k8s.io/wasmgate-agent-own-node-cache",
     ):
         assert any(line.startswith(expected + " ") for line in lines), (expected, result.stdout)

@@ -13,12 +13,14 @@ import json
 import logging
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
 from kubernetes import client
 
+from wasmgate import metrics
 from wasmgate.agent.informer import Informer
 from wasmgate.agent.pull import pull_blob
 from wasmgate.agent.report import CacheWriter, EntryState, build_status
@@ -238,6 +240,8 @@ class Agent:
             status = build_status(
                 self._ledger, self.store.used_bytes(), self.settings.capacity_bytes
             )
+            states = Counter(entry.state.value for entry in self._ledger.values())
+        metrics.set_node_cache_states({state.value: states[state.value] for state in CacheState})
         if self._writer.write(node_uid, status):
             log.info("reported %s ready", status["summary"])
         self._write_stats()

@@ -24,7 +24,11 @@ from wasmgate.agent.settings import (
     DEFAULT_STORE,
     AgentSettings,
 )
+from wasmgate.metrics_http import serve
 from wasmgate.oci import RegistrySettings
+
+# Scraped and probed from outside the Pod.
+METRICS_ADDRESS = "0.0.0.0"  # noqa: S104
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,6 +64,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="registry reached over plain HTTP (repeatable; for air-gapped and test registries)",
     )
     parser.add_argument("--stats-file", type=Path, help="write request counters here (JSON)")
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="serve /metrics (store entries per state, fetches) and /healthz on this port",
+    )
 
 
 def _api_client(kubeconfig: Path | None) -> client.ApiClient:
@@ -90,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
         stats_file=args.stats_file,
     )
     agent = Agent(settings, _api_client(args.kubeconfig))
+    if args.metrics_port is not None:
+        serve(METRICS_ADDRESS, args.metrics_port)
 
     def _stop(_signal: int, _frame: FrameType | None) -> None:
         agent.stop()

@@ -2,10 +2,11 @@
 
 Flags are exported as WASMGATE_* variables before the handlers are imported, because kopf reads
 a timer's interval when its decorator runs; the environment therefore works as well as the flags.
-Kopf watches cluster-wide; peering is off unless `--peering` names a ClusterKopfPeering (run one
-replica, or give every replica the same peering name). The admission webhook is served by the
-same process unless `--no-webhook`; its settings are checked before kopf starts, so a cert dir on
-a read-only filesystem is a clear error instead of a start-up loop.
+Kopf watches cluster-wide (namespaced kinds only in `--namespace`, see observability.py); peering
+is off unless `--peering` names a ClusterKopfPeering, or with `--namespace` a KopfPeering there
+(run one replica, or give every replica the same peering name). The admission webhook is served
+by the same process unless `--no-webhook`; its settings are checked before kopf starts, so a cert
+dir on a read-only filesystem is a clear error instead of a start-up loop.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ import importlib
 import logging
 import os
 import sys
+import threading
 from pathlib import Path
 
 from wasmgate import settings as operator_settings
+from wasmgate.runner import observability
 from wasmgate.runner.kopf_settings import kopf_settings
 from wasmgate.runner.login import api_client
 from wasmgate.runner.runtime import Runtime
@@ -75,6 +78,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="ClusterKopfPeering to coordinate replicas (default: standalone)",
     )
     _add_webhook_arguments(parser)
+    observability.add_arguments(parser)
     parser.add_argument("--log-file", type=Path, default=None, help="also log to this file")
     parser.add_argument("--verbose", action="store_true", help="log at DEBUG level")
 
@@ -231,8 +235,14 @@ def run(args: argparse.Namespace) -> int:
         kubeconfig=args.kubeconfig,
         validation_cache=ValidationCache(settings.validation_cache_dir),
     )
+    webhook = admission.AdmissionSettings.from_env()
+    ready = threading.Event()
+    observability.start_endpoint(
+        args, ready, (webhook.listen_address, webhook.port) if webhook.enabled else None
+    )
     kopf.run(
-        clusterwide=True,
+        **observability.kopf_scope(args),
+        ready_flag=ready,
         standalone=args.peering is None,
         peering_name=args.peering,
         liveness_endpoint=args.liveness,

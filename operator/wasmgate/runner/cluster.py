@@ -21,6 +21,7 @@ from wasmgate.reconcile.deps import KubernetesApiUnavailable
 
 PLUGINS = "wasmplugins"
 NOT_FOUND = 404
+FORBIDDEN = 403
 REQUEST_TIMEOUT_SECONDS = 30
 
 
@@ -39,6 +40,12 @@ def read_secret_data(api: client.ApiClient, namespace: str, name: str) -> Mappin
         if e.status == NOT_FOUND:
             raise InvalidSpec(
                 f"Secret {namespace}/{name} does not exist; create it, and wasmgate picks it up"
+            ) from None
+        if e.status == FORBIDDEN:
+            # The deploy/ RBAC grants Secrets in wasmgate-system only (docs/security.md).
+            raise InvalidSpec(
+                f"Secret {namespace}/{name}: the operator may not read it; keep the Secrets "
+                "wasmgate reads in its own namespace (wasmgate-system) and reference them there"
             ) from None
         raise _unavailable(f"reading Secret {namespace}/{name}", e) from None
     # The API serialises values as base64 text; keep them that way for the parsers.
