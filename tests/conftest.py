@@ -13,8 +13,10 @@ import pytest
 
 from support.kit import KitHandle
 from wasmgate.errors import KitError
-from wasmgate.kit.build import build_all
+from wasmgate.kit.build import binary_path, build, build_all
+from wasmgate.kit.components import component_named
 from wasmgate.kit.kit import Kit
+from wasmgate.kit.sigstore_stack import SigstoreStack, start_sigstore
 
 
 @pytest.fixture(scope="session")
@@ -35,3 +37,16 @@ def kit(kit_session: KitHandle) -> Iterator[KitHandle]:
         kit_session.kit.check_alive()
     except KitError as e:
         pytest.fail(f"a kit component died during this test: {e.message}")
+
+
+@pytest.fixture(scope="session")
+def sigstore(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SigstoreStack]:
+    """The kit's private sigstore instance (Fulcio, Rekor, CT log, OIDC issuer), started only for
+    the tests that sign keylessly."""
+    build(component_named("sigstore"))
+    stack, processes = start_sigstore(tmp_path_factory.mktemp("sigstore"), binary_path)
+    try:
+        yield stack
+    finally:
+        for process in reversed(processes):
+            process.stop()

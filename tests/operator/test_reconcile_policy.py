@@ -18,7 +18,9 @@ from wasmgate.reconcile.policy import (
     check_registry_allowed,
     max_module_bytes,
 )
-from wasmgate.trust.policy import AllOf, KeyPolicy
+from wasmgate.trust.keyless import KeylessPolicy
+from wasmgate.trust.policy import AllOf, AnyOf, KeyPolicy
+from wasmgate.trust.trusted_root import PRODUCTION_NAME
 
 
 def _pem() -> str:
@@ -29,7 +31,11 @@ def _pem() -> str:
     return base64.b64encode(pem).decode()
 
 
-SECRETS = {("ns", "keys"): {"cosign.pub": _pem()}, ("ns", "cluster"): {"cosign.pub": _pem()}}
+SECRETS = {
+    ("ns", "keys"): {"cosign.pub": _pem()},
+    ("ns", "cluster"): {"cosign.pub": _pem()},
+    ("ns", "root"): {"trusted_root.json": base64.b64encode(b'{"mediaType": "x"}').decode()},
+}
 
 
 def _read(namespace: str, name: str) -> dict[str, str]:
@@ -52,6 +58,7 @@ def _policy(name: str, **spec: Any) -> NamedPolicy:
 
 OWN_KEYS = {"keys": [{"secretRef": {"name": "keys", "namespace": "ns"}}]}
 CLUSTER_KEYS = [{"secretRef": {"name": "cluster", "namespace": "ns"}}]
+KEYLESS = {"keyless": [{"issuer": "https://token.actions.githubusercontent.com", "subject": "me"}]}
 
 
 def test_the_plugin_keys_alone_make_a_key_policy() -> None:
@@ -68,6 +75,26 @@ def test_cluster_keys_are_required_on_top_of_the_plugin_keys() -> None:
         "spec.verify.keys",
         "WasmTrustPolicy corp",
     ]
+
+
+def test_keyless_alone_uses_the_embedded_public_root() -> None:
+    policy = build_policy(_spec(KEYLESS), [], _read)
+    assert isinstance(policy, KeylessPolicy)
+    assert policy.name == "spec.verify.keyless"
+    assert policy.root.name == PRODUCTION_NAME
+    assert [i.describe() for i in policy.identities] == [
+        "me from https://token.actions.githubusercontent.com"
+    ]
+
+
+def test_keys_and_keyless_of_one_object_are_alternatives() -> None:
+    policy = build_policy(_spec({**OWN_KEYS, **KEYLESS}), [_policy("corp", **KEYLESS)], _read)
+    assert isinstance(policy, AllOf)
+    own, cluster = policy.policies
+    assert isinstance(own, AnyOf)
+    assert [type(p) for p in own.policies] == [KeyPolicy, KeylessPolicy]
+    assert isinstance(cluster, KeylessPolicy)
+    assert cluster.name == "WasmTrustPolicy corp"
 
 
 def test_a_warn_mode_policy_is_left_to_admission() -> None:
@@ -102,10 +129,16 @@ def test_no_policy_is_needed_only_when_an_enforcing_policy_allows_unsigned_plugi
             "spec.verify.keys[0]: Secret ns/keys has no key 'x.pub'",
         ),
         (
-            _spec({"keyless": [{"issuer": "https://issuer.example", "subject": "me"}]}),
+            _spec({**KEYLESS, "trustedRootRef": {"name": "keys", "namespace": "ns"}}),
             [],
             InvalidSpec,
-            "spec.verify.keyless: keyless (certificate) verification is not available",
+            "spec.verify.trustedRootRef: Secret ns/keys has no key 'trusted_root.json'",
+        ),
+        (
+            _spec({**KEYLESS, "trustedRootRef": {"name": "root", "namespace": "ns"}}),
+            [],
+            InvalidSpec,
+            "key trusted_root.json: not a usable sigstore trusted root",
         ),
     ],
     ids=[
@@ -113,7 +146,8 @@ def test_no_policy_is_needed_only_when_an_enforcing_policy_allows_unsigned_plugi
         "policy-requires-signature-plugin-names-none",
         "key-secret-missing",
         "key-entry-missing",
-        "keyless-only",
+        "trusted-root-entry-missing",
+        "trusted-root-not-a-root",
     ],
 )
 def test_refusals_name_the_field_and_the_fix(

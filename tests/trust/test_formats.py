@@ -82,7 +82,6 @@ def test_bad_legacy_signatures(name: str, annotations: dict[str, str], message: 
     [
         ("bundle_attestation_predicate.json", "is an attestation, not a cosign signature"),
         ("bundle_two_subjects.json", "must have exactly one subject"),
-        ("bundle_keyless_certificate.json", "a keyless (certificate) bundle"),
         ("bundle_message_signature.json", "holds no DSSE envelope"),
         ("bundle_v01_media_type.json", "is not v0.3"),
         ("bundle_not_intoto.json", "payloadType 'text/plain' is not in-toto"),
@@ -93,7 +92,6 @@ def test_bad_legacy_signatures(name: str, annotations: dict[str, str], message: 
     ids=[
         "attestation",
         "two-subjects",
-        "keyless",
         "message-signature",
         "v0.1",
         "not-intoto",
@@ -108,6 +106,14 @@ def test_bad_bundles(name: str, message: str) -> None:
     assert error.value.reason == "SignatureInvalid"
     assert error.value.message.startswith("reg/p@sha256:x: ")
     assert message in error.value.message
+
+
+def test_keyless_bundle_keeps_its_bytes_for_sigstore() -> None:
+    data = asset("bundle_keyless_certificate.json")
+    candidate = parse_bundle(data, "reg/p@sha256:x", Discovery.REFERRERS_API)
+    assert candidate.bundle == data
+    assert candidate.key_hint is None
+    assert candidate.claimed_digest.startswith("sha256:")
 
 
 def test_tags_and_pae() -> None:

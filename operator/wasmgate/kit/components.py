@@ -14,6 +14,9 @@ KWOK_VERSION = "v0.7.0"
 COSIGN_VERSION = "v3.1.3"
 ORAS_VERSION = "v1.3.6"
 GGCR_VERSION = "v0.22.1"
+# The sigstore stack is named by Fulcio's version; tools/go/sigstore pins the rest (Rekor v1.5.4,
+# Trillian v1.7.3, certificate-transparency-go v1.4.0) and go.sum is part of the cache key.
+SIGSTORE_VERSION = "fulcio-v1.8.8"
 DOCKER_REGISTRY_DEB_VERSION = "2.8.2+ds1-1"
 
 _K8S_VERSION_LDFLAGS = (
@@ -98,6 +101,19 @@ COMPONENTS: tuple[Component, ...] = (
         version=COSIGN_VERSION,
         module_dir="tools/go/cosign",
         packages={"cosign": "github.com/sigstore/cosign/v3/cmd/cosign"},
+    ),
+    GoComponent(
+        name="sigstore",
+        version=SIGSTORE_VERSION,
+        module_dir="tools/go/sigstore",
+        packages={
+            "fulcio": "github.com/sigstore/fulcio",
+            "rekor-server": "github.com/sigstore/rekor/cmd/rekor-server",
+            "trillian_log_server": "github.com/google/trillian/cmd/trillian_log_server",
+            "trillian_log_signer": "github.com/google/trillian/cmd/trillian_log_signer",
+            "createtree": "github.com/google/trillian/cmd/createtree",
+            "ct_server": "github.com/google/certificate-transparency-go/trillian/ctfe/ct_server",
+        },
     ),
     DebComponent(
         name="docker-registry",

@@ -6,26 +6,37 @@ be down. Decisions (design §4, api-decisions.md):
   policy's keys (when it names keys). Policies in Warn mode are left to admission.
 - No signer anywhere (no spec.verify and no policy keys) is refused unless an enforcing policy
   says `signatureRequired: false`: an empty policy never means "allow all".
-- Keyless identities need sigstore's certificate path, which the trust stage does not offer yet;
-  a plugin or policy that relies on them alone is refused with a message saying so.
+- Keys and keyless identities of one object are alternatives (any of); each object's trusted
+  root (`trustedRootRef`, else the embedded public-good root) checks its own keyless identities.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
-from wasmgate.api.signers import KeyRef
+from wasmgate.api.refs import TrustedRootSecretRef
+from wasmgate.api.signers import KeylessIdentity, KeyRef
 from wasmgate.api.wasmplugin import WasmPluginSpec
 from wasmgate.api.wasmtrustpolicy import PolicyMode
-from wasmgate.errors import InvalidSpec, PolicyViolation
+from wasmgate.errors import PolicyViolation
 from wasmgate.reconcile.deps import NamedPolicy, SecretReader
-from wasmgate.reconcile.secrets import load_keys
-from wasmgate.trust.policy import AllOf, Evidence, KeyPolicy, Policy, RegistryAllowList
+from wasmgate.reconcile.secrets import keyless_identities, load_keys, load_root
+from wasmgate.trust.keyless import KeylessPolicy
+from wasmgate.trust.policy import AllOf, AnyOf, Evidence, KeyPolicy, Policy, RegistryAllowList
 
-KEYLESS_UNSUPPORTED = (
-    "keyless (certificate) verification is not available in this wasmgate build; "
-    "sign with a key and list it under keys"
-)
+
+class Signers(Protocol):
+    """What spec.verify and a WasmTrustPolicy spec share: who may sign."""
+
+    @property
+    def keys(self) -> Sequence[KeyRef]: ...
+
+    @property
+    def keyless(self) -> Sequence[KeylessIdentity]: ...
+
+    @property
+    def trusted_root_ref(self) -> TrustedRootSecretRef | None: ...
 
 
 def enforcing(policies: Sequence[NamedPolicy]) -> list[NamedPolicy]:
@@ -50,14 +61,22 @@ def max_module_bytes(spec: WasmPluginSpec, policies: Sequence[NamedPolicy]) -> i
     return min([spec.source.max_size, *caps])
 
 
-def _key_policy(
-    keys: Sequence[KeyRef], keyless: int, read_secret: SecretReader, field: str, name: str
-) -> KeyPolicy | None:
-    if keys:
-        return KeyPolicy(load_keys(keys, read_secret, field), name)
-    if keyless:
-        raise InvalidSpec(f"{field.removesuffix('.keys')}.keyless: {KEYLESS_UNSUPPORTED}")
-    return None
+def _signer_policy(
+    signers: Signers, read_secret: SecretReader, field: str, name: str | None = None
+) -> Policy | None:
+    """Keys and keyless identities of one object (any of), or None when it names neither.
+    Parts are named after their fields unless `name` names the whole object."""
+    parts: list[Policy] = []
+    if signers.keys:
+        keys = load_keys(signers.keys, read_secret, f"{field}.keys")
+        parts.append(KeyPolicy(keys, name or f"{field}.keys"))
+    if signers.keyless:
+        root = load_root(signers.trusted_root_ref, read_secret, f"{field}.trustedRootRef")
+        identities = keyless_identities(signers.keyless)
+        parts.append(KeylessPolicy(identities, root, name or f"{field}.keyless"))
+    if len(parts) > 1:
+        return AnyOf(parts, name or field)
+    return parts[0] if parts else None
 
 
 def build_policy(
@@ -67,23 +86,16 @@ def build_policy(
     plugin names no signer."""
     parts: list[Policy] = []
     if spec.verify is not None:
-        own = _key_policy(
-            spec.verify.keys,
-            len(spec.verify.keyless),
-            read_secret,
-            "spec.verify.keys",
-            "spec.verify.keys",
-        )
+        own = _signer_policy(spec.verify, read_secret, "spec.verify")
         if own is not None:
             parts.append(own)
     required = False
     for policy in enforcing(policies):
         required = required or policy.spec.signature_required
-        cluster = _key_policy(
-            policy.spec.keys,
-            len(policy.spec.keyless),
+        cluster = _signer_policy(
+            policy.spec,
             read_secret,
-            f"WasmTrustPolicy {policy.name} spec.keys",
+            f"WasmTrustPolicy {policy.name} spec",
             f"WasmTrustPolicy {policy.name}",
         )
         if cluster is not None:
@@ -94,6 +106,7 @@ def build_policy(
         return None
     raise PolicyViolation(
         "spec.verify is absent and no WasmTrustPolicy names a key, so nothing could vouch for "
-        "this plugin; add spec.verify.keys (a Secret holding cosign.pub), or a WasmTrustPolicy "
-        "with keys (or with signatureRequired: false to run unsigned plugins)"
+        "this plugin; add spec.verify.keys (a Secret holding cosign.pub) or spec.verify.keyless "
+        "(issuer and subject), or a WasmTrustPolicy with keys or keyless (or with "
+        "signatureRequired: false to run unsigned plugins)"
     )

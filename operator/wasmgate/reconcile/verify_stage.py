@@ -51,10 +51,15 @@ class _Subject:
 def signature_status(result: VerificationResult, verified_at: str) -> dict[str, Any]:
     """status.signature from a verification: the signer that matched and the rejections."""
     match = result.primary
+    signer: dict[str, Any] = (
+        {"identity": match.identity[:MAX_DETAIL_LENGTH], "issuer": match.issuer[:MAX_DETAIL_LENGTH]}
+        if match.identity is not None and match.issuer is not None
+        else {"keyFingerprint": f"sha256:{match.fingerprint}"}
+    )
     return {
         "format": FORMATS[match.format].value,
         "discovery": DISCOVERIES[match.discovery].value,
-        "keyFingerprint": f"sha256:{match.fingerprint}",
+        **signer,
         "verifiedAt": verified_at,
         "rejected": [
             {
@@ -87,10 +92,14 @@ def verify_stage(deps: StageDeps) -> Stage:
         with RegistryClient(ref.registry, deps.registry, credentials, ref.repository) as client:
             result = verify(subject, policy, RegistrySignatureStore(client), deps.trust)
         match = result.primary
+        signer = (
+            f"{match.identity} (issuer {match.issuer}, keyless)"
+            if match.identity is not None
+            else f"{match.key_name} (sha256:{match.fingerprint[:16]}…, {match.algorithm})"
+        )
         return StageResult(
             {"signature": signature_status(result, rfc3339(deps.clock()))},
-            f"{digest} signed by {match.key_name} (sha256:{match.fingerprint[:16]}…, "
-            f"{match.algorithm}), {FORMATS[match.format].value} found via "
+            f"{digest} signed by {signer}, {FORMATS[match.format].value} found via "
             f"{DISCOVERIES[match.discovery].value}",
         )
 

@@ -2,8 +2,9 @@
 
 The envelope signs PAE(payloadType, payload) where the payload is an in-toto statement whose
 subject digest is the manifest digest. cosign's statement names no repository, so for bundles
-the identity check can only use a subject `name` when a signer sets one. Only key-based bundles
-are read here; bundles with a certificate are keyless and are verified elsewhere.
+the identity check can only use a subject `name` when a signer sets one. Bundles with a
+certificate are keyless: they are parsed the same way (so the digest check applies to them too)
+and keep their bytes for `trust.keyless`, which verifies them with sigstore-python.
 """
 
 from __future__ import annotations
@@ -85,10 +86,7 @@ def parse_bundle(data: bytes, location: str, discovery: Discovery) -> Candidate:
     material = bundle.get("verificationMaterial")
     if not isinstance(material, dict):
         raise SignatureInvalid(f"{location}: the bundle has no verificationMaterial")
-    if "certificate" in material or "x509CertificateChain" in material:
-        raise SignatureInvalid(
-            f"{location}: a keyless (certificate) bundle; trust it with spec.verify.keyless"
-        )
+    keyless = "certificate" in material or "x509CertificateChain" in material
     hint_field = material.get("publicKey")
     hint = hint_field.get("hint") if isinstance(hint_field, dict) else None
     key_hint = _b64(hint, "publicKey.hint", location).hex() if isinstance(hint, str) else None
@@ -125,4 +123,5 @@ def parse_bundle(data: bytes, location: str, discovery: Discovery) -> Candidate:
         claimed_digest=digest,
         claimed_repository=name,
         key_hint=key_hint,
+        bundle=data if keyless else None,
     )

@@ -51,6 +51,8 @@ class Candidate:
     """The repository the payload names, when the format carries one."""
     key_hint: str | None = None
     """Hex fingerprint of the signing key, when the bundle names it."""
+    bundle: bytes | None = None
+    """The whole bundle when it is keyless (carries a certificate): sigstore-python verifies it."""
 
 
 @dataclass(frozen=True)

@@ -26,15 +26,20 @@ from wasmgate.trust.keys import TrustedKey
 
 @dataclass(frozen=True)
 class Match:
-    """A signature that verified, and with which key."""
+    """A signature that verified, and with which key (or keyless identity)."""
 
     key_name: str
     fingerprint: str
+    """Key signatures: sha256 of the DER public key. Keyless: sha256 of the certificate."""
     algorithm: str
     format: SignatureFormat
     discovery: Discovery
     location: str
     policy: str
+    identity: str | None = None
+    """Keyless signatures: the certificate subject (e-mail, workflow URI, ...)."""
+    issuer: str | None = None
+    """Keyless signatures: the OIDC issuer the certificate names."""
 
 
 @dataclass
@@ -114,7 +119,13 @@ class KeyPolicy:
                 )
                 continue
             claimed = next((k for k in self.keys if k.fingerprint == candidate.key_hint), None)
-            if claimed is not None:
+            if candidate.bundle is not None:
+                reason, message = (
+                    SignatureUntrusted.reason,
+                    f"{candidate.location}: a keyless (certificate) signature, not one by a key "
+                    f"of {self.describe()}; trust its identity with keyless",
+                )
+            elif claimed is not None:
                 worst = SignatureInvalid
                 reason, message = (
                     SignatureInvalid.reason,
