@@ -11,6 +11,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+import wasmtime
 
 ASSETS_BUILDER = Path(__file__).resolve().parents[1] / "assets" / "wasm" / "build_assets.py"
 
@@ -76,3 +77,25 @@ def build_wasm_assets(out_dir: Path) -> dict[str, Path]:
     except builder.AssetBuildError as e:
         pytest.fail(str(e))
     return assets
+
+
+def padded_module(total_bytes: int) -> bytes:
+    """A valid filter module padded with a custom section to exactly `total_bytes`: the
+    "module over the size cap" case, generated so no multi-megabyte file is committed."""
+    base = bytes(
+        wasmtime.wat2wasm(
+            '(module (memory (export "memory") 1) (func (export "filter") (result i32) '
+            "i32.const 0))"
+        )
+    )
+    name = b"\x07padding"
+    # custom section: id 0, u32 size (5-byte padded LEB128), name, payload
+    payload_len = total_bytes - len(base) - 1 - 5 - len(name)
+    assert payload_len >= 0
+    size = len(name) + payload_len
+    leb = bytes(
+        [(size >> s) & 0x7F | (0x80 if i < 4 else 0) for i, s in enumerate(range(0, 35, 7))]
+    )
+    module = base + b"\x00" + leb + name + b"\x00" * payload_len
+    assert len(module) == total_bytes
+    return module

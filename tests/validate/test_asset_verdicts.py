@@ -8,9 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from validate_helpers import padded_module
 
-from support.wasm_assets import ASSET_VERDICTS
+from support.wasm_assets import ASSET_VERDICTS, padded_module
 from wasmgate.errors import AbiMismatch, DryRunTrapped, WasmgateError, WasmInvalid
 from wasmgate.validate import ValidationLimits, validate
 
