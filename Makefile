@@ -46,8 +46,10 @@ typecheck: venv
 crds: venv  ## regenerate crds/ and docs/reference/api.md from the pydantic models
 	$(BIN)/wasmgate crds --output crds --docs docs/reference/api.md
 
-crds-check: venv
+crds-check: venv  ## generated files current, and crds/kustomization.yaml lists each CRD file
 	$(BIN)/wasmgate crds --output crds --docs docs/reference/api.md --check
+	$(BIN)/pytest -q -p no:cacheprovider \
+	  tests/deploy/test_deploy_base.py::test_the_crd_kustomization_lists_every_generated_crd
 
 unit: venv
 	$(BIN)/pytest --ignore=tests/e2e $(PYTEST_ARGS)
