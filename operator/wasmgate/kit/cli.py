@@ -31,6 +31,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action.add_argument("--state-dir", type=Path, default=default_state_dir())
         if name in ("up", "supervise"):
             action.add_argument("--nodes", type=int, default=DEFAULT_NODE_COUNT)
+            action.add_argument(
+                "--sigstore",
+                action="store_true",
+                help="also start a private sigstore (Fulcio, Rekor, CT log, OIDC issuer)",
+            )
 
 
 def _exports(state: dict[str, Any]) -> list[str]:
@@ -43,6 +48,19 @@ def _exports(state: dict[str, Any]) -> list[str]:
             lines.append(
                 f"export WASMGATE_REGISTRY_{key}_PASSWORD={shlex.quote(registry['password'])}"
             )
+    sigstore = state.get("sigstore")
+    if sigstore:
+        for key, value in (
+            ("FULCIO_URL", sigstore["fulcio_url"]),
+            ("REKOR_URL", sigstore["rekor_url"]),
+            ("TRUSTED_ROOT", sigstore["trusted_root"]),
+            ("SIGNING_CONFIG", sigstore["signing_config"]),
+            *(
+                (f"ISSUER_{n.removeprefix('issuer-').upper()}", u)
+                for n, u in sigstore["issuers"].items()
+            ),
+        ):
+            lines.append(f"export WASMGATE_SIGSTORE_{key}={shlex.quote(value)}")
     return lines
 
 
@@ -60,13 +78,13 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     state_dir: Path = args.state_dir
     if args.action == "supervise":
-        return supervisor.supervise(state_dir, args.nodes)
+        return supervisor.supervise(state_dir, args.nodes, args.sigstore)
     if args.action == "up":
         if supervisor.running_supervisor(state_dir):
             print(f"the kit is already up (state in {state_dir}); `wasmgate dev env` prints it")
             return 0
         build.build_all()
-        started = supervisor.start_detached(state_dir, args.nodes)
+        started = supervisor.start_detached(state_dir, args.nodes, args.sigstore)
         print(f"kit up in {started['startedInSeconds']}s; state in {state_dir}")
         print("\n".join(_exports(started)))
         return 0

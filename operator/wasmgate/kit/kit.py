@@ -26,6 +26,7 @@ from wasmgate.kit.kubelet import KitKubelet, start_kit_kubelet
 from wasmgate.kit.nodes import DEFAULT_NODE_COUNT, build_node, kit_node_name, node_is_ready
 from wasmgate.kit.process import ManagedProcess
 from wasmgate.kit.registries import Registry, start_registries
+from wasmgate.kit.sigstore_stack import SigstoreStack, start_sigstore
 from wasmgate.kit.wait import wait_for
 
 STATE_FILE = "kit.json"
@@ -42,6 +43,9 @@ class Kit:
     extra_processes: list[ManagedProcess] = field(default_factory=list)
     kubelet: KitKubelet | None = None
     started_in: float = 0.0
+    sigstore: bool = False
+    """Also start the private sigstore instance (keyless signing); off unless asked for."""
+    sigstore_stack: SigstoreStack | None = None
 
     def start(self, write_state: bool = True) -> None:
         started = time.monotonic()
@@ -53,6 +57,9 @@ class Kit:
             self.control_plane.start()
             self.registries, processes = start_registries(self.state_dir, self.binary)
             self.extra_processes.extend(processes)
+            if self.sigstore:
+                self.sigstore_stack, processes = start_sigstore(self.state_dir, self.binary)
+                self.extra_processes.extend(processes)
             for index in range(self.nodes):
                 self.add_node(kit_node_name(index))
             self._wait_for_default_service_account()
@@ -125,6 +132,7 @@ class Kit:
             "schedulerKubeconfig": str(self.control_plane.scheduler_kubeconfig),
             "registries": {name: r.to_dict() for name, r in self.registries.items()},
             "processes": {p.name: p.pid for p in self.processes()},
+            "sigstore": self.sigstore_stack.to_dict() if self.sigstore_stack else None,
             "startedInSeconds": round(self.started_in, 2),
         }
 

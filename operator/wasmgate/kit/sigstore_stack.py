@@ -84,7 +84,10 @@ class SigstoreStack:
             return token
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """For kit.json: everything but the key password."""
+        document = asdict(self)
+        del document["key_password"]
+        return document
 
 
 def _now() -> datetime.datetime:

@@ -58,11 +58,11 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
     raise _Stop
 
 
-def supervise(state_dir: Path, nodes: int) -> int:
+def supervise(state_dir: Path, nodes: int, sigstore: bool = False) -> int:
     """Run the kit in this process until signalled. Returns an exit code."""
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
-    kit = Kit(state_dir=state_dir, nodes=nodes)
+    kit = Kit(state_dir=state_dir, nodes=nodes, sigstore=sigstore)
     try:
         kit.start(write_state=False)
         kit.extra_processes.extend(start_wasmgate(kit))
@@ -87,7 +87,7 @@ def supervise(state_dir: Path, nodes: int) -> int:
         (state_dir / PID_FILE).unlink(missing_ok=True)
 
 
-def start_detached(state_dir: Path, nodes: int) -> dict[str, Any]:
+def start_detached(state_dir: Path, nodes: int, sigstore: bool = False) -> dict[str, Any]:
     """Start a supervisor in the background and wait until its kit is ready."""
     state_dir.mkdir(parents=True, exist_ok=True)
     log = state_dir.parent / "supervisor.log"
@@ -103,6 +103,7 @@ def start_detached(state_dir: Path, nodes: int) -> dict[str, Any]:
                 str(state_dir),
                 "--nodes",
                 str(nodes),
+                *(["--sigstore"] if sigstore else []),
             ],
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -96,7 +96,7 @@ class Signer:
         return f"{self.subject} from {self.issuer}"
 
 
-def _der_utf8(value: bytes) -> str:
+def decode_der_utf8(value: bytes) -> str:
     """Decode a DER UTF8String (tag, length, bytes)."""
     if len(value) < 2 or value[0] != _UTF8_STRING_TAG:
         raise ValueError("not a DER UTF8String")
@@ -110,7 +110,7 @@ def _der_utf8(value: bytes) -> str:
 
 
 def _issuer(cert: x509.Certificate) -> str:
-    for oid, decode in ((_ISSUER_V2, _der_utf8), (_ISSUER_V1, bytes.decode)):
+    for oid, decode in ((_ISSUER_V2, decode_der_utf8), (_ISSUER_V1, bytes.decode)):
         try:
             extension = cert.extensions.get_extension_for_oid(oid).value
         except x509.ExtensionNotFound:
@@ -128,7 +128,7 @@ def _subject(cert: x509.Certificate) -> str:
     values: list[str] = [
         *names.get_values_for_type(x509.RFC822Name),
         *names.get_values_for_type(x509.UniformResourceIdentifier),
-        *(_der_utf8(other.value) for other in names.get_values_for_type(x509.OtherName)),
+        *(decode_der_utf8(other.value) for other in names.get_values_for_type(x509.OtherName)),
     ]
     if len(values) != 1:
         raise SignatureInvalid(f"the certificate names {len(values)} subjects, not exactly one")
