@@ -1,257 +1,114 @@
 """The operator as a process against the kit: WasmPlugins go through resolve, verify, validate.
 
-Plugins are built from tests/assets/wasm, pushed with `wasmgate push` to the kit's zot-like
-`oci` registry, signed with cosign (offline), and applied with kubectl; `wasmgate run` runs as a
-subprocess with the kit's admin kubeconfig. A restart must resume from status: no registry
-request and an unchanged verification time for a plugin that was already verified.
+Plugins are pushed to the kit's registries with `wasmgate push` and with `oras push` (every
+layout), signed with cosign offline (legacy and bundle), and applied with kubectl; `wasmgate run`
+runs as a subprocess with the kit's admin kubeconfig. A restart must resume from status: no
+registry request and an unchanged verification time for a plugin that was already verified.
+Every way verification fails is in test_operator_verification_failures.py.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import importlib.util
 import json
 import subprocess
 import sys
-import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
-from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 
+from support.artifacts import push_compat, push_oras, wasm_bytes
 from support.kit import KitHandle
-from wasmgate.kit.net import free_port
-from wasmgate.kit.wait import wait_for
+from support.operator import (
+    Body,
+    OperatorProcess,
+    apply,
+    conditions,
+    fingerprint,
+    get,
+    key_secret,
+    namespace,
+    plugin,
+    pull_secret,
+    running_operator,
+    wait_log,
+    wait_plugin,
+    wait_plugins,
+)
+from support.registries import LocalRegistry, of_kit
+from support.signing import BUNDLE, LEGACY, SigningKey, cosign_sign, make_key
 
 pytestmark = pytest.mark.e2e
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-ASSETS_BUILDER = REPO_ROOT / "tests" / "assets" / "wasm" / "build_assets.py"
-COSIGN_PASSWORD = "operator-e2e"
-OFFLINE_SIGN = ["--tlog-upload=false", "--use-signing-config=false", "--allow-http-registry", "-y"]
 NAMESPACE = "wasmgate-e2e"
 KEY_SECRET = "plugin-keys"
-PIPELINE_TIMEOUT = 120.0
-STOP_TIMEOUT = 20.0
+KEYS = (NAMESPACE, KEY_SECRET)
 
 
-def _builder() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("wasm_assets_builder", ASSETS_BUILDER)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@dataclass(frozen=True)
+class Signer:
+    kit: KitHandle
+    key: SigningKey
+    workdir: Path
 
-
-class OperatorProcess:
-    """`wasmgate run` as a child process, logging to a file, probed through its liveness URL."""
-
-    def __init__(self, kit: KitHandle, work: Path) -> None:
-        self.kit = kit
-        self.work = work
-        self.process: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-
-    @property
-    def log_file(self) -> Path:
-        return self.work / f"operator-{self.starts}.log"
-
-    def start(self, *extra: str) -> None:
-        self.starts += 1
-        port = free_port()
-        liveness = f"http://127.0.0.1:{port}/healthz"
-        plain = [f"--plain-http-registry={r.host}" for r in self.kit.registries.values()]
-        argv = [
-            sys.executable, "-m", "wasmgate", "run",
-            f"--kubeconfig={self.kit.kubeconfig}",
-            f"--liveness={liveness}",
-            f"--validation-cache-dir={self.work / 'validation-cache'}",
-            *plain,
-            *(extra or ("--resync-seconds=3600",)),
-        ]  # fmt: skip
-        with self.log_file.open("wb") as log:
-            self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
-        wait_for(
-            lambda: urllib.request.urlopen(liveness, timeout=2).status == 200,
-            what=f"operator liveness {liveness} (log {self.log_file})",
-            timeout=60,
-            alive=self.check_alive,
-        )
-
-    def check_alive(self) -> None:
-        if self.process is not None and self.process.poll() is not None:
-            raise AssertionError(
-                f"the operator exited with {self.process.returncode}:\n{self.log_tail()}"
-            )
-
-    def log_tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=STOP_TIMEOUT)
-
-
-@pytest.fixture(scope="module")
-def crds(kit_session: KitHandle) -> None:
-    kit_session.kubectl("apply", "-f", REPO_ROOT / "crds")
-    for crd in ("wasmplugins", "wasmtrustpolicies"):
-        kit_session.kubectl(
-            "wait", "--for=condition=Established", f"crd/{crd}.wasmgate.dev", "--timeout=60s"
+    def sign(self, registry: LocalRegistry, reference: str, digest: str, fmt: str = BUNDLE) -> None:
+        name = reference.rsplit(":", 1)[0]
+        cosign_sign(
+            self.kit.bin("cosign"), registry, f"{name}@{digest}", self.key, fmt, self.workdir
         )
 
 
 @pytest.fixture(scope="module")
-def cosign_key(kit_session: KitHandle, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def registries(kit_session: KitHandle) -> dict[str, LocalRegistry]:
+    return of_kit(kit_session.kit)
+
+
+@pytest.fixture(scope="module")
+def signer(kit_session: KitHandle, tmp_path_factory: pytest.TempPathFactory) -> Signer:
     directory = tmp_path_factory.mktemp("operator-cosign")
-    kit_session.run(
-        "cosign", "generate-key-pair", env={"COSIGN_PASSWORD": COSIGN_PASSWORD}, cwd=directory
-    )
-    _apply(kit_session, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
-    _key_secret(kit_session, directory / "cosign.pub")
-    return directory
-
-
-@pytest.fixture(scope="module")
-def wasm(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    builder = _builder()
-    out = tmp_path_factory.mktemp("operator-wasm")
-    try:
-        return {
-            "filter_node_name_suffix": builder.build_c("filter_node_name_suffix", out),
-            "filter_trap_unreachable": builder.build_wat(
-                builder.ASSET_DIR / "filter_trap_unreachable.wat", out
-            ),
-        }
-    except builder.AssetBuildError as e:
-        pytest.fail(str(e))
+    key = make_key(kit_session.bin("cosign"), "p256", directory)
+    namespace(kit_session, NAMESPACE)
+    key_secret(kit_session, NAMESPACE, KEY_SECRET, key.public)
+    return Signer(kit_session, key, directory)
 
 
 @pytest.fixture(scope="module")
 def operator(
-    kit_session: KitHandle, crds: None, tmp_path_factory: pytest.TempPathFactory
+    kit_session: KitHandle, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[OperatorProcess]:
-    process = OperatorProcess(kit_session, tmp_path_factory.mktemp("operator"))
-    process.start()
-    try:
+    with running_operator(kit_session, tmp_path_factory.mktemp("operator")) as process:
         yield process
-    finally:
-        process.stop()
-
-
-def _apply(kit: KitHandle, document: dict[str, Any]) -> None:
-    kit.run("kubectl", "apply", "-f", "-", input_text=json.dumps(document))
-
-
-def _key_secret(kit: KitHandle, public_key: Path) -> None:
-    manifest = kit.run(
-        "kubectl", "create", "secret", "generic", KEY_SECRET, "-n", NAMESPACE,
-        f"--from-file=cosign.pub={public_key}", "--dry-run=client", "-o", "json",
-    ).stdout  # fmt: skip
-    _apply(kit, json.loads(manifest))
 
 
 def _push(
-    kit: KitHandle, wasm_file: Path, repository: str, registry: str = "oci", *extra: str
+    registry: LocalRegistry, wasm_file: Path, repository: str, *extra: str
 ) -> tuple[str, str]:
-    host = kit.registries[registry].host
-    reference = f"{host}/operator-e2e/{repository}:v1"
+    """`wasmgate push` as a plugin author runs it; (reference, digest)."""
+    reference = f"{registry.host}/operator-e2e/{repository}:v1"
     argv = ["push", "--plain-http", *extra, str(wasm_file), reference]
     pushed = subprocess.run(
-        [sys.executable, "-m", "wasmgate", *argv],
-        capture_output=True,
-        text=True,
-        check=False,
+        [sys.executable, "-m", "wasmgate", *argv], capture_output=True, text=True, check=False
     )
     assert pushed.returncode == 0, pushed.stderr
     return reference, pushed.stdout.strip()
 
 
-def _sign(kit: KitHandle, key_dir: Path, reference: str, digest: str, *extra: str) -> None:
-    name = reference.rsplit(":", 1)[0]
-    kit.run(
-        "cosign", "sign", "--key", key_dir / "cosign.key", *OFFLINE_SIGN, *extra,
-        f"{name}@{digest}", env={"COSIGN_PASSWORD": COSIGN_PASSWORD},
-    )  # fmt: skip
-
-
-def _plugin(
+def _signed_plugin(
     kit: KitHandle,
+    signer: Signer,
+    registry: LocalRegistry,
     name: str,
-    image: str,
-    pull_policy: str = "IfNotPresent",
-    pull_secret: str | None = None,
-) -> None:
-    source: dict[str, Any] = {"image": image, "pullPolicy": pull_policy}
-    if pull_secret is not None:
-        source["pullSecretRef"] = {"name": pull_secret, "namespace": NAMESPACE}
-    _apply(
-        kit,
-        {
-            "apiVersion": "wasmgate.dev/v1alpha1",
-            "kind": "WasmPlugin",
-            "metadata": {"name": name},
-            "spec": {
-                "source": source,
-                "verify": {"keys": [{"secretRef": {"name": KEY_SECRET, "namespace": NAMESPACE}}]},
-            },
-        },
-    )
-
-
-def _get(kit: KitHandle, name: str) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(
-        kit.kubectl("get", "wasmplugin", name, "-o", "json").stdout
-    )
-    return document
-
-
-def _conditions(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {c["type"]: c for c in body.get("status", {}).get("conditions", [])}
-
-
-def _wait_condition(
-    kit: KitHandle, operator: OperatorProcess, name: str, type_: str, status: str
-) -> dict[str, Any]:
-    def probe() -> dict[str, Any] | str:
-        body = _get(kit, name)
-        condition = _conditions(body).get(type_)
-        if condition is not None and condition["status"] == status:
-            return body
-        return f"{type_}={condition}; phase={body.get('status', {}).get('phase')}"
-
-    def settled() -> dict[str, Any] | None:
-        seen = probe()
-        return seen if isinstance(seen, dict) else None
-
-    try:
-        return wait_for(
-            settled,
-            what=f"WasmPlugin {name} {type_}={status}",
-            timeout=PIPELINE_TIMEOUT,
-            interval=0.5,
-            alive=operator.check_alive,
-        )
-    except AssertionError as e:
-        raise AssertionError(f"{e}\nlast: {probe()}\noperator log:\n{operator.log_tail()}") from e
-
-
-def _fingerprint(public_key: Path) -> str:
-    key = serialization.load_pem_public_key(public_key.read_bytes())
-    der = key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return "sha256:" + hashlib.sha256(der).hexdigest()
+    wasm_file: Path,
+    *push_extra: str,
+    pull_secret: tuple[str, str] | None = None,
+) -> str:
+    """Push with `wasmgate push`, sign (bundle) and apply a plugin; its digest."""
+    reference, digest = _push(registry, wasm_file, name.removeprefix("e2e-"), *push_extra)
+    signer.sign(registry, reference, digest)
+    plugin(kit, name, reference, KEYS, pull_secret=pull_secret)
+    return digest
 
 
 def _registry_requests(kit: KitHandle, repository: str) -> int:
@@ -259,26 +116,116 @@ def _registry_requests(kit: KitHandle, repository: str) -> int:
     return sum(f"/v2/operator-e2e/{repository}/" in line for line in log.read_text().splitlines())
 
 
-def test_signed_plugin_is_verified_and_validated(
-    kit: KitHandle, operator: OperatorProcess, cosign_key: Path, wasm: dict[str, Path]
-) -> None:
-    reference, digest = _push(kit, wasm["filter_node_name_suffix"], "signed")
-    _sign(kit, cosign_key, reference, digest)
-    _plugin(kit, "e2e-signed", reference)
+# -- every layout, both formats, both registries reach Verified=True -------------------------
 
-    body = _wait_condition(kit, operator, "e2e-signed", "Validated", "True")
-    status = body["status"]
-    conditions = _conditions(body)
-    assert conditions["Resolved"]["status"] == "True"
-    assert conditions["Verified"]["status"] == "True"
-    assert conditions["Verified"]["reason"] == "Verified"
-    assert digest in conditions["Verified"]["message"]
+LAYOUTS = {
+    "wasmgate-push": "WasmArtifact",
+    "oras": "OrasLayer",
+    "compat": "CompatImage",
+}
+# The older oras media type on the older registry, the current one on the other.
+ORAS_MEDIA_TYPES = {
+    "oci": "application/vnd.wasm.content.layer.v1+wasm",
+    "distribution": "application/vnd.module.wasm.content.layer.v1+wasm",
+}
+SCENARIOS = [
+    (registry, layout, fmt)
+    for registry in ("oci", "distribution")
+    for layout in LAYOUTS
+    for fmt in (LEGACY, BUNDLE)
+]
+
+
+def _scenario_name(registry: str, layout: str, fmt: str) -> str:
+    return f"e2e-{registry}-{layout}-{fmt}"
+
+
+@pytest.fixture(scope="module")
+def signed_layouts(
+    kit_session: KitHandle,
+    registries: dict[str, LocalRegistry],
+    operator: OperatorProcess,
+    signer: Signer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, tuple[str, Body]]:
+    """Every scenario pushed, signed and applied at once, then waited on together."""
+    work = tmp_path_factory.mktemp("layouts")
+    digests: dict[str, str] = {}
+    oras = kit_session.bin("oras")
+    for registry_name, layout, fmt in SCENARIOS:
+        name = _scenario_name(registry_name, layout, fmt)
+        registry = registries[registry_name]
+        scratch = work / name
+        scratch.mkdir()
+        data = wasm_bytes(name)
+        if layout == "wasmgate-push":
+            module = scratch / f"{name}.wasm"
+            module.write_bytes(data)
+            reference, digest = _push(registry, module, f"layouts/{name}")
+        else:
+            reference = f"{registry.host}/operator-e2e/layouts/{name}:v1"
+            if layout == "oras":
+                media_type = ORAS_MEDIA_TYPES[registry_name]
+                digest = push_oras(oras, registry, reference, data, media_type, scratch)
+            else:
+                digest = push_compat(oras, registry, reference, data, scratch)
+        signer.sign(registry, reference, digest, fmt)
+        plugin(kit_session, name, reference, KEYS)
+        digests[name] = digest
+    bodies = wait_plugins(kit_session, operator, {n: ("Verified", "True") for n in digests})
+    return {name: (digests[name], bodies[name]) for name in digests}
+
+
+@pytest.mark.parametrize(
+    ("registry", "layout", "fmt"), SCENARIOS, ids=["-".join(s) for s in SCENARIOS]
+)
+def test_every_layout_and_format_is_verified_on_both_registries(
+    signed_layouts: dict[str, tuple[str, Body]],
+    signer: Signer,
+    registries: dict[str, LocalRegistry],
+    registry: str,
+    layout: str,
+    fmt: str,
+) -> None:
+    digest, body = signed_layouts[_scenario_name(registry, layout, fmt)]
+    status, verified = body["status"], conditions(body)["Verified"]
+
+    assert verified["reason"] == "Verified"
+    assert digest in verified["message"]
     assert status["digest"] == digest
+    assert status["layout"] == LAYOUTS[layout]
+    assert status["signature"]["keyFingerprint"] == fingerprint(signer.key.public)
+    if fmt == LEGACY:
+        expected = ("CosignSimpleSigning", "CosignTag")
+    else:
+        found_by = "ReferrersAPI" if registries[registry].supports_referrers else "ReferrersTag"
+        expected = ("SigstoreBundle", found_by)
+    assert (status["signature"]["format"], status["signature"]["discovery"]) == expected
+    assert status["signature"]["rejected"] == []
+
+
+# -- validation, restarts, trust material -----------------------------------------------------
+
+
+def test_signed_plugin_is_verified_and_validated(
+    kit: KitHandle,
+    registries: dict[str, LocalRegistry],
+    operator: OperatorProcess,
+    signer: Signer,
+    wasm_assets: dict[str, Path],
+) -> None:
+    digest = _signed_plugin(
+        kit, signer, registries["oci"], "e2e-signed", wasm_assets["filter_node_name_suffix"]
+    )
+
+    body = wait_plugin(kit, operator, "e2e-signed", "Validated", "True")
+    status = body["status"]
+    found = conditions(body)
+    assert found["Resolved"]["status"] == "True"
+    assert found["Verified"]["status"] == "True"
+    assert found["Verified"]["reason"] == "Verified"
     assert status["shortDigest"] == digest.removeprefix("sha256:")[:12]
-    assert status["layout"] == "WasmArtifact"
-    assert status["signature"]["keyFingerprint"] == _fingerprint(cosign_key / "cosign.pub")
-    assert status["signature"]["format"] == "SigstoreBundle"
-    assert status["signature"]["discovery"] == "ReferrersAPI"
+    assert status["signature"]["keyFingerprint"] == fingerprint(signer.key.public)
     assert status["validation"]["exports"] == ["filter"]
     assert [c["extensionPoint"] for c in status["validation"]["costs"]] == ["filter"]
     assert status["phase"] == "Staging"
@@ -293,151 +240,121 @@ def test_signed_plugin_is_verified_and_validated(
     assert {"Resolved", "Verified", "Validated"} <= reasons
 
 
-def test_unsigned_plugin_fails_verification_with_signature_missing(
-    kit: KitHandle, operator: OperatorProcess, cosign_key: Path, wasm: dict[str, Path]
-) -> None:
-    reference, digest = _push(kit, wasm["filter_node_name_suffix"], "unsigned")
-    _plugin(kit, "e2e-unsigned", reference)
-
-    body = _wait_condition(kit, operator, "e2e-unsigned", "Verified", "False")
-    verified = _conditions(body)["Verified"]
-    assert verified["reason"] == "SignatureMissing"
-    assert f"{digest} is not signed" in verified["message"]
-    assert "cosign sign --key" in verified["message"]
-    assert body["status"]["phase"] == "Failed"
-    assert "Validated" not in _conditions(body)
-    assert "signature" not in body["status"]
-
-
 def test_plugin_trapping_in_filter_fails_validation(
-    kit: KitHandle, operator: OperatorProcess, cosign_key: Path, wasm: dict[str, Path]
+    kit: KitHandle,
+    registries: dict[str, LocalRegistry],
+    operator: OperatorProcess,
+    signer: Signer,
+    wasm_assets: dict[str, Path],
 ) -> None:
-    reference, digest = _push(kit, wasm["filter_trap_unreachable"], "trap")
-    _sign(kit, cosign_key, reference, digest)
-    _plugin(kit, "e2e-trap", reference)
+    _signed_plugin(
+        kit, signer, registries["oci"], "e2e-trap", wasm_assets["filter_trap_unreachable"]
+    )
 
-    body = _wait_condition(kit, operator, "e2e-trap", "Validated", "False")
-    conditions = _conditions(body)
-    assert conditions["Verified"]["status"] == "True"
-    assert conditions["Validated"]["reason"] == "DryRunTrapped"
-    assert "filter" in conditions["Validated"]["message"]
-    assert "unreachable" in conditions["Validated"]["message"]
+    body = wait_plugin(kit, operator, "e2e-trap", "Validated", "False")
+    found = conditions(body)
+    assert found["Verified"]["status"] == "True"
+    assert found["Validated"]["reason"] == "DryRunTrapped"
+    assert "filter" in found["Validated"]["message"]
+    assert "unreachable" in found["Validated"]["message"]
     assert body["status"]["validation"]["exports"] == ["filter"]
     assert body["status"]["phase"] == "Failed"
 
 
 def test_restart_resumes_without_registry_requests(
-    kit: KitHandle, operator: OperatorProcess, cosign_key: Path, wasm: dict[str, Path]
+    kit: KitHandle,
+    registries: dict[str, LocalRegistry],
+    operator: OperatorProcess,
+    signer: Signer,
+    wasm_assets: dict[str, Path],
 ) -> None:
-    reference, digest = _push(kit, wasm["filter_node_name_suffix"], "restart")
-    _sign(kit, cosign_key, reference, digest)
-    _plugin(kit, "e2e-restart", reference)
-    _wait_condition(kit, operator, "e2e-restart", "Validated", "True")
+    _signed_plugin(
+        kit, signer, registries["oci"], "e2e-restart", wasm_assets["filter_node_name_suffix"]
+    )
+    wait_plugin(kit, operator, "e2e-restart", "Validated", "True")
 
     operator.stop()
-    before = _get(kit, "e2e-restart")
+    before = get(kit, "e2e-restart")
     requests_before = _registry_requests(kit, "restart")
     operator.start()
-    wait_for(
-        lambda: "WasmPlugin e2e-restart: pass ran nothing" in operator.log_file.read_text(),
-        what=f"the resumed pass over e2e-restart in {operator.log_file}",
-        timeout=PIPELINE_TIMEOUT,
-        alive=operator.check_alive,
+    wait_log(
+        operator,
+        lambda log: "WasmPlugin e2e-restart: pass ran nothing" in log,
+        "the resumed pass over e2e-restart",
     )
 
-    after = _get(kit, "e2e-restart")
+    after = get(kit, "e2e-restart")
     assert _registry_requests(kit, "restart") == requests_before
     assert after["status"]["signature"]["verifiedAt"] == before["status"]["signature"]["verifiedAt"]
-    assert _conditions(after) == _conditions(before)
+    assert conditions(after) == conditions(before)
     # The resumed pass found nothing to do and wrote nothing.
     assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
 
 
 def test_editing_the_key_secret_re_verifies(
-    kit: KitHandle, operator: OperatorProcess, cosign_key: Path, wasm: dict[str, Path],
+    kit: KitHandle,
+    registries: dict[str, LocalRegistry],
+    operator: OperatorProcess,
+    signer: Signer,
+    wasm_assets: dict[str, Path],
     tmp_path: Path,
-) -> None:  # fmt: skip
-    reference, digest = _push(kit, wasm["filter_node_name_suffix"], "rekey")
-    _sign(kit, cosign_key, reference, digest)
-    _plugin(kit, "e2e-rekey", reference)
-    _wait_condition(kit, operator, "e2e-rekey", "Verified", "True")
+) -> None:
+    _signed_plugin(
+        kit, signer, registries["oci"], "e2e-rekey", wasm_assets["filter_node_name_suffix"]
+    )
+    wait_plugin(kit, operator, "e2e-rekey", "Verified", "True")
 
-    kit.run("cosign", "generate-key-pair", env={"COSIGN_PASSWORD": "other"}, cwd=tmp_path)
-    _key_secret(kit, tmp_path / "cosign.pub")
+    other = make_key(kit.bin("cosign"), "p256", tmp_path)
+    key_secret(kit, NAMESPACE, KEY_SECRET, other.public)
     try:
-        body = _wait_condition(kit, operator, "e2e-rekey", "Verified", "False")
-        verified = _conditions(body)["Verified"]
+        body = wait_plugin(kit, operator, "e2e-rekey", "Verified", "False")
+        verified = conditions(body)["Verified"]
         assert verified["reason"] == "SignatureUntrusted"
         assert "no signature verifies with spec.verify.keys" in verified["message"]
         assert body["status"]["phase"] == "Failed"
     finally:
-        _key_secret(kit, cosign_key / "cosign.pub")
-    body = _wait_condition(kit, operator, "e2e-rekey", "Verified", "True")
-    assert body["status"]["signature"]["keyFingerprint"] == _fingerprint(cosign_key / "cosign.pub")
+        key_secret(kit, NAMESPACE, KEY_SECRET, signer.key.public)
+    body = wait_plugin(kit, operator, "e2e-rekey", "Verified", "True")
+    assert body["status"]["signature"]["keyFingerprint"] == fingerprint(signer.key.public)
 
 
 def test_a_pull_secret_gives_access_to_a_registry_behind_auth(
-    kit: KitHandle, operator: OperatorProcess, cosign_key: Path, wasm: dict[str, Path],
+    kit: KitHandle,
+    registries: dict[str, LocalRegistry],
+    operator: OperatorProcess,
+    signer: Signer,
+    wasm_assets: dict[str, Path],
     tmp_path: Path,
-) -> None:  # fmt: skip
-    registry = kit.registries["oci-auth"]
+) -> None:
+    registry = registries["oci-auth"]
     user, password = registry.username or "", registry.password or ""
     token = base64.b64encode(f"{user}:{password}".encode()).decode()
     docker_config = tmp_path / "config.json"
     docker_config.write_text(json.dumps({"auths": {registry.host: {"auth": token}}}))
-    reference, digest = _push(
-        kit, wasm["filter_node_name_suffix"], "private", "oci-auth",
-        f"--docker-config={docker_config}",
+    pull_secret(kit, NAMESPACE, "pull-oci-auth", registry.host, user, password)
+    digest = _signed_plugin(
+        kit, signer, registry, "e2e-private", wasm_assets["filter_node_name_suffix"],
+        f"--docker-config={docker_config}", pull_secret=(NAMESPACE, "pull-oci-auth"),
     )  # fmt: skip
-    _sign(
-        kit, cosign_key, reference, digest,
-        # `=` keeps a generated password that starts with "-" from reading as a flag.
-        f"--registry-username={user}", f"--registry-password={password}",
-    )  # fmt: skip
-    secret = kit.run(
-        "kubectl", "create", "secret", "docker-registry", "pull-oci-auth", "-n", NAMESPACE,
-        f"--docker-server={registry.host}", f"--docker-username={user}",
-        f"--docker-password={password}", "--dry-run=client", "-o", "json",
-    ).stdout  # fmt: skip
-    _apply(kit, json.loads(secret))
-    _plugin(kit, "e2e-private", reference, pull_secret="pull-oci-auth")
 
-    body = _wait_condition(kit, operator, "e2e-private", "Validated", "True")
+    body = wait_plugin(kit, operator, "e2e-private", "Validated", "True")
     assert body["status"]["digest"] == digest
-    assert body["status"]["signature"]["keyFingerprint"] == _fingerprint(cosign_key / "cosign.pub")
+    assert body["status"]["signature"]["keyFingerprint"] == fingerprint(signer.key.public)
     assert password not in json.dumps(body)
     assert password not in operator.log_file.read_text()
 
 
-def test_an_unreachable_registry_is_retried_not_a_verification_failure(
-    kit: KitHandle, operator: OperatorProcess
-) -> None:
-    image = f"127.0.0.1:{free_port()}/operator-e2e/down:v1"
-    _plugin(kit, "e2e-down", image)
-
-    body = _wait_condition(kit, operator, "e2e-down", "Resolved", "Unknown")
-    resolved = _conditions(body)["Resolved"]
-    assert resolved["reason"] == "RegistryUnavailable"
-    assert "127.0.0.1" in resolved["message"]
-    assert body["status"]["phase"] == "Resolving"
-    assert "Verified" not in _conditions(body)
-    # Retried with backoff (5 s, then 10 s): the pass runs resolve again.
-    wait_for(
-        lambda: operator.log_file.read_text().count("WasmPlugin e2e-down: pass ran resolve;") >= 2,
-        what="a second resolve of e2e-down after the backoff",
-        timeout=PIPELINE_TIMEOUT,
-        alive=operator.check_alive,
-    )
-    assert _conditions(_get(kit, "e2e-down"))["Resolved"]["reason"] == "RegistryUnavailable"
-
-
 def test_the_cluster_trust_policy_is_enforced_and_its_changes_re_verify(
-    kit: KitHandle, operator: OperatorProcess, cosign_key: Path, wasm: dict[str, Path]
+    kit: KitHandle,
+    registries: dict[str, LocalRegistry],
+    operator: OperatorProcess,
+    signer: Signer,
+    wasm_assets: dict[str, Path],
 ) -> None:
-    reference, digest = _push(kit, wasm["filter_node_name_suffix"], "policy")
-    _sign(kit, cosign_key, reference, digest)
-    _plugin(kit, "e2e-policy", reference)
-    _wait_condition(kit, operator, "e2e-policy", "Verified", "True")
+    _signed_plugin(
+        kit, signer, registries["oci"], "e2e-policy", wasm_assets["filter_node_name_suffix"]
+    )
+    wait_plugin(kit, operator, "e2e-policy", "Verified", "True")
 
     policy = {
         "apiVersion": "wasmgate.dev/v1alpha1",
@@ -445,10 +362,10 @@ def test_the_cluster_trust_policy_is_enforced_and_its_changes_re_verify(
         "metadata": {"name": "e2e-elsewhere-only"},
         "spec": {"allowedRegistries": ["registry.example/**"]},
     }
-    _apply(kit, policy)
+    apply(kit, policy)
     try:
-        body = _wait_condition(kit, operator, "e2e-policy", "Verified", "False")
-        verified = _conditions(body)["Verified"]
+        body = wait_plugin(kit, operator, "e2e-policy", "Verified", "False")
+        verified = conditions(body)["Verified"]
         assert verified["reason"] == "PolicyViolation"
         assert (
             "is not in WasmTrustPolicy e2e-elsewhere-only spec.allowedRegistries"
@@ -457,26 +374,5 @@ def test_the_cluster_trust_policy_is_enforced_and_its_changes_re_verify(
         assert "signature" not in body["status"]
     finally:
         kit.kubectl("delete", "wasmtrustpolicy", "e2e-elsewhere-only", "--wait=true")
-    body = _wait_condition(kit, operator, "e2e-policy", "Verified", "True")
-    assert body["status"]["signature"]["keyFingerprint"] == _fingerprint(cosign_key / "cosign.pub")
-
-
-def test_a_moved_tag_is_a_new_digest_verified_anew(
-    kit: KitHandle, operator: OperatorProcess, cosign_key: Path, wasm: dict[str, Path]
-) -> None:
-    # Last in this module: it leaves the operator running with a short resync interval.
-    operator.stop()
-    operator.start("--resync-seconds=3")
-    reference, first = _push(kit, wasm["filter_node_name_suffix"], "moving")
-    _sign(kit, cosign_key, reference, first)
-    _plugin(kit, "e2e-moving", reference, pull_policy="Always")
-    _wait_condition(kit, operator, "e2e-moving", "Verified", "True")
-
-    _, moved = _push(kit, wasm["filter_trap_unreachable"], "moving")
-    assert moved != first
-    body = _wait_condition(kit, operator, "e2e-moving", "Verified", "False")
-    assert body["status"]["digest"] == moved
-    verified = _conditions(body)["Verified"]
-    assert verified["reason"] == "SignatureMissing"
-    assert f"{moved} is not signed" in verified["message"]
-    assert body["status"]["phase"] == "Failed"
+    body = wait_plugin(kit, operator, "e2e-policy", "Verified", "True")
+    assert body["status"]["signature"]["keyFingerprint"] == fingerprint(signer.key.public)

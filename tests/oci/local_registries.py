@@ -1,8 +1,9 @@
-"""Real registries on loopback for the oci and trust tests, until the kit's shared fixtures exist.
+"""Real registries on loopback for the oci and trust tests, without the rest of the kit.
 
-Starts go-containerregistry's registry (referrers API) and Debian's docker-registry (no
-referrers API), each anonymous and behind htpasswd, plus docker-registry behind a bearer token
-server and behind TLS with a private CA. Nothing here imitates a registry.
+The kit's four registries (`wasmgate.kit.registries.start_registries`: go-containerregistry's
+registry with the referrers API and Debian's docker-registry without it, each anonymous and
+behind htpasswd), plus two the kit does not need: docker-registry behind a bearer token server
+and behind TLS with a private CA. Nothing here imitates a registry.
 """
 
 from __future__ import annotations
@@ -12,19 +13,16 @@ import datetime
 import ipaddress
 import json
 import secrets
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import bcrypt
 import pytest
-import requests
 import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -32,13 +30,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
+from support.registries import LocalRegistry, kit_registries
 from wasmgate.errors import KitError
 from wasmgate.kit.build import binary_path
 from wasmgate.kit.net import free_port
+from wasmgate.kit.process import ManagedProcess
+from wasmgate.kit.registries import start_registries
 
 USER = "plugin-author"
 DER = serialization.Encoding.DER
-START_TIMEOUT = 30.0
 
 
 def find_binary(name: str) -> Path:
@@ -53,89 +53,11 @@ def find_binary(name: str) -> Path:
         pytest.fail(e.message)
 
 
-@dataclass
-class LocalRegistry:
-    """One running registry and how to reach it."""
-
-    name: str
-    host: str
-    storage_dir: Path
-    supports_referrers: bool
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    scheme: str = "http"
-    ca_file: Path | None = None
-    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
-
-    def blob_path(self, digest: str) -> Path:
-        """Where this registry keeps a blob on disk (for tampering tests)."""
-        algorithm, hex_digest = digest.split(":", 1)
-        if self.supports_referrers:
-            return self.storage_dir / algorithm / hex_digest
-        return (
-            self.storage_dir / "docker/registry/v2/blobs" / algorithm / hex_digest[:2] / hex_digest
-        ) / "data"
-
-    def dockerconfig(self, password: str | None = None) -> bytes:
-        """A docker config with this registry's (or the given) credentials."""
-        login = f"{self.username}:{password if password is not None else self.password}"
-        auth = base64.b64encode(login.encode()).decode()
-        return json.dumps({"auths": {self.host: {"auth": auth}}}).encode()
-
-
-def _wait_up(registry: LocalRegistry, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    last: object = None
-    while time.monotonic() < deadline:
-        assert registry.process is not None
-        if registry.process.poll() is not None:
-            pytest.fail(f"registry {registry.name} exited: {log.read_text()[-2000:]}")
-        try:
-            verify: bool | str = str(registry.ca_file) if registry.ca_file else True
-            status = requests.get(
-                f"{registry.scheme}://{registry.host}/v2/", timeout=2, verify=verify
-            ).status_code
-            if status in (200, 401):
-                return
-            last = status
-        except requests.RequestException as e:
-            last = e
-        time.sleep(0.1)
-    pytest.fail(f"registry {registry.name} not up after {START_TIMEOUT}s; last saw {last!r}")
-
-
-def _htpasswd(path: Path, password: str) -> Path:
-    hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=5)).decode()
-    path.write_text(f"{USER}:{hashed}\n")
-    return path
-
-
-def _spawn(registry: LocalRegistry, argv: list[str], log: Path) -> LocalRegistry:
-    with log.open("wb") as out:
-        registry.process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
-    _wait_up(registry, log)
-    return registry
-
-
-def start_ociregistry(root: Path, name: str, auth: bool) -> LocalRegistry:
-    """go-containerregistry's registry with referrers on."""
-    storage = root / name
-    storage.mkdir(parents=True)
-    port = free_port()
-    password = secrets.token_urlsafe(12) if auth else None
-    argv = [str(find_binary("ociregistry")), f"--addr=127.0.0.1:{port}", f"--disk={storage}"]
-    if password:
-        argv.append(f"--htpasswd={_htpasswd(root / f'{name}.htpasswd', password)}")
-    registry = LocalRegistry(
-        name, f"127.0.0.1:{port}", storage, True, USER if auth else None, password
-    )
-    return _spawn(registry, argv, root / f"{name}.log")
-
-
-def prepare_distribution(
+def distribution_registry(
     root: Path, name: str, auth: dict[str, Any] | None = None, tls: tuple[Path, Path] | None = None
 ) -> LocalRegistry:
-    """Write the config of a Debian docker-registry 2.8 (no referrers API); spawn it after."""
+    """A Debian docker-registry 2.8 (no referrers API) with the given auth or TLS section, which
+    the kit's registries lack; call `start()` on it."""
     storage = root / name
     storage.mkdir(parents=True)
     port = free_port()
@@ -151,27 +73,12 @@ def prepare_distribution(
         config["http"]["tls"] = {"certificate": str(tls[0]), "key": str(tls[1])}
     config_path = root / f"{name}.yml"
     config_path.write_text(yaml.safe_dump(config))
-    registry = LocalRegistry(name, f"127.0.0.1:{port}", storage, False)
+    argv: list[str | Path] = [find_binary("docker-registry"), "serve", config_path]
+    process = ManagedProcess(f"registry-{name}", argv, root / f"{name}.log")
+    registry = LocalRegistry(name, f"127.0.0.1:{port}", storage, False, process=process)
     if tls:
         registry.scheme = "https"
     return registry
-
-
-def spawn_distribution(registry: LocalRegistry, root: Path) -> LocalRegistry:
-    """Start a registry prepared by `prepare_distribution`."""
-    argv = [str(find_binary("docker-registry")), "serve", str(root / f"{registry.name}.yml")]
-    return _spawn(registry, argv, root / f"{registry.name}.log")
-
-
-def stop(registry: LocalRegistry) -> None:
-    """Stop the registry process we started."""
-    if registry.process and registry.process.poll() is None:
-        registry.process.terminate()
-        try:
-            registry.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            registry.process.kill()
-            registry.process.wait()
 
 
 # -- a private CA, for TLS and for signing registry tokens -------------------------------------
@@ -350,16 +257,8 @@ def start_all(root: Path) -> Iterator[Registries]:
     token_server = TokenServer(ca, token_password)
     started: dict[str, LocalRegistry] = {}
     try:
-        started["oci"] = start_ociregistry(root, "oci", auth=False)
-        started["oci-auth"] = start_ociregistry(root, "oci-auth", auth=True)
-        plain = prepare_distribution(root, "distribution")
-        started["distribution"] = spawn_distribution(plain, root)
-        password = secrets.token_urlsafe(12)
-        htpasswd = _htpasswd(root / "distribution-auth.htpasswd", password)
-        auth = {"htpasswd": {"realm": "wasmgate-test", "path": str(htpasswd)}}
-        registry = prepare_distribution(root, "distribution-auth", auth=auth)
-        registry.username, registry.password = USER, password
-        started["distribution-auth"] = spawn_distribution(registry, root)
+        kit, processes = start_registries(root / "kit", binary_path)
+        started.update(kit_registries(kit, processes))
         token = {
             "token": {
                 "realm": token_server.realm,
@@ -368,14 +267,17 @@ def start_all(root: Path) -> Iterator[Registries]:
                 "rootcertbundle": str(ca.cert_file),
             }
         }
-        registry = prepare_distribution(root, "distribution-token", auth=token)
+        registry = distribution_registry(root, "distribution-token", auth=token)
         registry.username, registry.password = USER, token_password
-        started["distribution-token"] = spawn_distribution(registry, root)
-        registry = prepare_distribution(root, "distribution-tls", tls=ca.server_cert(root))
+        started[registry.name] = registry
+        registry.start()
+        registry = distribution_registry(root, "distribution-tls", tls=ca.server_cert(root))
         registry.ca_file = ca.cert_file
-        started["distribution-tls"] = spawn_distribution(registry, root)
+        started[registry.name] = registry
+        registry.start()
         yield Registries(started, ca, token_server)
     finally:
         for registry in started.values():
-            stop(registry)
+            if registry.process is not None:
+                registry.stop()
         token_server.close()

@@ -7,13 +7,14 @@ import json
 import socket
 import subprocess
 import sys
-import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from oci.artifacts import (
+from oci.local_registries import Registries, distribution_registry
+from support.artifacts import (
     ORAS_MEDIA_TYPES,
     compat_layer,
     credentials_for,
@@ -24,13 +25,7 @@ from oci.artifacts import (
     settings_for,
     wasm_bytes,
 )
-from oci.local_registries import (
-    LocalRegistry,
-    Registries,
-    prepare_distribution,
-    spawn_distribution,
-    stop,
-)
+from support.registries import LocalRegistry
 from wasmgate.errors import (
     ArtifactInvalid,
     ArtifactNotFound,
@@ -489,18 +484,22 @@ def test_registry_answering_500_is_retried_then_unavailable(
 
 
 def test_registry_that_comes_back_during_backoff_is_used(tmp_path: Path) -> None:
-    registry = spawn_distribution(prepare_distribution(tmp_path, "flaky"), tmp_path)
+    registry = distribution_registry(tmp_path, "flaky")
+    registry.start()
     ref = f"{registry.host}/flaky/p:v1"
+    settings = settings_for(registry, attempts=8, backoff=0.25, backoff_max=1.0)
     try:
         digest = push_cncf(registry, ref, wasm_bytes("flaky"), tmp_path)
-        stop(registry)
-        restart = threading.Timer(1.0, lambda: spawn_distribution(registry, tmp_path))
-        restart.start()
-        settings = settings_for(registry, attempts=8, backoff=0.25, backoff_max=1.0)
+        registry.stop()
         started = time.monotonic()
-        resolved = resolve(ref, settings)
-        restart.join()
+        # The restart happens on this thread: the kit's processes die with the thread that
+        # started them (PR_SET_PDEATHSIG), so a helper thread resolves instead.
+        with ThreadPoolExecutor(1) as pool:
+            resolving = pool.submit(resolve, ref, settings)
+            time.sleep(1.0)  # down for the first tries
+            registry.start()
+            resolved = resolving.result(timeout=30)
     finally:
-        stop(registry)
+        registry.stop()
     assert resolved.digest == digest
     assert time.monotonic() - started >= 1.0

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from oci.local_registries import Registries, find_binary, start_all
-from trust.signing import SigningKey, make_key
+from support.signing import SigningKey, make_key
 
 KEY_KINDS = ("p256", "p384", "rsa", "ed25519")
 

@@ -12,11 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from oci.artifacts import push_cncf, settings_for, wasm_bytes
-from oci.local_registries import LocalRegistry, Registries
+from oci.local_registries import Registries
+from support.artifacts import push_cncf, settings_for, wasm_bytes
+from support.registries import LocalRegistry
+from support.signing import BUNDLE, LEGACY, SigningKey, cosign_sign
 from trust.assets import SIGNED_DIGEST, asset, legacy_annotations
 from trust.mutations import mutated_bundle, mutated_bytes, mutated_json, mutated_payload
-from trust.signing import BUNDLE, LEGACY, SigningKey, cosign_sign
 from wasmgate.errors import WasmgateError
 from wasmgate.oci import RegistryClient, Resolved, resolve
 from wasmgate.oci.layout import detect_layout

@@ -34,6 +34,7 @@ from wasmgate.trust.store import DescriptorLike, ManifestLike, SignatureStore, S
 # go-containerregistry's registry lists a referrer's config media type as its artifactType, so
 # a bundle may appear as the empty config type; such entries are opened to look inside.
 _AMBIGUOUS_ARTIFACT_TYPES = frozenset({None, "", "application/vnd.oci.empty.v1+json"})
+STALE_HINT = "Remove stale signatures from the registry"
 # Errors about one signature's bytes; they reject that signature, not the verification.
 _READ_ERRORS = (
     ArtifactInvalid,
@@ -74,8 +75,8 @@ class _Walker:
         if self.examined > self.settings.max_signatures:
             raise SignatureLimitExceeded(
                 f"{self.name}@{self.digest}: more than {self.settings.max_signatures} signatures "
-                f"and referrers (at {where}); refusing to examine them all. Remove stale "
-                "signatures or raise the trust settings' max_signatures"
+                f"and referrers (at {where}); refusing to examine them all. {STALE_HINT} or "
+                "raise the trust settings' max_signatures"
             )
 
     def _attempt(
@@ -101,7 +102,8 @@ class _Walker:
         try:
             return self.store.manifest_or_none(self.repository, reference)
         except ArtifactTooLarge as e:
-            raise SignatureLimitExceeded(f"{where}: {e.message}") from e
+            # A .sig manifest grows by one layer per signature, so its caps are signature caps.
+            raise SignatureLimitExceeded(f"{where}: {e.message}. {STALE_HINT}") from e
 
     def legacy(self) -> None:
         tag = sig_tag(self.digest)

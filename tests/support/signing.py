@@ -11,7 +11,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from oci.local_registries import LocalRegistry
+from support.registries import LocalRegistry
 from wasmgate.trust import TrustedKey, load_public_key
 
 LEGACY = "legacy"

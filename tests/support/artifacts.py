@@ -9,7 +9,7 @@ import subprocess
 import tarfile
 from pathlib import Path
 
-from oci.local_registries import LocalRegistry
+from support.registries import LocalRegistry
 from wasmgate.oci import RegistrySettings, parse_dockerconfigjson, push_wasm
 from wasmgate.oci.credentials import Credentials
 
