@@ -17,12 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from oci.local_registries import Registries
 from support.artifacts import credentials_for, push_cncf, settings_for, wasm_bytes
 from support.keyless import KeylessSigner, handmade_bundle
 from support.registries import LocalRegistry
-from wasmgate.errors import SignatureInvalid, SignatureUntrusted
+from trust.mutations import mutated_bytes, mutated_json
+from wasmgate.errors import SignatureInvalid, SignatureUntrusted, WasmgateError
 from wasmgate.kit.sigstore_stack import SigstoreStack
 from wasmgate.oci import RegistryClient, Resolved, resolve
 from wasmgate.trust import VerificationResult, verify
@@ -267,3 +270,57 @@ def test_verification_needs_no_network_and_no_home(
     assert done.returncode == 0, done.stderr
     assert "connect refused:" in done.stdout
     assert f"signer: {ALICE} {sigstore.issuer('issuer-a')}" in done.stdout
+
+
+@given(st.data())
+@settings(max_examples=300, deadline=None)
+def test_mutated_keyless_bundles_give_a_clear_error(
+    by_alice: Signed, root: TrustedRoot, data: st.DataObject
+) -> None:
+    """Every damage to a real keyless bundle (JSON structure or bytes) either still verifies as
+    alice or is a SignatureInvalid: sigstore-python's own exceptions never escape."""
+    original = by_alice.bundle.read_bytes()
+    damaged = data.draw(
+        st.one_of(
+            mutated_json(json.loads(original)).map(lambda d: json.dumps(d).encode()),
+            mutated_bytes(original),
+        )
+    )
+    try:
+        signer = verify_keyless(parse_bundle(damaged, "damaged", Discovery.REFERRERS_API), root)
+    except WasmgateError as e:
+        assert e.reason == "SignatureInvalid"
+        assert e.message.startswith("damaged: ")
+        return
+    assert (signer.subject, signer.issuer.endswith("/issuer-a")) == (ALICE, True)
+
+
+_AUDITING: list[tuple[str, object]] | None = None
+
+
+def _audit(event: str, args: tuple[object, ...]) -> None:
+    if _AUDITING is not None and event in ("socket.connect", "socket.getaddrinfo"):
+        _AUDITING.append((event, args[1] if event == "socket.connect" else args[:2]))
+
+
+sys.addaudithook(_audit)
+
+
+def test_the_whole_verification_connects_only_to_the_registry(
+    by_alice: Signed, root: TrustedRoot, sigstore: SigstoreStack
+) -> None:
+    """The full `trust.verify` (discovery in the registry, then sigstore-python): every socket
+    connect and name lookup in this process goes to the registry; none to Rekor, Fulcio, the CT
+    log, the issuer or a TUF repository."""
+    global _AUDITING
+    _AUDITING = []
+    try:
+        result = _verify(by_alice, _policy(root, KeylessIdentity(sigstore.issuer(), ALICE)))
+    finally:
+        seen, _AUDITING = _AUDITING, None
+    assert result.primary.identity == ALICE
+    host, port = by_alice.registry.host.split(":")
+    connects = {args for event, args in seen if event == "socket.connect"}
+    lookups = {args for event, args in seen if event == "socket.getaddrinfo"}
+    assert connects == {(host, int(port))}
+    assert lookups <= {(host, int(port)), (host, port)}
