@@ -9,6 +9,7 @@ cluster with a private sigstore, or one that wants a newer public root, gives it
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from importlib import resources
@@ -53,8 +54,10 @@ def load_trusted_root(data: bytes, name: str) -> TrustedRoot:
     return TrustedRoot(name, hashlib.sha256(data).hexdigest(), root)
 
 
+@functools.cache
 def production_trusted_root() -> TrustedRoot:
-    """The public-good root from the installed sigstore-python, read from package data."""
+    """The public-good root from the installed sigstore-python, read from package data (once:
+    it cannot change while the process runs)."""
     data = (
         resources.files("sigstore._store")
         .joinpath(_PRODUCTION_STORE)
