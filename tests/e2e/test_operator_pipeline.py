@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from support.artifacts import push_compat, push_oras, wasm_bytes
+from support.artifacts import push_layout, wasm_bytes
 from support.kit import KitHandle
 from support.operator import (
     Body,
@@ -164,11 +164,8 @@ def signed_layouts(
             reference, digest = _push(registry, module, f"layouts/{name}")
         else:
             reference = f"{registry.host}/operator-e2e/layouts/{name}:v1"
-            if layout == "oras":
-                media_type = ORAS_MEDIA_TYPES[registry_name]
-                digest = push_oras(oras, registry, reference, data, media_type, scratch)
-            else:
-                digest = push_compat(oras, registry, reference, data, scratch)
+            how = f"oras:{ORAS_MEDIA_TYPES[registry_name]}" if layout == "oras" else layout
+            digest = push_layout(how, oras, registry, reference, data, scratch)
         signer.sign(registry, reference, digest, fmt)
         plugin(kit_session, name, reference, KEYS)
         digests[name] = digest

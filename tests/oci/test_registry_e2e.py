@@ -20,7 +20,7 @@ from support.artifacts import (
     credentials_for,
     push_cncf,
     push_compat,
-    push_oras,
+    push_layout,
     run_oras,
     settings_for,
     wasm_bytes,
@@ -64,16 +64,6 @@ def _token_settings(registries: Registries, registry: LocalRegistry) -> Registry
 LAYOUTS = ["cncf", *[f"oras:{m}" for m in ORAS_MEDIA_TYPES], "compat"]
 
 
-def _push(
-    layout: str, oras_bin: Path, registry: LocalRegistry, ref: str, data: bytes, tmp: Path
-) -> str:
-    if layout == "cncf":
-        return push_cncf(registry, ref, data, tmp)
-    if layout == "compat":
-        return push_compat(oras_bin, registry, ref, data, tmp)
-    return push_oras(oras_bin, registry, ref, data, layout.split(":", 1)[1], tmp)
-
-
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("name", ["oci", "distribution-auth"])
 def test_every_layout_resolves_and_fetches_verified_bytes(
@@ -84,7 +74,7 @@ def test_every_layout_resolves_and_fetches_verified_bytes(
     ref = (
         f"{registry.host}/layouts/{layout.replace(':', '-').replace('/', '-').replace('+', '-')}:v1"
     )
-    digest = _push(layout, oras_bin, registry, ref, data, tmp_path)
+    digest = push_layout(layout, oras_bin, registry, ref, data, tmp_path)
 
     resolved = resolve(ref, settings_for(registry), credentials_for(registry))
     fetched = fetch_layer(

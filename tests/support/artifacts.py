@@ -109,3 +109,17 @@ def push_compat(
 def manifest_digest(binary: Path, registry: LocalRegistry, ref: str, workdir: Path) -> str:
     """The digest a tag points to, as oras sees it."""
     return run_oras(binary, registry, "resolve", ref, cwd=workdir).strip()
+
+
+def push_layout(
+    layout: str, oras: Path, registry: LocalRegistry, ref: str, data: bytes, workdir: Path
+) -> str:
+    """Push `data` in one layout: "cncf" (wasmgate's push), "oras:<media type>" (`oras push`)
+    or "compat" (an image with plugin.wasm in a tar.gz layer); the manifest digest."""
+    if layout == "cncf":
+        return push_cncf(registry, ref, data, workdir)
+    if layout == "compat":
+        return push_compat(oras, registry, ref, data, workdir)
+    kind, _, media_type = layout.partition(":")
+    assert kind == "oras" and media_type in ORAS_MEDIA_TYPES, f"unknown layout {layout!r}"
+    return push_oras(oras, registry, ref, data, media_type, workdir)

@@ -10,10 +10,10 @@ import pytest
 
 from oci.local_registries import Registries, distribution_registry
 from support.artifacts import (
+    ORAS_MEDIA_TYPES,
     credentials_for,
     push_cncf,
-    push_compat,
-    push_oras,
+    push_layout,
     settings_for,
     wasm_bytes,
 )
@@ -34,6 +34,8 @@ from wasmgate.trust.candidates import Discovery, SignatureFormat
 
 pytestmark = pytest.mark.e2e
 
+LAYOUTS = {"cncf": "cncf", "oras": f"oras:{ORAS_MEDIA_TYPES[1]}", "compat": "compat"}
+
 
 def _verify(
     registry: LocalRegistry,
@@ -49,19 +51,8 @@ def _verify(
         return verify(resolved, chosen, client, settings)  # type: ignore[arg-type]
 
 
-def _push(layout: str, oras_bin: Path, registry: LocalRegistry, ref: str, tmp: Path) -> str:
-    data = wasm_bytes(f"{ref}-{layout}")
-    if layout == "wasmgate-push":
-        return push_cncf(registry, ref, data, tmp)
-    if layout == "oras":
-        return push_oras(
-            oras_bin, registry, ref, data, "application/vnd.wasm.content.layer.v1+wasm", tmp
-        )
-    return push_compat(oras_bin, registry, ref, data, tmp)
-
-
 @pytest.mark.parametrize("fmt", [LEGACY, BUNDLE])
-@pytest.mark.parametrize("layout", ["wasmgate-push", "oras", "compat"])
+@pytest.mark.parametrize("layout", list(LAYOUTS))
 @pytest.mark.parametrize("name", ["oci", "distribution", "distribution-auth"])
 def test_signed_plugin_verifies_with_the_matching_key(
     registries: Registries,
@@ -75,7 +66,8 @@ def test_signed_plugin_verifies_with_the_matching_key(
 ) -> None:
     registry = registries[name]
     ref = f"{registry.host}/signed/{layout}-{fmt}:v1"
-    digest = _push(layout, oras_bin, registry, ref, tmp_path)
+    data = wasm_bytes(f"{ref}-{layout}")
+    digest = push_layout(LAYOUTS[layout], oras_bin, registry, ref, data, tmp_path)
     cosign_sign(
         cosign_bin,
         registry,
