@@ -27,6 +27,7 @@ from kubernetes.client.exceptions import ApiException
 from wasmgate.api.base import GROUP, VERSION
 from wasmgate.api.wasmplugin import PullPolicy, WasmPluginSpec
 from wasmgate.errors import WasmgateError
+from wasmgate.metrics import record_rollout
 from wasmgate.oci.reference import parse_reference
 from wasmgate.reconcile.deps import KubernetesApiUnavailable, NamedPolicy, StageDeps
 from wasmgate.reconcile.material import plugin_secret_refs
@@ -39,6 +40,7 @@ from wasmgate.reconcile.plugin_pass import (
 )
 from wasmgate.reconcile.scheduler_pass import scheduler_pass, write_staging
 from wasmgate.reconcile.stages import plugin_stages
+from wasmgate.rollout.machine import Step
 from wasmgate.runner import cluster
 from wasmgate.runner.login import connection_info
 from wasmgate.runner.runtime import Runtime
@@ -49,6 +51,8 @@ PLUGINS = "wasmplugins"
 POLICIES = "wasmtrustpolicies"
 SCHEDULERS = "wasmschedulers"
 NODE_CACHES = "wasmnodecaches"
+# Steps a scheduler pass repeats while nothing happens; the others are logged and counted.
+QUIET_STEPS = frozenset({Step.IDLE, Step.PROGRESSING, Step.WAITING_FOR_STAGING})
 TRIGGER_ANNOTATION = "wasmgate.dev/reconcile-requested"
 ALL = "all"
 # Read at import: kopf needs the timer interval when the decorator runs (`wasmgate run` exports
@@ -194,6 +198,10 @@ def _stage_without_scheduler(memo: Runtime, name: str, kwargs: Mapping[str, Any]
         write_staging(memo.api, name, {}, [], [], memo.locks.hold)
 
 
+def _json_any(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
 def _json(values: Mapping[str, str]) -> str:
     return json.dumps(dict(values), sort_keys=True, separators=(",", ":"))
 
@@ -290,7 +298,8 @@ def wasmscheduler_rollout(name: str, stopped: kopf.DaemonStopped, memo: Runtime,
         else:
             if decision is None:
                 return
-            if decision.message:
+            if decision.step not in QUIET_STEPS:
+                record_rollout(decision.step.value)
                 logger.info("WasmScheduler %s: %s: %s", name, decision.step, decision.message)
             wait = decision.requeue_after or settings.reconcile.resync_seconds
         memo.wakeups.wait(seen, wait, lambda: bool(stopped))
@@ -316,8 +325,13 @@ def wake_on_scheduler(memo: Runtime, **_: Any) -> None:
 
 
 @kopf.on.event("", "v1", "nodes")
-def wake_on_node(memo: Runtime, **_: Any) -> None:
-    _wake(memo)
+def wake_on_node(type: str | None, name: str, body: kopf.Body, memo: Runtime, **_: Any) -> None:
+    # Kubelets rewrite node status every few seconds; only what decides staging targets
+    # (labels, taints, existence) is worth a scheduler pass.
+    shape = "" if type == "DELETED" else _json_any([body.metadata.labels, body.spec.get("taints")])
+    if memo.node_shapes.get(name) != shape:
+        memo.node_shapes[name] = shape
+        _wake(memo)
 
 
 # --- admission ---

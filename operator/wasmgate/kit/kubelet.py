@@ -157,6 +157,9 @@ class KitKubelet:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.errors: list[str] = []
+        self.holding = threading.Event()
+        """While set, no container starts (a node too busy to start pods): tests use it to
+        act between a rollout's start and its pods' start."""
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -256,7 +259,7 @@ class KitKubelet:
             run.process, run.healthy = None, False
             run.restarts += 1
             run.backoff()
-        if run.process is None and time.monotonic() >= run.next_start:
+        if run.process is None and not self.holding.is_set() and time.monotonic() >= run.next_start:
             self._start(api, run, pod)
         if run.process is not None and run.process.running():
             run.healthy = self._healthy(run)

@@ -19,6 +19,7 @@ from kubernetes.client.exceptions import ApiException
 from wasmgate.api.base import GROUP, VERSION
 from wasmgate.api.wasmnodecache import WasmNodeCache
 from wasmgate.api.wasmscheduler import WasmSchedulerSpec
+from wasmgate.metrics import set_staging_states
 from wasmgate.reconcile.plugin_pass import status_changes
 from wasmgate.rollout.apply import PluginLock, as_json, plugins_for_scheduler, rollout_step
 from wasmgate.rollout.machine import Decision
@@ -62,6 +63,8 @@ def write_staging(
         if plugin is None or plugin["metadata"].get("deletionTimestamp"):
             return None
         patch = staging_status(plugin, schedulers, nodes, caches, datetime.now(UTC))
+        if patch is not None:
+            _record(name, patch["staging"])
         changes = status_changes(plugin.get("status") or {}, patch or {})
         if changes:
             custom.patch_cluster_custom_object_status(
@@ -69,6 +72,13 @@ def write_staging(
             )
             plugin["status"] = {**(plugin.get("status") or {}), **changes}
     return plugin
+
+
+def _record(plugin: str, staging: Mapping[str, Any]) -> None:
+    ready, desired = int(staging.get("ready", 0)), int(staging.get("desired", 0))
+    failed = len(staging.get("failingNodes") or [])
+    pending = max(desired - ready - failed, 0)
+    set_staging_states(plugin, {"Ready": ready, "Failed": failed, "Pulling": pending})
 
 
 def scheduler_pass(

@@ -83,3 +83,5 @@ class Runtime:
     validation_cache: ValidationCache
     locks: PluginLocks = field(default_factory=PluginLocks)
     wakeups: Wakeups = field(default_factory=Wakeups)
+    node_shapes: dict[str, str] = field(default_factory=dict)
+    """Per node, the labels and taints last seen: node events that change neither are noise."""
