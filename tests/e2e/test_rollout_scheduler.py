@@ -30,6 +30,7 @@ from kubernetes.client.exceptions import ApiException
 from support.kit import KitHandle
 from support.registries import LocalRegistry, of_kit
 from support.signing import BUNDLE, SigningKey, cosign_sign, make_key
+from support.wasm_assets import with_custom_section
 from wasmgate.api.base import GROUP, VERSION
 from wasmgate.kit.kubelet import KitKubelet, kit_store_dir
 from wasmgate.kit.nodes import DEFAULT_NODE_COUNT, kit_node_name
@@ -56,14 +57,6 @@ def _load_builder() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def with_custom_section(module: bytes, label: str) -> bytes:
-    """The same module with one more custom section: same behaviour, a new digest."""
-    name = b"wasmgate-e2e"
-    payload = bytes([len(name)]) + name + label.encode()
-    assert len(payload) < 128  # one-byte LEB128 size
-    return module + b"\x00" + bytes([len(payload)]) + payload
 
 
 @dataclass

@@ -99,3 +99,11 @@ def padded_module(total_bytes: int) -> bytes:
     module = base + b"\x00" + leb + name + b"\x00" * payload_len
     assert len(module) == total_bytes
     return module
+
+
+def with_custom_section(module: bytes, label: str) -> bytes:
+    """The same module with one more custom section: same behaviour, a new digest."""
+    name = b"wasmgate-e2e"
+    payload = bytes([len(name)]) + name + label.encode()
+    assert len(payload) < 128  # one-byte LEB128 size
+    return module + b"\x00" + bytes([len(payload)]) + payload
