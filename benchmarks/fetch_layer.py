@@ -1,11 +1,12 @@
 """Benchmark: wasmgate's verified, streaming layer fetch against `oras blob fetch`.
 
-Pushes a 50 MB layer to a local go-containerregistry registry (started here unless --registry
-is given), then fetches it with `oras blob fetch` and with `wasmgate.oci.fetch_layer` in the same
-run, alternating, and prints the throughput ratio (ours / oras; target >= 0.8) and the peak RSS
-growth of our fetch (target < 32 MB). Our fetch runs in a fresh interpreter so its RSS is its own;
-it hashes every byte and fsyncs before renaming (oras hashes but does not fsync). The oras time
-includes its process start (tens of ms); ours starts after imports, at the fetch call.
+Pushes a 50 MB layer to the kit's go-containerregistry registry (the kit's registries start here,
+without the cluster, unless --registry is given), then fetches it with `oras blob fetch` and with
+`wasmgate.oci.fetch_layer` in the same run, alternating, and prints the throughput ratio (ours /
+oras; target >= 0.8) and the peak RSS growth of our fetch (target < 32 MB). Our fetch runs in a
+fresh interpreter so its RSS is its own; it hashes every byte and fsyncs before renaming (oras
+hashes but does not fsync). The oras time includes its process start (tens of ms); ours starts
+after imports, at the fetch call.
 
     .venv/bin/python benchmarks/fetch_layer.py [--size-mb 50] [--rounds 7] [--check]
 """
@@ -16,8 +17,6 @@ import argparse
 import json
 import os
 import resource
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,7 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
-CACHE = Path.home() / ".cache" / "wasmgate"
+from wasmgate.kit.build import binary_path
+from wasmgate.kit.process import ManagedProcess
+from wasmgate.kit.registries import start_registries
+
 TARGET_RATIO = 0.8
 TARGET_RSS_MB = 32.0
 
@@ -51,38 +53,6 @@ elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
 growth = status("VmHWM") - baseline
 print(json.dumps({"seconds": elapsed, "cpu": cpu, "size": fetched.size, "rss_growth": growth}))
 """
-
-
-def _find(name: str) -> str:
-    for directory in (CACHE / "bin", CACHE / "manual"):
-        for candidate in sorted(directory.rglob(name)) if directory.is_dir() else []:
-            if candidate.is_file() and os.access(candidate, os.X_OK):
-                return str(candidate)
-    found = shutil.which(name)
-    if not found:
-        raise SystemExit(f"{name} not found under {CACHE} or on PATH; build the kit first")
-    return found
-
-
-def _start_registry(workdir: Path) -> tuple[str, subprocess.Popen[bytes]]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    disk = workdir / "registry"
-    disk.mkdir()
-    process = subprocess.Popen(
-        [_find("ociregistry"), f"--addr=127.0.0.1:{port}", f"--disk={disk}"],
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return f"127.0.0.1:{port}", process
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("registry did not start")
 
 
 def _cpu_of_children() -> float:
@@ -120,10 +90,12 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="wasmgate-bench-") as tmp:
         workdir = Path(tmp)
-        process = None
+        processes: list[ManagedProcess] = []
         host = args.registry
         if host is None:
-            host, process = _start_registry(workdir)
+            # The kit's registries, alone (no cluster); the go-containerregistry one is used.
+            registries, processes = start_registries(workdir, binary_path)
+            host = registries["oci"].host
         try:
             module = workdir / "big.wasm"
             size = args.size_mb * 1_000_000
@@ -136,23 +108,26 @@ def main() -> int:
             from wasmgate.oci import resolve
 
             layer = resolve(ref, settings).layer_digest
-            oras = _find("oras")
+            oras = str(binary_path("oras"))
             oras_times, ours, growth, oras_cpu, our_cpu = [], [], [], [], []
             for round_number in range(args.rounds):
-                wall, cpu = _time_oras(
-                    oras, f"{host}/bench/big@{layer}", workdir / f"o{round_number}"
-                )
+                oras_out = workdir / f"o{round_number}"
+                wall, cpu = _time_oras(oras, f"{host}/bench/big@{layer}", oras_out)
                 oras_times.append(wall)
                 oras_cpu.append(cpu)
-                result = _run_ours(ref, workdir / "store" / f"w{round_number}.wasm")
+                our_out = workdir / "store" / f"w{round_number}.wasm"
+                result = _run_ours(ref, our_out)
                 assert result["size"] == size
                 ours.append(result["seconds"])
                 our_cpu.append(result["cpu"])
                 growth.append(result["rss_growth"] / 1e6)
+                # Each round starts with the same free memory: kept outputs would fill the page
+                # cache round after round and slow later writes, whichever tool made them.
+                oras_out.unlink()
+                our_out.unlink()
         finally:
-            if process is not None:
-                process.terminate()
-                process.wait()
+            for process in processes:
+                process.stop()
     # The machine may be busy (CI, builds): the best round estimates the uncontended cost of
     # each tool, so the headline ratio uses it; the median ratio is printed too.
     ratio = min(oras_times) / min(ours)
