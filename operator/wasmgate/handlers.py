@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import kopf
 from kubernetes.client.exceptions import ApiException
@@ -290,14 +290,18 @@ def wasmscheduler_rollout(name: str, stopped: kopf.DaemonStopped, memo: Runtime,
     while not stopped:
         seen = memo.wakeups.count
         try:
-            decision = scheduler_pass(memo.api, name, settings.rollout, memo.locks.hold)
+            result = scheduler_pass(memo.api, name, settings.rollout, memo.locks.hold)
         except (ApiException, OSError) as e:
             # The apiserver is away or refused one call: the next pass starts from scratch.
             logger.warning("WasmScheduler %s: pass failed, retrying: %s", name, e)
             wait = settings.reconcile.retry_base_seconds
         else:
-            if decision is None:
+            if result is None:
                 return
+            for plugin, event in result.events:
+                body = kopf.Body(cast(kopf.RawBody, plugin))
+                kopf.event(body, type=event.type, reason=event.reason, message=event.message)
+            decision = result.decision
             if decision.step not in QUIET_STEPS:
                 record_rollout(decision.step.value)
                 logger.info("WasmScheduler %s: %s: %s", name, decision.step, decision.message)

@@ -217,6 +217,17 @@ class System:
             for name in names:
                 core.delete_namespaced_pod(name, PODS_NAMESPACE, grace_period_seconds=0)
 
+    def event_reasons(self, plugin: str) -> set[str]:
+        def probe() -> set[str] | None:
+            events = client.CoreV1Api(self.api).list_event_for_all_namespaces(
+                field_selector=f"involvedObject.name={plugin}"
+            )
+            reasons = {str(event.reason) for event in events.items}
+            return reasons if "RolledOut" in reasons else None
+
+        found: set[str] = wait_for(probe, what=f"Events of {plugin}", timeout=30.0)
+        return found
+
     def config_map_exists(self, name: str) -> bool:
         try:
             client.CoreV1Api(self.api).read_namespaced_config_map(name, SYSTEM_NAMESPACE)
@@ -292,6 +303,9 @@ def test_a_plugin_rolls_out_then_a_new_version_then_a_broken_one_is_rolled_back(
     body = system.get("wasmplugins", plugin)
     assert body["status"]["phase"] == "Ready"
     staging = body["status"]["staging"]
+    # `kubectl describe wasmplugin` tells the story: an Event per stage, staging and rollout too.
+    reasons = system.event_reasons(plugin)
+    assert {"Resolved", "Verified", "Validated", "AllNodesStaged", "RolledOut"} <= reasons, reasons
     nodes = [as_json(system.api, n) for n in client.CoreV1Api(system.api).list_node().items]
     taints = {n["metadata"]["name"]: n["spec"].get("taints") for n in nodes}
     assert (staging["ready"], staging["desired"], staging["summary"]) == (3, 3, "3/3"), taints

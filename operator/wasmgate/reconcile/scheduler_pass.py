@@ -10,6 +10,7 @@ lives in WasmScheduler.status, the staging evidence in the WasmNodeCaches.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -17,12 +18,14 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from wasmgate.api.base import GROUP, VERSION
+from wasmgate.api.condition import ConditionStatus
 from wasmgate.api.wasmnodecache import WasmNodeCache
 from wasmgate.api.wasmscheduler import WasmSchedulerSpec
 from wasmgate.metrics import set_staging_states
+from wasmgate.reconcile.pipeline import EventType, PipelineEvent
 from wasmgate.reconcile.plugin_pass import status_changes
 from wasmgate.rollout.apply import PluginLock, as_json, plugins_for_scheduler, rollout_step
-from wasmgate.rollout.machine import Decision
+from wasmgate.rollout.machine import Decision, Step
 from wasmgate.rollout.settings import RolloutConfig
 from wasmgate.stage.plugin_staging import plugin_schedulers, staged_digests, staging_status
 
@@ -30,6 +33,33 @@ SCHEDULERS = "wasmschedulers"
 PLUGINS = "wasmplugins"
 NODE_CACHES = "wasmnodecaches"
 NOT_FOUND = 404
+STAGED = "Staged"
+# Steps that end a rollout: the RolledOut marks they set are news worth an Event.
+FINISHING_STEPS = frozenset({Step.SUCCEEDED, Step.ROLLED_BACK, Step.FAILED})
+
+
+@dataclass
+class PassResult:
+    """The rollout decision, and the Events to post on plugins (their JSON bodies)."""
+
+    decision: Decision
+    events: list[tuple[dict[str, Any], PipelineEvent]] = field(default_factory=list)
+
+
+def _staged(status: Mapping[str, Any]) -> tuple[str, str, str] | None:
+    for item in status.get("conditions") or []:
+        if item.get("type") == STAGED:
+            return str(item["status"]), str(item["reason"]), str(item.get("message", ""))
+    return None
+
+
+def _staging_event(before: Mapping[str, Any], after: Mapping[str, Any]) -> PipelineEvent | None:
+    """An Event when the Staged condition's status or reason changed."""
+    old, new = _staged(before), _staged(after)
+    if new is None or (old is not None and old[:2] == new[:2]):
+        return None
+    kind: EventType = "Normal" if new[0] != ConditionStatus.FALSE.value else "Warning"
+    return PipelineEvent(kind, new[1], f"Staged: {new[2]}")
 
 
 def _items(custom: client.CustomObjectsApi, plural: str) -> list[dict[str, Any]]:
@@ -53,10 +83,12 @@ def write_staging(
     nodes: list[dict[str, Any]],
     caches: list[WasmNodeCache],
     hold: PluginLock,
+    events: list[tuple[dict[str, Any], PipelineEvent]] | None = None,
 ) -> dict[str, Any] | None:
     """Recompute one plugin's staging status under its lock and write what changed.
 
-    Returns the plugin as it stands afterwards (None if it is gone)."""
+    Returns the plugin as it stands afterwards (None if it is gone); a change of the Staged
+    condition is added to `events`."""
     custom = client.CustomObjectsApi(api)
     with hold(name):
         plugin = _read_plugin(custom, name)
@@ -70,7 +102,11 @@ def write_staging(
             custom.patch_cluster_custom_object_status(
                 GROUP, VERSION, PLUGINS, name, {"status": changes}
             )
-            plugin["status"] = {**(plugin.get("status") or {}), **changes}
+            before = plugin.get("status") or {}
+            plugin["status"] = {**before, **changes}
+            event = _staging_event(before, plugin["status"])
+            if event is not None and events is not None:
+                events.append((plugin, event))
     return plugin
 
 
@@ -83,7 +119,7 @@ def _record(plugin: str, staging: Mapping[str, Any]) -> None:
 
 def scheduler_pass(
     api: client.ApiClient, name: str, settings: RolloutConfig, hold: PluginLock
-) -> Decision | None:
+) -> PassResult | None:
     """Stage-check the scheduler's plugins and take one rollout step; None if it is gone."""
     custom = client.CustomObjectsApi(api)
     schedulers = {item["metadata"]["name"]: item for item in _items(custom, SCHEDULERS)}
@@ -97,12 +133,22 @@ def scheduler_pass(
     nodes = [as_json(api, node) for node in client.CoreV1Api(api).list_node().items]
     caches = [WasmNodeCache.model_validate(item) for item in _items(custom, NODE_CACHES)]
     plugins = []
+    events: list[tuple[dict[str, Any], PipelineEvent]] = []
     for plugin in _items(custom, PLUGINS):
         if name not in plugin_schedulers(plugin):
             continue
-        current = write_staging(api, plugin["metadata"]["name"], specs, nodes, caches, hold)
+        plugin_name = plugin["metadata"]["name"]
+        current = write_staging(api, plugin_name, specs, nodes, caches, hold, events)
         if current is not None:
             plugins.append(current)
     entries = plugins_for_scheduler(plugins, name)
     staged = staged_digests(specs[name], nodes, caches)
-    return rollout_step(api, scheduler, entries, staged, settings=settings, hold=hold)
+    decision = rollout_step(api, scheduler, entries, staged, settings=settings, hold=hold)
+    if decision.step in FINISHING_STEPS:
+        bodies = {plugin["metadata"]["name"]: plugin for plugin in plugins}
+        for mark in decision.plugin_marks:
+            if mark.name in bodies:
+                kind: EventType = "Normal" if mark.status == ConditionStatus.TRUE else "Warning"
+                message = f"RolledOut: {mark.message}"
+                events.append((bodies[mark.name], PipelineEvent(kind, mark.reason, message)))
+    return PassResult(decision, events)
