@@ -133,6 +133,14 @@ class DryRunTrapped(WasmgateError):
     permanent = True
 
 
+class DryRunErrorStatus(WasmgateError):
+    """Every call of an extension point in the dry run answered the framework status Error:
+    the scheduler would fail each pod this plugin sees (typically a guestConfig it rejects)."""
+
+    reason = "DryRunErrorStatus"
+    permanent = True
+
+
 class StagingFailed(WasmgateError):
     """A node could not stage a digest."""
 

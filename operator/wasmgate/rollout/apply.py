@@ -276,7 +276,8 @@ def plugins_for_scheduler(
     plugins: Iterable[Mapping[str, Any]], scheduler_object: str
 ) -> list[PluginEntry]:
     """Entries of the WasmPlugins (JSON) that name `scheduler_object` and passed validation for
-    their current generation; staging is judged by the rollout machine from `staged_layers`."""
+    their current generation; staging is judged by the rollout machine from the staged digests
+    it is given."""
     entries: list[PluginEntry] = []
     for plugin in plugins:
         settings = (plugin.get("spec") or {}).get("scheduler") or {}
@@ -295,18 +296,6 @@ def plugins_for_scheduler(
     return entries
 
 
-def staged_layers(plugins: Iterable[Mapping[str, Any]]) -> frozenset[str]:
-    """Layer digests whose WasmPlugin reports every desired node ready (status.staging)."""
-    staged: set[str] = set()
-    for plugin in plugins:
-        status = plugin.get("status") or {}
-        staging = status.get("staging") or {}
-        desired = int(staging.get("desired") or 0)
-        if status.get("layerDigest") and desired > 0 and int(staging.get("ready") or 0) >= desired:
-            staged.add(str(status["layerDigest"]))
-    return frozenset(staged)
-
-
 __all__ = [
     "ensure_scheduler_identity",
     "execute",
@@ -314,5 +303,4 @@ __all__ = [
     "mark_plugin",
     "plugins_for_scheduler",
     "rollout_step",
-    "staged_layers",
 ]

@@ -1,10 +1,10 @@
 """Check a wasm module against the scheduler ABI and dry-run it under limits.
 
 `validate(bytes, limits=...)` is the stage's one entry point; it returns a `ValidationReport`
-whose `verdict` is "pass", "fail" (with `reason` WasmInvalid, AbiMismatch or DryRunTrapped) or
-"error" (the validator itself failed; retry). `report.raise_for_verdict()` turns a failure into
-the matching WasmgateError. Importing this package does not load wasmtime; only the validator
-child does.
+whose `verdict` is "pass", "fail" (with `reason` WasmInvalid, AbiMismatch, DryRunTrapped or
+DryRunErrorStatus) or "error" (the validator itself failed; retry).
+`report.raise_for_verdict()` turns a failure into the matching WasmgateError. Importing this
+package does not load wasmtime; only the validator child does.
 """
 
 from wasmgate.validate.cache import ValidationCache, default_cache_dir

@@ -138,6 +138,7 @@ STATUS_NAMES: dict[int, str] = {
     6: "Pending",
 }
 STATUS_SUCCESS = 0
+STATUS_ERROR = 1
 MIN_NODE_SCORE = 0
 MAX_NODE_SCORE = 100
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import wasmtime
 
-from wasmgate.errors import AbiMismatch, DryRunTrapped
+from wasmgate.errors import AbiMismatch, DryRunErrorStatus, DryRunTrapped
 from wasmgate.validate import abi
 from wasmgate.validate.host import CallState, GuestOutput, HostCallRejected, HostEnvironment
 from wasmgate.validate.report import CallRecord
@@ -332,10 +332,30 @@ class DryRun:
             if point in exported:
                 self.call(point, replace(base, current_node=chosen_node))
 
+    def check_not_all_errors(self) -> None:
+        """Refuse a plugin whose every call of some extension point answered Error.
+
+        The framework aborts a pod's scheduling cycle on Error (unlike Unschedulable), so such
+        a plugin would fail every pod; one Error among successes may be a node it cannot judge.
+        """
+        by_point: dict[str, list[CallRecord]] = {}
+        for record in self.calls:
+            if record.status_code is not None:
+                by_point.setdefault(record.point, []).append(record)
+        for point, records in by_point.items():
+            if all(r.status_code == abi.STATUS_ERROR for r in records):
+                reason = records[0].reason or "no reason given"
+                raise DryRunErrorStatus(
+                    f"{point} answered Error on all {len(records)} call(s) of the dry run "
+                    f"(first reason: {reason!r}); the scheduler would fail every pod this plugin "
+                    "sees: check spec.scheduler.guestConfig and the plugin's documentation"
+                )
+
     def run(self, points: list[str], has_start: bool) -> None:
         with epoch_ticker(self.engine):
             self.instantiate(has_start)
             self.run_cycle(points)
+        self.check_not_all_errors()
 
 
 def _signed32(value: int) -> int:

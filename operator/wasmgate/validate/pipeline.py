@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from wasmgate.errors import AbiMismatch, DryRunTrapped, WasmInvalid
+from wasmgate.errors import AbiMismatch, DryRunErrorStatus, DryRunTrapped, WasmInvalid
 from wasmgate.validate.abi import START_EXPORT
 from wasmgate.validate.binary import ModuleInterface
 from wasmgate.validate.dry_run import DryRun
@@ -83,7 +83,7 @@ def validate_in_process(
             engine, module, limits, snapshot, guest_config, log_severity, calls, output
         )
         dry_run.run(points, has_start=any(e.name == START_EXPORT for e in exports))
-    except (WasmInvalid, AbiMismatch, DryRunTrapped) as e:
+    except (WasmInvalid, AbiMismatch, DryRunTrapped, DryRunErrorStatus) as e:
         verdict, reason, message = "fail", e.reason, e.message
     except Exception as e:
         verdict, reason = "error", INTERNAL_ERROR_REASON

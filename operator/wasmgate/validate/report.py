@@ -12,16 +12,22 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from wasmgate.errors import AbiMismatch, DryRunTrapped, WasmgateError, WasmInvalid
+from wasmgate.errors import (
+    AbiMismatch,
+    DryRunErrorStatus,
+    DryRunTrapped,
+    WasmgateError,
+    WasmInvalid,
+)
 
 # Bump when a change in the validator could change a verdict: cached reports of older versions
 # are then ignored.
-VALIDATOR_VERSION = "1"
+VALIDATOR_VERSION = "2"
 
 Verdict = Literal["pass", "fail", "error"]
 
 FAILURE_CLASSES: dict[str, type[WasmgateError]] = {
-    cls.reason: cls for cls in (WasmInvalid, AbiMismatch, DryRunTrapped)
+    cls.reason: cls for cls in (WasmInvalid, AbiMismatch, DryRunTrapped, DryRunErrorStatus)
 }
 
 
