@@ -12,7 +12,9 @@ plugins reference, so every review reads a Secret, a WasmScheduler and the polic
 
 Both modes run the real operator (`wasmgate run`), once with `--no-webhook` and once serving the
 webhook, so both pay the same reconcile work for every plugin created (a resolve that fails on
-the unresolvable registry.example.com, a status write) and the difference is the webhook alone.
+the unresolvable registry.example.com, a status write). On a small machine that reconcile burst
+dominates; `--dry-run` sends server dry-run CREATEs (admitted, webhook included, not stored), so
+nothing is reconciled and the webhook's own cost shows.
 """
 
 from __future__ import annotations
@@ -105,9 +107,10 @@ def _plugin(name: str) -> dict[str, Any]:
 class Creator:
     """One API client per thread: the kubernetes client's pools are not meant to be shared."""
 
-    def __init__(self, kubeconfig: Path) -> None:
+    def __init__(self, kubeconfig: Path, dry_run: bool = False) -> None:
         self.kubeconfig = kubeconfig
         self.local = threading.local()
+        self.dry_run = "All" if dry_run else None
 
     def api(self) -> client.CustomObjectsApi:
         if not hasattr(self.local, "api"):
@@ -120,7 +123,9 @@ class Creator:
 
     def create(self, name: str) -> float:
         started = time.perf_counter()
-        self.api().create_cluster_custom_object(GROUP, VERSION, PLURAL, _plugin(name))
+        self.api().create_cluster_custom_object(
+            GROUP, VERSION, PLURAL, _plugin(name), dry_run=self.dry_run
+        )
         return (time.perf_counter() - started) * 1000
 
 
@@ -249,17 +254,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=1000, help="CREATEs per mode (1000)")
     parser.add_argument("--concurrency", type=int, default=50, help="threads (50)")
     parser.add_argument("--kubeconfig", type=Path, help="use this cluster instead of a new kit")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="server dry-run CREATEs: admitted (webhook included) but not stored, so the "
+        "operator has nothing to reconcile and the webhook's own cost shows",
+    )
     args = parser.parse_args(argv)
     if args.kubeconfig:
-        return _bench(args.kubeconfig, args.count, args.concurrency)
+        return _bench(args.kubeconfig, args.count, args.concurrency, args.dry_run)
     with _kit() as kubeconfig:
-        return _bench(kubeconfig, args.count, args.concurrency)
+        return _bench(kubeconfig, args.count, args.concurrency, args.dry_run)
 
 
-def _bench(kubeconfig: Path, count: int, concurrency: int) -> int:
+def _bench(kubeconfig: Path, count: int, concurrency: int, dry_run: bool) -> int:
     _setup(kubeconfig)
     _delete_all(kubeconfig)
-    creator = Creator(kubeconfig)
+    creator = Creator(kubeconfig, dry_run)
     with tempfile.TemporaryDirectory(prefix="bench-admission-") as work:
         with _operator(kubeconfig, Path(work), webhook=False):
             without = _measure(creator, kubeconfig, "without", count, concurrency)
