@@ -4,8 +4,9 @@ import re
 from pathlib import Path
 
 import pytest
+from kubernetes import client
 
-from wasmgate_admission.glue import denial_code, plain, request, spec_unchanged
+from wasmgate_admission.glue import denial_code, plain, prepare, request, rotate, spec_unchanged
 from wasmgate_admission.settings import AdmissionSettings, ServiceRef
 from wasmgate_admission.verdict import Verdict
 
@@ -118,3 +119,19 @@ def test_only_updates_that_keep_the_spec_skip_review(
     operation: str, old: object, new: object, unchanged: bool
 ) -> None:
     assert spec_unchanged(request(operation, new, old)) is unchanged
+
+
+def test_external_certificates_are_neither_written_nor_applied(tmp_path: Path) -> None:
+    (tmp_path / "tls.crt").write_text("cert from cert-manager")
+    (tmp_path / "tls.key").write_text("key from cert-manager")
+    settings = AdmissionSettings(cert_dir=tmp_path, external_certs=True)
+    # An ApiClient for a server that does not exist: any request would fail the test.
+    api = client.ApiClient(client.Configuration(host="https://127.0.0.1:9"))
+    served = rotate(prepare(settings, api))
+    assert (served.certificates.cert, served.certificates.key) == (
+        tmp_path / "tls.crt",
+        tmp_path / "tls.key",
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tls.crt", "tls.key"]
+    assert (tmp_path / "tls.crt").read_text() == "cert from cert-manager"
+    assert not served.temporary

@@ -81,3 +81,28 @@ def test_an_unusable_cert_dir_is_refused_before_kopf_starts(
 def test_a_bad_webhook_setting_is_refused_before_kopf_starts(clean_env: None) -> None:
     cli._export(_parse("--webhook-timeout=60"))
     assert cli._webhook_problem() == "webhook timeout 60: the apiserver accepts 1-30"
+
+
+def test_external_certificates_are_used_as_mounted(clean_env: None, tmp_path: Path) -> None:
+    # cert-manager's Secret, mounted read-only: tls.crt and tls.key, nothing for wasmgate to write.
+    cli._export(_parse(f"--webhook-cert-dir={tmp_path}", "--webhook-external-certs"))
+    assert AdmissionSettings.from_env().external_certs
+    assert cli._webhook_problem() == (
+        f"--webhook-cert-dir {tmp_path} lacks tls.crt, tls.key; --webhook-external-certs expects "
+        "them mounted there (cert-manager's Secret)"
+    )
+    (tmp_path / "tls.crt").write_text("cert")
+    (tmp_path / "tls.key").write_text("key")
+    tmp_path.chmod(0o555)
+    try:
+        assert cli._webhook_problem() is None
+    finally:
+        tmp_path.chmod(0o755)
+
+
+def test_external_certificates_need_a_cert_dir(clean_env: None) -> None:
+    cli._export(_parse("--webhook-external-certs"))
+    assert cli._webhook_problem() == (
+        "WASMGATE_WEBHOOK_EXTERNAL_CERTS needs WASMGATE_WEBHOOK_CERT_DIR (--webhook-cert-dir): "
+        "where the mounted certificates are"
+    )

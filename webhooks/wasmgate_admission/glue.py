@@ -9,6 +9,7 @@ webhook serves with: certificates, the ValidatingWebhookConfiguration and kopf's
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -110,6 +111,14 @@ def prepare(settings: AdmissionSettings, api: client.ApiClient) -> Served:
     """
     temporary = settings.cert_dir is None
     cert_dir = settings.cert_dir or Path(tempfile.mkdtemp(prefix=TEMPORARY_PREFIX))
+    if settings.external_certs:
+        served = Served(settings, cert_dir, False, mounted(cert_dir), api, ClusterLookup(api))
+        logger.info(
+            "webhook certificates in %s and the caBundle of %s are managed by someone else",
+            cert_dir,
+            settings.configuration_name,
+        )
+        return served
     try:
         certificates = ensure_certificates(cert_dir, settings.certificate_hosts)
     except OSError as e:
@@ -123,9 +132,33 @@ def prepare(settings: AdmissionSettings, api: client.ApiClient) -> Served:
     return served
 
 
+def mounted(cert_dir: Path) -> Certificates:
+    """Certificates someone else keeps in `cert_dir` (cert-manager's Secret, mounted)."""
+    return Certificates(
+        ca=cert_dir / "ca.pem",
+        cert=cert_dir / "tls.crt",
+        key=cert_dir / "tls.key",
+        ca_changed=False,
+        cert_changed=False,
+    )
+
+
+def missing_mounted_files(cert_dir: Path) -> list[str]:
+    """Which of the files an external certificate source must provide are not readable."""
+    certificates = mounted(cert_dir)
+    return [
+        path.name
+        for path in (certificates.cert, certificates.key)
+        if not (path.is_file() and os.access(path, os.R_OK))
+    ]
+
+
 def rotate(served: Served) -> Served:
     """Renew certificates when due and bring the configuration back to what it must be (a new
-    CA is a new caBundle; an edited or deleted configuration is restored)."""
+    CA is a new caBundle; an edited or deleted configuration is restored). External
+    certificates are left alone: kopf reloads the files when they change."""
+    if served.settings.external_certs:
+        return served
     served.certificates = ensure_certificates(served.cert_dir, served.settings.certificate_hosts)
     _apply(served)
     return served
@@ -146,5 +179,6 @@ def webhook_server(served: Served) -> kopf.WebhookServer:
         host=settings.host,
         certfile=str(served.certificates.cert),
         pkeyfile=str(served.certificates.key),
-        cafile=str(served.certificates.ca),
+        # Only for the client config kopf would build; ours comes from the same file.
+        cafile=str(served.certificates.ca) if served.certificates.ca.exists() else None,
     )

@@ -26,6 +26,7 @@ ENV_LISTEN_ADDRESS = "WASMGATE_WEBHOOK_ADDRESS"
 ENV_HOST = "WASMGATE_WEBHOOK_HOST"
 ENV_PORT = "WASMGATE_WEBHOOK_PORT"
 ENV_CERT_DIR = "WASMGATE_WEBHOOK_CERT_DIR"
+ENV_EXTERNAL_CERTS = "WASMGATE_WEBHOOK_EXTERNAL_CERTS"
 ENV_SERVICE = "WASMGATE_WEBHOOK_SERVICE"
 ENV_CONFIGURATION = "WASMGATE_WEBHOOK_CONFIGURATION"
 ENV_FAILURE_POLICY = "WASMGATE_WEBHOOK_FAILURE_POLICY"
@@ -74,6 +75,10 @@ class AdmissionSettings:
     """Directory of the CA and serving certificate, created and rotated by wasmgate. Default
     None: a private temporary directory made at start-up (a new CA per process, applied as the
     caBundle), which needs no writable path but $TMPDIR."""
+    external_certs: bool = False
+    """Whether someone else (cert-manager) keeps tls.crt/tls.key in cert_dir and the caBundle of
+    the configuration: wasmgate then writes neither (default no: wasmgate makes and rotates its
+    own CA and applies the configuration)."""
     service: ServiceRef | None = None
     """Service the apiserver calls instead of https://host:port (default none)."""
     configuration_name: str = DEFAULT_CONFIGURATION_NAME
@@ -84,6 +89,11 @@ class AdmissionSettings:
     """How long the apiserver waits for an answer, in seconds (default 5, at most 30)."""
 
     def __post_init__(self) -> None:
+        if self.external_certs and self.cert_dir is None:
+            raise ValueError(
+                f"{ENV_EXTERNAL_CERTS} needs {ENV_CERT_DIR} (--webhook-cert-dir): where the "
+                "mounted certificates are"
+            )
         if not 1 <= self.port <= 65535:
             raise ValueError(f"webhook port {self.port}: use 1 to 65535")
         if not 1 <= self.timeout_seconds <= 30:
@@ -115,16 +125,22 @@ class AdmissionSettings:
         cert_dir = env.get(ENV_CERT_DIR)
         service = env.get(ENV_SERVICE)
         return cls(
-            enabled=env.get(ENV_ENABLED, "on").strip().lower() not in OFF,
+            enabled=_flag(env, ENV_ENABLED, default=True),
             listen_address=env.get(ENV_LISTEN_ADDRESS) or DEFAULT_LISTEN_ADDRESS,
             host=env.get(ENV_HOST) or DEFAULT_HOST,
             port=_int(env, ENV_PORT, DEFAULT_PORT),
             cert_dir=Path(cert_dir) if cert_dir else None,
+            external_certs=_flag(env, ENV_EXTERNAL_CERTS, default=False),
             service=ServiceRef.parse(service) if service else None,
             configuration_name=env.get(ENV_CONFIGURATION) or DEFAULT_CONFIGURATION_NAME,
             failure_policy="Fail" if policy == "Fail" else "Ignore",
             timeout_seconds=_int(env, ENV_TIMEOUT, DEFAULT_TIMEOUT_SECONDS),
         )
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    return default if not raw else raw not in OFF
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

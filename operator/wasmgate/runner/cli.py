@@ -25,6 +25,7 @@ from wasmgate.runner.kopf_settings import kopf_settings
 from wasmgate.runner.login import api_client
 from wasmgate.runner.runtime import Runtime
 from wasmgate.validate.cache import ValidationCache
+from wasmgate_admission import glue
 from wasmgate_admission import settings as admission
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -118,6 +119,13 @@ def _add_webhook_arguments(parser: argparse.ArgumentParser) -> None:
         f"wasmgate (default: ${admission.ENV_CERT_DIR}, else a private temporary directory)",
     )
     group.add_argument(
+        "--webhook-external-certs",
+        action="store_true",
+        default=None,
+        help="the cert dir holds tls.crt/tls.key kept by someone else (cert-manager) who also "
+        "fills the configuration's caBundle: wasmgate writes neither",
+    )
+    group.add_argument(
         "--webhook-service",
         default=None,
         metavar="NAMESPACE/NAME[:PORT]",
@@ -151,6 +159,7 @@ _WEBHOOK_FLAGS = {
     "webhook_host": admission.ENV_HOST,
     "webhook_listen_address": admission.ENV_LISTEN_ADDRESS,
     "webhook_cert_dir": admission.ENV_CERT_DIR,
+    "webhook_external_certs": admission.ENV_EXTERNAL_CERTS,
     "webhook_service": admission.ENV_SERVICE,
     "webhook_configuration": admission.ENV_CONFIGURATION,
     "webhook_failure_policy": admission.ENV_FAILURE_POLICY,
@@ -174,6 +183,14 @@ def _webhook_problem() -> str | None:
     except ValueError as e:
         return str(e)
     if not settings.enabled or settings.cert_dir is None:
+        return None
+    if settings.external_certs:
+        missing = glue.missing_mounted_files(settings.cert_dir)
+        if missing:
+            return (
+                f"--webhook-cert-dir {settings.cert_dir} lacks {', '.join(missing)}; "
+                "--webhook-external-certs expects them mounted there (cert-manager's Secret)"
+            )
         return None
     try:
         settings.cert_dir.mkdir(parents=True, exist_ok=True)
