@@ -223,8 +223,8 @@ def tampered_payload_in_storage(tools: Tools, registry: LocalRegistry, repo: str
 def more_signatures_than(cap: int) -> Setup:
     """One more legacy signature than `cap` (cosign's, repeated in the .sig manifest).
 
-    With the operator's defaults the manifest's layer cap (16) speaks before the signature
-    count (16); the message then names that cap. Either way: where, and what to remove."""
+    The manifest's layer cap (32 by default) is above the signature cap (16), so the signature
+    count refuses it; either message says where, and what to remove."""
 
     def setup(tools: Tools, registry: LocalRegistry, repo: str) -> BadSignature:
         ref, digest = push_signed(tools, registry, repo)

@@ -14,7 +14,9 @@ from pathlib import Path
 from wasmgate.oci.reference import normalize_registry
 
 DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024
-DEFAULT_MAX_LAYERS = 16
+# Above trust's default cap on signatures (16): a legacy .sig manifest carries one layer per
+# signature, and the signature cap's refusal says which signatures to remove.
+DEFAULT_MAX_LAYERS = 32
 DEFAULT_MAX_BLOB_BYTES = 128 * 1024 * 1024
 DEFAULT_MAX_SMALL_BLOB_BYTES = 1024 * 1024
 DEFAULT_CONNECT_TIMEOUT_SECONDS = 5.0
