@@ -91,3 +91,17 @@ def test_a_tls_client_trusting_the_ca_accepts_the_server(tmp_path: Path) -> None
 def test_no_hosts_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="at least one host"):
         ensure_certificates(tmp_path, ())
+
+
+def test_a_serving_certificate_of_another_ca_with_the_same_name_is_reissued(
+    tmp_path: Path,
+) -> None:
+    # Another replica's CA (same subject name) replaces ours: the serving certificate must follow.
+    ensure_certificates(tmp_path, HOSTS, NOW)
+    other = tmp_path / "other"
+    ensure_certificates(other, HOSTS, NOW)
+    for name in ("ca.pem", "ca-key.pem"):
+        (tmp_path / name).write_bytes((other / name).read_bytes())
+    certs = ensure_certificates(tmp_path, HOSTS, NOW + datetime.timedelta(days=1))
+    assert (certs.ca_changed, certs.cert_changed) == (False, True)
+    _cert(certs.cert).verify_directly_issued_by(_cert(other / "ca.pem"))

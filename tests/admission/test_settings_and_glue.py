@@ -39,6 +39,7 @@ def test_settings_for_a_pod_behind_a_service() -> None:
         }
     )
     assert settings.listen_address == ANY_INTERFACE
+    assert settings.ca_secret is None
     assert settings.service == ServiceRef("wasmgate-system", "wasmgate-webhook", 443)
     # 0.0.0.0 is no name a client calls: it is not in the certificate.
     assert settings.certificate_hosts == (
@@ -64,6 +65,15 @@ def test_webhook_can_be_turned_off(value: str) -> None:
         ({"WASMGATE_WEBHOOK_TIMEOUT": "31"}, "webhook timeout 31: the apiserver accepts 1-30"),
         ({"WASMGATE_WEBHOOK_SERVICE": "wasmgate-webhook"}, "use NAMESPACE/NAME or NAMESPACE/NAME:"),
         ({"WASMGATE_WEBHOOK_SERVICE": "ns/name:https"}, "use NAMESPACE/NAME or NAMESPACE/NAME:"),
+        ({"WASMGATE_WEBHOOK_CA_SECRET": "webhook-ca"}, "CA_SECRET='webhook-ca': use NAMESPACE/"),
+        (
+            {
+                "WASMGATE_WEBHOOK_CA_SECRET": "ns/ca",
+                "WASMGATE_WEBHOOK_EXTERNAL_CERTS": "on",
+                "WASMGATE_WEBHOOK_CERT_DIR": "/certs",
+            },
+            "exclude each other: with external certificates wasmgate has no CA to share",
+        ),
     ],
     ids=[
         "policy_lowercase",
@@ -72,6 +82,8 @@ def test_webhook_can_be_turned_off(value: str) -> None:
         "timeout_too_long",
         "service_without_namespace",
         "service_port_not_a_number",
+        "ca_secret_without_namespace",
+        "ca_secret_and_external_certs",
     ],
 )
 def test_bad_settings_are_refused(env: dict[str, str], message: str) -> None:

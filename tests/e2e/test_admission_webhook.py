@@ -10,6 +10,7 @@ import base64
 import json
 import re
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -430,3 +431,70 @@ def test_with_the_webhook_unreachable_the_operator_still_refuses_a_policy_violat
     assert code != 0 and "admission-test-enforce allows" in output, output
     kit.kubectl("label", "wasmplugin", "outside-enforced-policy", "team=scheduling")
     kit.kubectl("delete", "wasmplugin", "outside-enforced-policy", "--timeout=60s")
+
+
+def _handshake(port: int, ca_pem: str) -> str:
+    """The peer certificate's subject after a TLS handshake trusting only `ca_pem`."""
+    context = ssl.create_default_context(cadata=ca_pem)
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+        context.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+    ):
+        return str(tls.getpeercert()["subject"])
+
+
+def test_replicas_share_one_ca_through_a_secret(
+    webhook: Webhook, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    kit = webhook.kit
+    name, secret = "replicas-e2e.wasmgate.dev", "wasmgate-webhook-ca-e2e"
+    replicas: list[tuple[int, ManagedProcess]] = []
+    for index in range(2):
+        work = tmp_path_factory.mktemp(f"replica{index}")
+        port = free_port()
+        argv = operator_argv(
+            kit.kubeconfig,
+            webhook_port=port,
+            webhook_cert_dir=work / "certs",
+            extra=[
+                f"--webhook-ca-secret=wasmgate-system/{secret}",
+                f"--webhook-configuration={name}",
+                "--resync-seconds=3600",
+            ],
+        )
+        replicas.append((port, ManagedProcess(f"replica-{index}", argv, work / "operator.log")))
+    try:
+        # Started together, they race to create the Secret; the loser adopts the winner's CA.
+        for _, process in replicas:
+            process.start()
+        for port, process in replicas:
+
+            def answers(port: int = port) -> str | None:
+                configuration = json.loads(
+                    kit.kubectl("get", "validatingwebhookconfiguration", name, "-o", "json").stdout
+                )
+                bundle = configuration["webhooks"][0]["clientConfig"]["caBundle"]
+                return _handshake(port, base64.b64decode(bundle).decode())
+
+            wait_for(
+                answers,
+                what=f"replica on port {port} to answer TLS trusted by the caBundle",
+                timeout=90,
+                alive=process.check_alive,
+            )
+        stored = json.loads(
+            kit.kubectl("get", "secret", secret, "-n", "wasmgate-system", "-o", "json").stdout
+        )
+        shared = base64.b64decode(stored["data"]["ca.pem"]).decode()
+        bundle = json.loads(
+            kit.kubectl("get", "validatingwebhookconfiguration", name, "-o", "json").stdout
+        )["webhooks"][0]["clientConfig"]["caBundle"]
+        assert base64.b64decode(bundle).decode() == shared
+        # Both replicas, the first one too, serve certificates the one caBundle trusts.
+        for port, _ in replicas:
+            assert "127.0.0.1" in _handshake(port, shared)
+    finally:
+        for _, process in replicas:
+            process.stop()
+        kit.kubectl("delete", "validatingwebhookconfiguration", name, "--ignore-not-found")
+        kit.kubectl("delete", "secret", secret, "-n", "wasmgate-system", "--ignore-not-found")

@@ -20,6 +20,7 @@ from typing import Any
 import kopf
 from kubernetes import client
 
+from wasmgate_admission import shared_ca
 from wasmgate_admission.certificates import Certificates, ensure_certificates
 from wasmgate_admission.cluster import apply_configuration
 from wasmgate_admission.cluster_lookup import ClusterLookup
@@ -31,6 +32,7 @@ FORBIDDEN = 403
 UNPROCESSABLE = 422
 _FORBIDDEN_REASONS = frozenset({"PolicyViolation", "SchedulerInUse"})
 TEMPORARY_PREFIX = "wasmgate-webhook-"
+SHARED_CA_ATTEMPTS = 3
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +122,7 @@ def prepare(settings: AdmissionSettings, api: client.ApiClient) -> Served:
         )
         return served
     try:
-        certificates = ensure_certificates(cert_dir, settings.certificate_hosts)
+        certificates = _certificates(settings, cert_dir, api)
     except OSError as e:
         raise kopf.PermanentError(
             f"cannot write the webhook certificates in {cert_dir} ({e.strerror}); give "
@@ -130,6 +132,29 @@ def prepare(settings: AdmissionSettings, api: client.ApiClient) -> Served:
     served = Served(settings, cert_dir, temporary, certificates, api, ClusterLookup(api))
     _apply(served)
     return served
+
+
+def _certificates(
+    settings: AdmissionSettings, cert_dir: Path, api: client.ApiClient
+) -> Certificates:
+    """Create or renew the certificates; with a shared CA Secret, adopt or publish its CA."""
+    hosts = settings.certificate_hosts
+    if settings.ca_secret is None:
+        return ensure_certificates(cert_dir, hosts)
+    for _ in range(SHARED_CA_ATTEMPTS):
+        fetched = shared_ca.fetch(api, settings.ca_secret, cert_dir)
+        certificates = ensure_certificates(cert_dir, hosts)
+        if fetched.complete and not certificates.ca_changed:
+            return certificates
+        # Our CA (new, renewed, or kept from an earlier start) becomes the shared one, unless
+        # another replica wrote first: then adopt theirs on the next round.
+        if shared_ca.publish(api, settings.ca_secret, cert_dir, fetched.resource_version):
+            return certificates
+    raise kopf.TemporaryError(
+        f"the webhook CA Secret {settings.ca_secret.namespace}/{settings.ca_secret.name} kept "
+        "changing while this replica tried to adopt it",
+        delay=5,
+    )
 
 
 def mounted(cert_dir: Path) -> Certificates:
@@ -159,7 +184,7 @@ def rotate(served: Served) -> Served:
     certificates are left alone: kopf reloads the files when they change."""
     if served.settings.external_certs:
         return served
-    served.certificates = ensure_certificates(served.cert_dir, served.settings.certificate_hosts)
+    served.certificates = _certificates(served.settings, served.cert_dir, served.api)
     _apply(served)
     return served
 

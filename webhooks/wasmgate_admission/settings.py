@@ -27,11 +27,27 @@ ENV_HOST = "WASMGATE_WEBHOOK_HOST"
 ENV_PORT = "WASMGATE_WEBHOOK_PORT"
 ENV_CERT_DIR = "WASMGATE_WEBHOOK_CERT_DIR"
 ENV_EXTERNAL_CERTS = "WASMGATE_WEBHOOK_EXTERNAL_CERTS"
+ENV_CA_SECRET = "WASMGATE_WEBHOOK_CA_SECRET"  # noqa: S105 (a variable name, not a secret)
 ENV_SERVICE = "WASMGATE_WEBHOOK_SERVICE"
 ENV_CONFIGURATION = "WASMGATE_WEBHOOK_CONFIGURATION"
 ENV_FAILURE_POLICY = "WASMGATE_WEBHOOK_FAILURE_POLICY"
 ENV_TIMEOUT = "WASMGATE_WEBHOOK_TIMEOUT"
 OFF = ("0", "false", "no", "off")
+
+
+@dataclass(frozen=True)
+class NamespacedName:
+    """An object in a namespace, written NAMESPACE/NAME."""
+
+    namespace: str
+    name: str
+
+    @classmethod
+    def parse(cls, text: str, variable: str) -> NamespacedName:
+        namespace, slash, name = text.partition("/")
+        if not (slash and namespace and name) or "/" in name:
+            raise ValueError(f"{variable}={text!r}: use NAMESPACE/NAME")
+        return cls(namespace, name)
 
 
 @dataclass(frozen=True)
@@ -79,6 +95,9 @@ class AdmissionSettings:
     """Whether someone else (cert-manager) keeps tls.crt/tls.key in cert_dir and the caBundle of
     the configuration: wasmgate then writes neither (default no: wasmgate makes and rotates its
     own CA and applies the configuration)."""
+    ca_secret: NamespacedName | None = None
+    """Secret holding the CA every replica shares (created by the first one); default none:
+    each process has its own CA, fine for one replica."""
     service: ServiceRef | None = None
     """Service the apiserver calls instead of https://host:port (default none)."""
     configuration_name: str = DEFAULT_CONFIGURATION_NAME
@@ -89,6 +108,11 @@ class AdmissionSettings:
     """How long the apiserver waits for an answer, in seconds (default 5, at most 30)."""
 
     def __post_init__(self) -> None:
+        if self.external_certs and self.ca_secret is not None:
+            raise ValueError(
+                f"{ENV_EXTERNAL_CERTS} and {ENV_CA_SECRET} exclude each other: with external "
+                "certificates wasmgate has no CA to share"
+            )
         if self.external_certs and self.cert_dir is None:
             raise ValueError(
                 f"{ENV_EXTERNAL_CERTS} needs {ENV_CERT_DIR} (--webhook-cert-dir): where the "
@@ -124,6 +148,7 @@ class AdmissionSettings:
             raise ValueError(f"{ENV_FAILURE_POLICY}={policy!r}: use Ignore or Fail")
         cert_dir = env.get(ENV_CERT_DIR)
         service = env.get(ENV_SERVICE)
+        ca_secret = env.get(ENV_CA_SECRET)
         return cls(
             enabled=_flag(env, ENV_ENABLED, default=True),
             listen_address=env.get(ENV_LISTEN_ADDRESS) or DEFAULT_LISTEN_ADDRESS,
@@ -132,6 +157,7 @@ class AdmissionSettings:
             cert_dir=Path(cert_dir) if cert_dir else None,
             external_certs=_flag(env, ENV_EXTERNAL_CERTS, default=False),
             service=ServiceRef.parse(service) if service else None,
+            ca_secret=NamespacedName.parse(ca_secret, ENV_CA_SECRET) if ca_secret else None,
             configuration_name=env.get(ENV_CONFIGURATION) or DEFAULT_CONFIGURATION_NAME,
             failure_policy="Fail" if policy == "Fail" else "Ignore",
             timeout_seconds=_int(env, ENV_TIMEOUT, DEFAULT_TIMEOUT_SECONDS),

@@ -126,6 +126,13 @@ def _add_webhook_arguments(parser: argparse.ArgumentParser) -> None:
         "fills the configuration's caBundle: wasmgate writes neither",
     )
     group.add_argument(
+        "--webhook-ca-secret",
+        default=None,
+        metavar="NAMESPACE/NAME",
+        help="Secret holding the CA all replicas share (created by the first; needs get, create "
+        "and update on it); default: a CA per process",
+    )
+    group.add_argument(
         "--webhook-service",
         default=None,
         metavar="NAMESPACE/NAME[:PORT]",
@@ -160,6 +167,7 @@ _WEBHOOK_FLAGS = {
     "webhook_listen_address": admission.ENV_LISTEN_ADDRESS,
     "webhook_cert_dir": admission.ENV_CERT_DIR,
     "webhook_external_certs": admission.ENV_EXTERNAL_CERTS,
+    "webhook_ca_secret": admission.ENV_CA_SECRET,
     "webhook_service": admission.ENV_SERVICE,
     "webhook_configuration": admission.ENV_CONFIGURATION,
     "webhook_failure_policy": admission.ENV_FAILURE_POLICY,
