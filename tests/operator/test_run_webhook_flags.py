@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -106,3 +108,29 @@ def test_external_certificates_need_a_cert_dir(clean_env: None) -> None:
         "WASMGATE_WEBHOOK_EXTERNAL_CERTS needs WASMGATE_WEBHOOK_CERT_DIR (--webhook-cert-dir): "
         "where the mounted certificates are"
     )
+
+
+@pytest.mark.parametrize(
+    ("switch", "registered"),
+    [("on", ["wasmplugin_admission", "wasmscheduler_admission", "wasmtrustpolicy_admission"]),
+     ("off", [])],
+    ids=["served", "no_webhook"],
+)  # fmt: skip
+def test_validating_handlers_are_registered_only_when_served(
+    switch: str, registered: list[str]
+) -> None:
+    # kopf refuses to start with validating handlers and no server: registration follows the
+    # switch, read when handlers.py is imported (a fresh interpreter, as `wasmgate run` does).
+    program = (
+        "import kopf, wasmgate.handlers\n"
+        "print(sorted(h.id for h in kopf.get_default_registry()._webhooks.get_all_handlers()))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program],
+        env={**os.environ, "WASMGATE_WEBHOOK": switch},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert result.stdout.strip() == str(registered)
