@@ -19,6 +19,7 @@ from typing import Any
 
 import kopf
 from kubernetes import client
+from kubernetes.client.exceptions import ApiException
 
 from wasmgate_admission import shared_ca
 from wasmgate_admission.certificates import Certificates, ensure_certificates
@@ -141,15 +142,25 @@ def _certificates(
     hosts = settings.certificate_hosts
     if settings.ca_secret is None:
         return ensure_certificates(cert_dir, hosts)
+    ref = settings.ca_secret
     for _ in range(SHARED_CA_ATTEMPTS):
-        fetched = shared_ca.fetch(api, settings.ca_secret, cert_dir)
-        certificates = ensure_certificates(cert_dir, hosts)
-        if fetched.complete and not certificates.ca_changed:
-            return certificates
-        # Our CA (new, renewed, or kept from an earlier start) becomes the shared one, unless
-        # another replica wrote first: then adopt theirs on the next round.
-        if shared_ca.publish(api, settings.ca_secret, cert_dir, fetched.resource_version):
-            return certificates
+        try:
+            fetched = shared_ca.fetch(api, ref, cert_dir)
+            certificates = ensure_certificates(cert_dir, hosts)
+            if fetched.complete and not certificates.ca_changed:
+                return certificates
+            # Our CA (new, renewed, or kept from an earlier start) becomes the shared one,
+            # unless another replica wrote first: then adopt theirs on the next round.
+            if shared_ca.publish(api, ref, cert_dir, fetched.resource_version):
+                return certificates
+        except ApiException as e:
+            if e.status != FORBIDDEN:
+                raise
+            raise kopf.PermanentError(
+                f"--webhook-ca-secret {ref.namespace}/{ref.name}: the operator may not read or "
+                "write it (HTTP 403); grant its ServiceAccount get, create and update on that "
+                "Secret"
+            ) from None
     raise kopf.TemporaryError(
         f"the webhook CA Secret {settings.ca_secret.namespace}/{settings.ca_secret.name} kept "
         "changing while this replica tried to adopt it",
