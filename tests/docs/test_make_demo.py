@@ -1,0 +1,80 @@
+"""`make demo` end to end: its recipe on a kit of its own, twice, then `wasmgate dev down`.
+
+README.md and docs/quickstart.md show `make demo`; the docs test cannot run it next to the
+session kit, so this test does. It runs the recipe's last step, `python -m wasmgate.kit.demo`
+(the steps before it, `bootstrap` and `kit`, are what every kit test already needs), with the
+kit's state under a temporary XDG_STATE_HOME (`wasmgate.kit.paths.default_state_dir`), so it
+never touches a developer's own `wasmgate dev up` kit. The second run must reuse that kit and
+end the same way (the issue: "running it twice works").
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+DEMO_TIMEOUT = 900.0
+DOWN_TIMEOUT = 120.0
+# The sample rule (guestConfig pod-digit) admits only the node ending with the pod's last digit.
+EXPECTED_NODE = "kit-node-1"
+_PLACED = re.compile(
+    r"^plugin node-digit \((sha256:[0-9a-f]{12})\) placed pod demo-pod-1 on node (\S+)$"
+)
+# `kubectl get wasmplugins -o wide`: NAME PHASE VERIFIED STAGED DIGEST (12 hex) AGE IMAGE
+_READY_ROW = re.compile(r"^node-digit\s+Ready\s+True\s+3/3\s+[0-9a-f]{12}\s")
+
+
+def _run(argv: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        argv,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def _demo(env: dict[str, str]) -> tuple[str, float]:
+    started = time.monotonic()
+    result = _run([sys.executable, "-m", "wasmgate.kit.demo"], env, DEMO_TIMEOUT)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, f"the demo exited {result.returncode}:\n{result.stdout}"
+    return result.stdout, elapsed
+
+
+def _check_ending(output: str) -> None:
+    """The demo ends with the Ready plugin, the node the pod landed on, and its duration."""
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert lines[-1].startswith("demo took "), output
+    placed = _PLACED.match(lines[-2])
+    assert placed is not None, f"no placement line before the end:\n{output}"
+    assert placed.group(2) == EXPECTED_NODE, output
+    done = max(i for i, line in enumerate(lines) if line == "==> done")
+    assert any(_READY_ROW.match(line) for line in lines[done:-2]), (
+        f"`kubectl get wasmplugins` after '==> done' shows no Ready node-digit:\n{output}"
+    )
+
+
+def test_make_demo_twice_ends_with_the_ready_plugin_and_pod_node(tmp_path: Path) -> None:
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
+    env.pop("KUBECONFIG", None)
+    try:
+        first, cold = _demo(env)
+        _check_ending(first)
+        second, warm = _demo(env)
+        _check_ending(second)
+        print(f"make demo: first run {cold:.0f}s (kit started), second run {warm:.0f}s (reused)")
+        assert warm < cold, "the second run must reuse the running kit"
+    finally:
+        down = _run([sys.executable, "-m", "wasmgate", "dev", "down"], env, DOWN_TIMEOUT)
+    assert down.returncode == 0 and "kit stopped" in down.stdout, down.stdout
