@@ -99,6 +99,7 @@ class Bench:
         self.kubectl("apply", "-f", "-", stdin=secret)
         self.module = load_builder().build_c("filter_node_name_suffix", work).read_bytes()
         self.moments: dict[str, float] = {}
+        self.failure = ""
         self.start = 0.0
 
     def _operator_with_metrics(self) -> int:
@@ -239,9 +240,8 @@ class Bench:
                     if condition["status"] == "True":
                         self.mark(condition["type"])
                     elif condition["status"] == "False":
-                        raise RunFailed(
-                            f"{PLUGIN} failed: {json.dumps(condition)}\n{self.explain()}"
-                        )
+                        # Not raised: wait_for takes a probe's exception for an observation.
+                        self.failure = f"{PLUGIN} failed: {json.dumps(condition)}"
             if not target:
                 started = [r for r in self.revisions() if int(r["revision"]) > newest]
                 if not started:
@@ -298,7 +298,7 @@ class Bench:
             },
         }  # fmt: skip
         before = self.before()
-        self.moments, self.start = {}, time.monotonic()
+        self.moments, self.failure, self.start = {}, "", time.monotonic()
         started_at = datetime.now(UTC).isoformat(timespec="milliseconds")
         applied = self.kubectl("apply", "-f", "-", "-o", "jsonpath={.metadata.generation}",
                                stdin=json.dumps(plugin))  # fmt: skip
@@ -307,12 +307,14 @@ class Bench:
 
         def rolled_out() -> bool:
             observe()
-            return "RolledOut" in self.moments
+            return "RolledOut" in self.moments or bool(self.failure)
 
         try:
             wait_for(rolled_out, what=f"{PLUGIN} rolled out", timeout=TIMEOUT, interval=POLL)
         except WaitTimeout as e:
-            raise RunFailed(f"{e}\n{self.explain()}") from e
+            self.failure = str(e)
+        if self.failure:
+            raise RunFailed(f"{self.failure}\n{self.explain()}")
         # The pod's last digit picks the node whose name ends with it (the plugin's default rule).
         pod = f"bench-rollout-{index}-{index % self.kit.nodes}"
         node = self.bind_pod(pod, SCHEDULER, observe)
@@ -328,6 +330,8 @@ class Bench:
             "pod": pod,
             "node": node,
             "ruleHeld": node[-1] == pod[-1],
+            # The lease left the previous revision's process before the pod was bound.
+            "boundByNewRevision": "leaseTaken" in self.moments,
             "stages": {name: round(at(b) - at(a), 3) for name, a, b in STAGES},
             "operatorStageSeconds": {
                 s: round(operator_after[s] - operator_before[s], 3) for s in OPERATOR_STAGES
@@ -384,6 +388,7 @@ def summary(runs: list[dict[str, Any]], references: list[float]) -> dict[str, An
         "medianReferenceSeconds": reference,
         "totalOverReference": round(medians["total"] / reference, 1),
         "everyPodFollowedTheRule": all(run["ruleHeld"] for run in runs),
+        "everyPodBoundByNewRevision": all(run["boundByNewRevision"] for run in runs),
     }
 
 
