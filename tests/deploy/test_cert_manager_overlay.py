@@ -82,3 +82,11 @@ def test_the_webhook_configuration_is_what_the_operator_builds(
     annotations = shipped["metadata"].pop("annotations")
     assert shipped == built
     assert annotations == {INJECT_ANNOTATION: "wasmgate-system/wasmgate-webhook"}
+
+
+def test_the_operator_leaves_certificates_and_ca_bundle_to_cert_manager(
+    rendered: dict[tuple[str, str], dict[str, Any]],
+) -> None:
+    args = _operator_args(rendered)
+    assert args.webhook_external_certs is True
+    assert args.webhook_ca_secret is None

@@ -82,8 +82,17 @@ def test_the_operator_watches_secrets_only_where_its_rbac_allows() -> None:
     role = next(d for d in documents if (d["kind"], d["metadata"]["name"]) == ("Role", NAME))
     secret_rules = [r for r in role["rules"] if "secrets" in r["resources"]]
     assert parsed.namespace == [role["metadata"]["namespace"]]
+    ca_secret = parsed.webhook_ca_secret.split("/")
+    assert ca_secret[0] == role["metadata"]["namespace"]
     assert secret_rules == [
-        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"]}
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]},
+        {
+            "apiGroups": [""],
+            "resources": ["secrets"],
+            "resourceNames": [ca_secret[1]],
+            "verbs": ["update"],
+        },
     ]
 
 

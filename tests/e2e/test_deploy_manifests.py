@@ -78,7 +78,10 @@ CAN_I = [
     (OPERATOR, "create", "wasmnodecaches.wasmgate.dev", None, "no"),
     (OPERATOR, "update", "wasmtrustpolicies.wasmgate.dev", None, "no"),
     (OPERATOR, "list", "secrets", NAMESPACE, "yes"),
-    (OPERATOR, "create", "secrets", NAMESPACE, "no"),
+    (OPERATOR, "create", "secrets", NAMESPACE, "yes"),  # the shared webhook CA
+    (OPERATOR, "update", "secrets/wasmgate-webhook-ca", NAMESPACE, "yes"),
+    (OPERATOR, "update", "secrets/other", NAMESPACE, "no"),
+    (OPERATOR, "create", "secrets", "default", "no"),
     (OPERATOR, "list", "secrets", "default", "no"),
     (OPERATOR, "get", "secrets", "kube-system", "no"),
     (OPERATOR, "list", "secrets", None, "no"),
