@@ -13,15 +13,21 @@ import subprocess
 import sys
 from pathlib import Path
 
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
 from wasmgate.errors import KitError
 from wasmgate.kit.kit import Kit
 from wasmgate.kit.nodes import kit_node_name
 from wasmgate.kit.operator_command import FREE_PORT, operator_argv
 from wasmgate.kit.paths import repo_root
 from wasmgate.kit.process import ManagedProcess
+from wasmgate.kit.wait import wait_for
+from wasmgate_admission.settings import DEFAULT_CONFIGURATION_NAME
 
 SYSTEM_NAMESPACE = "wasmgate-system"
 OPERATOR_PROCESS = "wasmgate-operator"
+WEBHOOK_READY_TIMEOUT = 90.0
 
 
 def store_dir(kit: Kit, node: str) -> Path:
@@ -76,4 +82,30 @@ def start_wasmgate(kit: Kit) -> list[ManagedProcess]:
         )
     for process in processes:
         process.start()
+    wait_for_webhook(kit, operator)
     return processes
+
+
+def wait_for_webhook(kit: Kit, operator: ManagedProcess) -> None:
+    """Return once the operator has registered its webhook with a CA bundle, so no apply made
+    after `dev up` returns slips past admission."""
+
+    def registered() -> bool:
+        with kit.api_client() as api:
+            admission = client.AdmissionregistrationV1Api(api)
+            try:
+                found = admission.read_validating_webhook_configuration(DEFAULT_CONFIGURATION_NAME)
+            except ApiException as e:
+                if e.status == 404:
+                    return False
+                raise
+        return all(hook.client_config.ca_bundle for hook in found.webhooks or []) and bool(
+            found.webhooks
+        )
+
+    wait_for(
+        registered,
+        what=f"the operator to register webhook configuration {DEFAULT_CONFIGURATION_NAME}",
+        timeout=WEBHOOK_READY_TIMEOUT,
+        alive=operator.check_alive,
+    )
