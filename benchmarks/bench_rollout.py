@@ -59,6 +59,7 @@ PLUGIN = "bench-node-digit"
 SIGNING_KEY_SECRET = "bench-rollout-key"  # noqa: S105 - a Secret's name
 POLL = 0.05
 TIMEOUT = 300.0
+SETTLE_TIMEOUT = 120.0
 CONDITIONS = ("Resolved", "Verified", "Validated", "Staged", "RolledOut")
 OPERATOR_STAGES = ("resolve", "verify", "validate")
 # (stage, from, to): a stage is the gap between two first-seen moments of one run.
@@ -282,7 +283,11 @@ class Bench:
             healthy = bool(runs) and all(runs.values())
             return not progressing and set(runs) == active and healthy and self.lease_holder() != ""
 
-        wait_for(settled, what=f"{SCHEDULER} settled", timeout=TIMEOUT, alive=self.check_alive)
+        try:
+            wait_for(settled, what=f"{SCHEDULER} settled", timeout=SETTLE_TIMEOUT,
+                     alive=self.check_alive)  # fmt: skip
+        except WaitTimeout as e:
+            raise RunFailed(f"{e}\n{self.explain()}") from e
 
     def run(self, index: int) -> dict[str, Any]:
         image = self.publish(f"v{index}")
@@ -405,17 +410,24 @@ def main() -> None:
             bench.create_scheduler()
             runs, references, failed = [], [], []
             for index in range(1, args.runs + 1):
-                bench.wait_settled()
+                try:
+                    bench.wait_settled()
+                except RunFailed as e:
+                    # After a failed rollout the kit may never settle (docs/rollout.md,
+                    # Benchmark): report what completed instead of waiting on.
+                    failed.append(f"stopped before run {index}: {str(e).splitlines()[0]}")
+                    print(json.dumps({"run": index, "failed": str(e)}), flush=True)
+                    break
                 references.append(bench.reference(index))
                 try:
                     runs.append(bench.run(index))
                 except RunFailed as e:
-                    failed.append(str(e).splitlines()[0])
+                    failed.append(f"run {index}: {str(e).splitlines()[0]}")
                     print(json.dumps({"run": index, "failed": str(e)}), flush=True)
                     continue
                 print(json.dumps({**runs[-1], "referenceSeconds": references[-1]}), flush=True)
             if not runs:
-                raise SystemExit("every run failed")
+                raise SystemExit(f"no run completed: {failed}")
             print(json.dumps({"summary": {**summary(runs, references), "failedRuns": failed}}))
         finally:
             bench.stop()
