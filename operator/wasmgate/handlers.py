@@ -332,7 +332,8 @@ def wake_on_scheduler(memo: Runtime, **_: Any) -> None:
 def wake_on_node(type: str | None, name: str, body: kopf.Body, memo: Runtime, **_: Any) -> None:
     # Kubelets rewrite node status every few seconds; only what decides staging targets
     # (labels, taints, existence) is worth a scheduler pass.
-    shape = "" if type == "DELETED" else _json_any([body.metadata.labels, body.spec.get("taints")])
+    labels, taints = dict(body.metadata.labels), list(body.spec.get("taints") or [])
+    shape = "" if type == "DELETED" else _json_any([labels, taints])
     if memo.node_shapes.get(name) != shape:
         memo.node_shapes[name] = shape
         _wake(memo)

@@ -56,6 +56,16 @@ def test_delete_in_use_is_refused(
     [
         (_delete("blue"), TableLookup(plugin_objects=[_plugin("a", ["red"])]), ()),
         (
+            _delete("blue"),
+            TableLookup(
+                plugin_objects=[
+                    _plugin("a", ["blue"])
+                    | {"metadata": {"name": "a", "deletionTimestamp": "2026-11-24T00:00:00Z"}}
+                ]
+            ),
+            (),
+        ),
+        (
             {"operation": "UPDATE", "object": {"metadata": {"name": "blue"}}},
             TableLookup(plugin_objects=[_plugin("a", ["blue"])]),
             (),
@@ -66,7 +76,12 @@ def test_delete_in_use_is_refused(
             ("could not list WasmPlugins (HTTP 403 Forbidden); deleted anyway",),
         ),
     ],
-    ids=["unused", "update_is_not_judged", "lookup_failure_admits_with_warning"],
+    ids=[
+        "unused",
+        "user_being_deleted",
+        "update_is_not_judged",
+        "lookup_failure_admits_with_warning",
+    ],
 )
 def test_admitted(request_: dict[str, Any], lookup: TableLookup, warnings: tuple[str]) -> None:
     verdict = review_wasmscheduler(request_, lookup)

@@ -17,9 +17,12 @@ MAX_LISTED = 20
 
 
 def plugins_using(scheduler: str, plugins: list[Mapping[str, Any]]) -> list[str]:
-    """Names of the plugins whose spec.scheduler.schedulers names `scheduler`, sorted."""
+    """Names of the plugins whose spec.scheduler.schedulers names `scheduler`, sorted; a plugin
+    already being deleted does not hold its scheduler."""
     names = []
     for plugin in plugins:
+        if (plugin.get("metadata") or {}).get("deletionTimestamp"):
+            continue
         settings = (plugin.get("spec") or {}).get("scheduler") or {}
         if scheduler in settings.get("schedulers", [DEFAULT_SCHEDULER]):
             names.append(plugin.get("metadata", {}).get("name", "?"))

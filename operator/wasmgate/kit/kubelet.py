@@ -57,6 +57,8 @@ SCHEDULER_POD_SELECTOR = f"{LABEL_COMPONENT}={COMPONENT_SCHEDULER}"
 # Stage objects, but still honoured by pod_controller.go `need()`).
 KWOK_FLAGS = (f"--disregard-status-with-label-selector={SCHEDULER_POD_SELECTOR}",)
 POLL_SECONDS = 0.5
+PROBE_FAILURE_THRESHOLD = 3
+PROBE_TIMEOUT_SECONDS = 5.0
 TOKEN_SECONDS = 3600
 MAX_BACKOFF_SECONDS = 10.0
 TERMINATION_MESSAGE_BYTES = 2048
@@ -127,6 +129,7 @@ class _PodRun:
     init_finished_at: str = ""
     next_start: float = 0.0
     healthy: bool = False
+    probe_failures: int = 0
     last_status: dict[str, Any] = field(default_factory=dict)
 
     def backoff(self) -> None:
@@ -256,18 +259,27 @@ class KitKubelet:
         if process is not None and not process.running():
             code = process._popen.returncode if process._popen else -1
             run.last_exit = _Exit(code, _log_tail(process.log_path), run.started_at, _now())
-            run.process, run.healthy = None, False
+            run.process, run.healthy, run.probe_failures = None, False, 0
             run.restarts += 1
             run.backoff()
         if run.process is None and not self.holding.is_set() and time.monotonic() >= run.next_start:
             self._start(api, run, pod)
         if run.process is not None and run.process.running():
-            run.healthy = self._healthy(run)
+            # As a kubelet's readiness probe: Ready on one success, unready only after
+            # `failureThreshold` failures in a row, so one slow answer on a loaded machine does
+            # not reset the pod's Ready time (and with it minReadySeconds).
+            if self._healthy(run):
+                run.healthy, run.probe_failures = True, 0
+            else:
+                run.probe_failures += 1
+                if run.probe_failures >= PROBE_FAILURE_THRESHOLD:
+                    run.healthy = False
         self._report(api, run, pod)
 
     def _healthy(self, run: _PodRun) -> bool:
         try:
-            return http_status(f"https://{LOOPBACK}:{run.port}/healthz", verify=False) == 200
+            url = f"https://{LOOPBACK}:{run.port}/healthz"
+            return http_status(url, verify=False, timeout=PROBE_TIMEOUT_SECONDS) == 200
         except OSError:
             return False
 
