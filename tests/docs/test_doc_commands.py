@@ -209,10 +209,13 @@ def _environment(tmp_path: Path, kit: KitHandle, sigstore: dict[str, Any] | None
     tools = [str(binary_path(tool).parent) for tool in KIT_TOOLS]
     path = [*dict.fromkeys(tools), str(ROOT / ".venv" / "bin"), os.environ.get("PATH", "")]
     env = {key: value for key, value in os.environ.items() if not key.startswith("WASMGATE_")}
+    temporary = tmp_path / "tmp"  # `mktemp -d` in the docs lands here, not in /tmp
+    temporary.mkdir()
     env.update(
         PATH=os.pathsep.join(path),
         KUBECONFIG=str(kit.kubeconfig),
         XDG_STATE_HOME=str(_state_home(tmp_path, kit, sigstore)),
+        TMPDIR=str(temporary),
     )
     return env
 
