@@ -18,6 +18,7 @@ from wasmgate.kit.process import ManagedProcess
 from wasmgate.kit.wait import wait_for
 
 START_TIMEOUT = 60.0
+NODE_LEASE_SECONDS = 40
 SERVICE_CIDR = "10.96.0.0/16"
 
 
@@ -216,6 +217,10 @@ class ControlPlane:
                     f"--server-address={LOOPBACK}:{free_port()}",
                     f"--node-ip={LOOPBACK}",
                     "--cidr=10.244.0.0/16",
+                    # Without a lease duration kwok renews no node Lease and refreshes node
+                    # status only every 600 s, so the node lifecycle controller marks every
+                    # node NotReady (and every pod unready) about a minute after start.
+                    f"--node-lease-duration-seconds={NODE_LEASE_SECONDS}",
                     *KWOK_FLAGS,
                 ],
                 self.state_dir / "logs" / "kwok.log",

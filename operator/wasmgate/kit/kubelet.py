@@ -394,7 +394,9 @@ class KitKubelet:
 
     def _report(self, api: client.ApiClient, run: _PodRun, pod: Pod) -> None:
         status = self._status(run, pod)
-        if status == run.last_status:
+        # Someone else may have rewritten the pod's status (the node lifecycle controller marks
+        # pods unready when it thinks a node is down): re-assert ours when it differs.
+        if status == run.last_status and _readiness(pod.get("status") or {}) == _readiness(status):
             return
         client.CoreV1Api(api).patch_namespaced_pod_status(
             run.name, run.namespace, {"status": status}, _content_type=MERGE_PATCH
@@ -430,6 +432,11 @@ class KitKubelet:
             "initContainerStatuses": [_init_status(run)] if run.init_image else [],
             "containerStatuses": [_container_status(run, running, ready)],
         }
+
+
+def _readiness(status: dict[str, Any]) -> dict[str, str]:
+    """Condition type -> status of a pod status."""
+    return {c.get("type", ""): c.get("status", "") for c in status.get("conditions") or []}
 
 
 def _condition(type_: str, value: bool) -> dict[str, Any]:
