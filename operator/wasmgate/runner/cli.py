@@ -240,6 +240,16 @@ def _configure_logging(log_file: Path | None, verbose: bool) -> None:
     logging.getLogger("urllib3").setLevel(logging.INFO)
     # One access line per admission review, next to kopf's own line for the same review.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    if not verbose:
+        logging.getLogger("kopf.objects").addFilter(_quiet_wake_ups)
+
+
+def _quiet_wake_ups(record: logging.LogRecord) -> bool:
+    """Drop kopf's "Handler 'wake_on_...' succeeded" lines: one per watch event on nodes and
+    node caches, they bury everything else; a wake-up handler that fails is still logged."""
+    return not (
+        record.levelno < logging.WARNING and str(record.msg).startswith("Handler 'wake_on_")
+    )
 
 
 def run(args: argparse.Namespace) -> int:
