@@ -25,6 +25,7 @@ import kopf
 from kubernetes.client.exceptions import ApiException
 
 from wasmgate.api.base import GROUP, VERSION
+from wasmgate.api.plugin_json import scheduler_names
 from wasmgate.api.wasmplugin import PullPolicy, WasmPluginSpec
 from wasmgate.errors import WasmgateError
 from wasmgate.metrics import record_rollout
@@ -45,7 +46,6 @@ from wasmgate.runner import cluster
 from wasmgate.runner.login import connection_info
 from wasmgate.runner.runtime import Runtime
 from wasmgate.settings import settings_from_env
-from wasmgate.stage.plugin_staging import plugin_schedulers, ready_to_stage
 
 PLUGINS = "wasmplugins"
 POLICIES = "wasmtrustpolicies"
@@ -179,7 +179,7 @@ def _run_pass(
             cluster.write_plugin_annotations(memo.api, name, inputs)
     for event in outcome.events:
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)
-    _stage_without_scheduler(memo, name, kwargs)
+    _stage_without_scheduler(memo, stored, kwargs)
     ran = ", ".join(outcome.ran) or "nothing"
     elapsed_ms = (time.perf_counter() - started) * 1000
     phase = outcome.status.get("phase")
@@ -187,15 +187,17 @@ def _run_pass(
     return outcome
 
 
-def _stage_without_scheduler(memo: Runtime, name: str, kwargs: Mapping[str, Any]) -> None:
-    """Say so in Staged when none of the plugin's WasmSchedulers exists (no daemon would)."""
+def _stage_without_scheduler(
+    memo: Runtime, plugin: Mapping[str, Any], kwargs: Mapping[str, Any]
+) -> None:
+    """Say so in Staged when none of the plugin's WasmSchedulers exists (no daemon would).
+
+    The scheduler names come from the index, so a plugin whose scheduler exists costs nothing;
+    `write_staging` re-reads the plugin under its lock and writes only if it is ready to stage.
+    """
     known: Names = _index(kwargs, "wasmgate_scheduler_names")
-    existing = set(known.get(ALL, []))
-    plugin = cluster.read_plugin(memo.api, name)
-    if plugin is None or not ready_to_stage(plugin):
-        return
-    if not existing.intersection(plugin_schedulers(plugin)):
-        write_staging(memo.api, name, {}, [], [], memo.locks.hold)
+    if not set(known.get(ALL, [])).intersection(scheduler_names(plugin)):
+        write_staging(memo.api, str(plugin["metadata"]["name"]), {}, [], [], memo.locks.hold)
 
 
 def _json_any(value: Any) -> str:

@@ -11,7 +11,6 @@ moment a rollout starts and the moment its pods start (remove a staged file, kil
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
@@ -20,7 +19,6 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -28,6 +26,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from support.kit import KitHandle
+from support.operator import apply, key_secret
 from support.registries import LocalRegistry, of_kit
 from support.signing import BUNDLE, SigningKey, cosign_sign, make_key
 from support.wasm_assets import with_custom_section
@@ -42,21 +41,11 @@ from wasmgate.rollout.names import LABEL_CONFIG_HASH, LABEL_SCHEDULER
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
-ASSETS_BUILDER = ROOT / "tests" / "assets" / "wasm" / "build_assets.py"
 KEY_SECRET = "rollout-e2e-key"
 PODS_NAMESPACE = "default"
 ROLLOUT_TIMEOUT = 180.0
 POD_COUNT = 10
 Body = dict[str, Any]
-
-
-def _load_builder() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("wasm_assets_builder", ASSETS_BUILDER)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @dataclass
@@ -112,7 +101,7 @@ class System:
         return self.assets[name].read_bytes()
 
     def apply(self, document: Body) -> None:
-        self.kit.run("kubectl", "apply", "-f", "-", input_text=json.dumps(document))
+        apply(self.kit, document)
 
     def scheduler(self, name: str) -> None:
         self.apply({
@@ -258,23 +247,18 @@ def inverted_rule_broken(placed: dict[str, str]) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def system(kit_session: KitHandle, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+def system(
+    kit_session: KitHandle,
+    wasm_assets: dict[str, Path],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[System]:
     kit = kit_session
     work = tmp_path_factory.mktemp("rollout-e2e")
-    builder = _load_builder()
-    try:
-        assets = builder.build_all(work / "assets")
-    except builder.AssetBuildError as e:
-        pytest.fail(str(e))
     processes = start_wasmgate(kit.kit)
     key = make_key(kit.bin("cosign"), "p256", work / "key")
-    secret = kit.kubectl(
-        "create", "secret", "generic", KEY_SECRET, "-n", SYSTEM_NAMESPACE,
-        f"--from-file=cosign.pub={key.public}", "--dry-run=client", "-o", "json",
-    ).stdout  # fmt: skip
-    kit.run("kubectl", "apply", "-f", "-", input_text=secret)
+    key_secret(kit, SYSTEM_NAMESPACE, KEY_SECRET, key.public)
     with kit.api_client() as api:
-        created = System(kit, api, work, of_kit(kit.kit)["oci"], key, assets, processes)
+        created = System(kit, api, work, of_kit(kit.kit)["oci"], key, wasm_assets, processes)
         try:
             yield created
         finally:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from wasmgate.api.wasmplugin import DEFAULT_SCHEDULER
+from wasmgate.api.plugin_json import scheduler_names
 from wasmgate_admission.lookup import Lookup, LookupFailed
 from wasmgate_admission.verdict import Findings, Verdict
 
@@ -23,8 +23,7 @@ def plugins_using(scheduler: str, plugins: list[Mapping[str, Any]]) -> list[str]
     for plugin in plugins:
         if (plugin.get("metadata") or {}).get("deletionTimestamp"):
             continue
-        settings = (plugin.get("spec") or {}).get("scheduler") or {}
-        if scheduler in settings.get("schedulers", [DEFAULT_SCHEDULER]):
+        if scheduler in scheduler_names(plugin):
             names.append(plugin.get("metadata", {}).get("name", "?"))
     return sorted(names)
 

@@ -23,7 +23,6 @@ from typing import Any
 from wasmgate.kit import build, supervisor
 from wasmgate.kit.kit import read_state
 from wasmgate.kit.paths import default_state_dir, repo_root
-from wasmgate.kit.process import ManagedProcess
 from wasmgate.kit.system import OPERATOR_PROCESS, SYSTEM_NAMESPACE
 from wasmgate.kit.wait import wait_for
 
@@ -57,7 +56,6 @@ class Demo:
         self.state_dir = state_dir
         self.work = state_dir.parent / "demo"
         self.work.mkdir(parents=True, exist_ok=True)
-        self.processes: list[ManagedProcess] = []
 
     def kubectl(self, *args: str | Path, stdin: str | None = None) -> str:
         return _run(
@@ -134,11 +132,6 @@ class Demo:
             raise SystemExit("demo: the kit runs without the operator; `wasmgate dev down` first")
         print("\n".join(sorted(running)))
 
-    def _start(self, name: str, argv: list[str | Path]) -> None:
-        process = ManagedProcess(name, argv, self.work / "logs" / f"{name}.log")
-        process.start()
-        self.processes.append(process)
-
     def apply_objects(self, image: str) -> None:
         _step(f"applying WasmScheduler {SCHEDULER} and WasmPlugin {PLUGIN}")
         # A rerun starts from a fresh object, so no condition from the last run is mistaken
@@ -162,8 +155,6 @@ class Demo:
         })  # fmt: skip
 
     def _alive(self) -> None:
-        for process in self.processes:
-            process.check_alive()
         for name, pid in self.state["processes"].items():
             if name.startswith("wasmgate-") and not supervisor.pid_alive(pid):
                 log = self.state_dir / "logs" / f"{name}.log"
@@ -213,10 +204,6 @@ class Demo:
         print(self.kubectl("get", "pod", "demo-pod-1", "-o", "wide"))
         return node
 
-    def stop(self) -> None:
-        for process in reversed(self.processes):
-            process.stop()
-
 
 def _load(path: Path) -> ModuleType:
     spec = importlib.util.spec_from_file_location("wasmgate_demo_assets", path)
@@ -228,10 +215,7 @@ def _load(path: Path) -> ModuleType:
 
 def main() -> int:
     demo = Demo(default_state_dir())
-    try:
-        demo.run()
-    finally:
-        demo.stop()
+    demo.run()
     return 0
 
 

@@ -18,7 +18,9 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from wasmgate.api.base import GROUP, VERSION
-from wasmgate.api.condition import ConditionStatus
+from wasmgate.api.condition import Condition, ConditionStatus
+from wasmgate.api.conditions import PluginCondition, find_condition, parse_conditions
+from wasmgate.api.plugin_json import scheduler_names
 from wasmgate.api.wasmnodecache import WasmNodeCache
 from wasmgate.api.wasmscheduler import WasmSchedulerSpec
 from wasmgate.metrics import set_staging_states
@@ -27,13 +29,12 @@ from wasmgate.reconcile.plugin_pass import status_changes
 from wasmgate.rollout.apply import PluginLock, as_json, plugins_for_scheduler, rollout_step
 from wasmgate.rollout.machine import Decision, Step
 from wasmgate.rollout.settings import RolloutConfig
-from wasmgate.stage.plugin_staging import plugin_schedulers, staged_digests, staging_status
+from wasmgate.stage.plugin_staging import staged_digests, staging_status
 
 SCHEDULERS = "wasmschedulers"
 PLUGINS = "wasmplugins"
 NODE_CACHES = "wasmnodecaches"
 NOT_FOUND = 404
-STAGED = "Staged"
 # Steps that end a rollout: the RolledOut marks they set are news worth an Event.
 FINISHING_STEPS = frozenset({Step.SUCCEEDED, Step.ROLLED_BACK, Step.FAILED})
 
@@ -46,20 +47,18 @@ class PassResult:
     events: list[tuple[dict[str, Any], PipelineEvent]] = field(default_factory=list)
 
 
-def _staged(status: Mapping[str, Any]) -> tuple[str, str, str] | None:
-    for item in status.get("conditions") or []:
-        if item.get("type") == STAGED:
-            return str(item["status"]), str(item["reason"]), str(item.get("message", ""))
-    return None
+def _staged(status: Mapping[str, Any]) -> Condition | None:
+    conditions = parse_conditions(status.get("conditions") or [])
+    return find_condition(conditions, PluginCondition.STAGED)
 
 
 def _staging_event(before: Mapping[str, Any], after: Mapping[str, Any]) -> PipelineEvent | None:
     """An Event when the Staged condition's status or reason changed."""
     old, new = _staged(before), _staged(after)
-    if new is None or (old is not None and old[:2] == new[:2]):
+    if new is None or (old is not None and (old.status, old.reason) == (new.status, new.reason)):
         return None
-    kind: EventType = "Normal" if new[0] != ConditionStatus.FALSE.value else "Warning"
-    return PipelineEvent(kind, new[1], f"Staged: {new[2]}")
+    kind: EventType = "Warning" if new.status == ConditionStatus.FALSE else "Normal"
+    return PipelineEvent(kind, new.reason, f"Staged: {new.message}")
 
 
 def _items(custom: client.CustomObjectsApi, plural: str) -> list[dict[str, Any]]:
@@ -135,7 +134,7 @@ def scheduler_pass(
     plugins = []
     events: list[tuple[dict[str, Any], PipelineEvent]] = []
     for plugin in _items(custom, PLUGINS):
-        if name not in plugin_schedulers(plugin):
+        if name not in scheduler_names(plugin):
             continue
         plugin_name = plugin["metadata"]["name"]
         current = write_staging(api, plugin_name, specs, nodes, caches, hold, events)

@@ -17,7 +17,6 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from wasmgate.api.base import GROUP, VERSION
-from wasmgate.api.condition import ConditionStatus
 from wasmgate.api.conditions import (
     PluginCondition,
     derive_phase,
@@ -28,6 +27,7 @@ from wasmgate.api.conditions import (
     set_condition,
     set_ready_condition,
 )
+from wasmgate.api.plugin_json import scheduler_names, validated_for_current_spec
 from wasmgate.api.wasmscheduler import RevisionOutcome, WasmScheduler
 from wasmgate.rollout.health import observe_deployment, observe_pod
 from wasmgate.rollout.machine import Decision, PluginMark, RolloutInputs, decide
@@ -280,15 +280,9 @@ def plugins_for_scheduler(
     it is given."""
     entries: list[PluginEntry] = []
     for plugin in plugins:
-        settings = (plugin.get("spec") or {}).get("scheduler") or {}
-        if scheduler_object not in (settings.get("schedulers") or ["wasmgate-scheduler"]):
+        if scheduler_object not in scheduler_names(plugin):
             continue
-        generation = (plugin.get("metadata") or {}).get("generation")
-        conditions = parse_conditions((plugin.get("status") or {}).get("conditions") or [])
-        validated = find_condition(conditions, PluginCondition.VALIDATED)
-        if validated is None or validated.status != ConditionStatus.TRUE:
-            continue
-        if not is_current(validated, generation):
+        if not validated_for_current_spec(plugin):
             continue
         entry = entry_from_wasmplugin(plugin)
         if entry is not None:

@@ -20,14 +20,12 @@ from wasmgate.api.conditions import (
     PluginCondition,
     derive_phase,
     dump_conditions,
-    find_condition,
-    is_current,
     parse_conditions,
     set_condition,
     set_ready_condition,
 )
+from wasmgate.api.plugin_json import scheduler_names, validated_for_current_spec
 from wasmgate.api.wasmnodecache import CacheState, WasmNodeCache
-from wasmgate.api.wasmplugin import DEFAULT_SCHEDULER
 from wasmgate.api.wasmplugin_status import StagingStatus
 from wasmgate.api.wasmscheduler import WasmSchedulerSpec
 from wasmgate.stage.aggregate import aggregate_staging
@@ -36,24 +34,10 @@ from wasmgate.stage.targets import desired_nodes
 NO_SCHEDULER = "SchedulerNotFound"
 
 
-def plugin_schedulers(plugin: Mapping[str, Any]) -> list[str]:
-    """Names of the WasmSchedulers a plugin (JSON) asks to be loaded by."""
-    settings = (plugin.get("spec") or {}).get("scheduler") or {}
-    return [str(name) for name in settings.get("schedulers") or [DEFAULT_SCHEDULER]]
-
-
 def ready_to_stage(plugin: Mapping[str, Any]) -> bool:
     """Whether the plugin's bytes passed validation for its current spec (agents then pull)."""
-    status = plugin.get("status") or {}
-    if not status.get("layerDigest"):
-        return False
-    generation = (plugin.get("metadata") or {}).get("generation")
-    conditions = parse_conditions(status.get("conditions") or [])
-    validated = find_condition(conditions, PluginCondition.VALIDATED)
-    return (
-        validated is not None
-        and validated.status == ConditionStatus.TRUE
-        and is_current(validated, generation)
+    return bool((plugin.get("status") or {}).get("layerDigest")) and validated_for_current_spec(
+        plugin
     )
 
 
@@ -74,7 +58,7 @@ def staging_status(
     status = plugin.get("status") or {}
     generation = (plugin.get("metadata") or {}).get("generation")
     conditions = parse_conditions(status.get("conditions") or [])
-    wanted = plugin_schedulers(plugin)
+    wanted = scheduler_names(plugin)
     specs = [schedulers[name] for name in wanted if name in schedulers]
     if specs:
         result = aggregate_staging(
