@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from wasmgate_admission.key_files import make_private_directory, write_atomically
+
 CA_VALIDITY = datetime.timedelta(days=3650)
 CA_RENEW_BEFORE = datetime.timedelta(days=365)
 SERVING_VALIDITY = datetime.timedelta(days=90)
@@ -39,14 +41,6 @@ class Certificates:
     key: Path
     ca_changed: bool
     cert_changed: bool
-
-
-def _write(path: Path, data: bytes, private: bool = False) -> None:
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_bytes(data)
-    if private:
-        temporary.chmod(0o600)
-    temporary.replace(path)
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
@@ -117,8 +111,10 @@ def _issue_ca(directory: Path, now: datetime.datetime) -> x509.Certificate:
         )
         .sign(key, hashes.SHA256())
     )
-    _write(directory / "ca-key.pem", _key_pem(key), private=True)
-    _write(directory / "ca.pem", cert.public_bytes(serialization.Encoding.PEM))
+    write_atomically(directory / "ca-key.pem", _key_pem(key), private=True)
+    write_atomically(
+        directory / "ca.pem", cert.public_bytes(serialization.Encoding.PEM), private=False
+    )
     return cert
 
 
@@ -142,8 +138,10 @@ def _issue_serving(
         .sign(ca_key, hashes.SHA256())
     )
     # The key first: kopf reloads when the certificate changes and must find the matching key.
-    _write(directory / "tls.key", _key_pem(key), private=True)
-    _write(directory / "tls.crt", cert.public_bytes(serialization.Encoding.PEM))
+    write_atomically(directory / "tls.key", _key_pem(key), private=True)
+    write_atomically(
+        directory / "tls.crt", cert.public_bytes(serialization.Encoding.PEM), private=False
+    )
 
 
 def ensure_certificates(
@@ -153,7 +151,7 @@ def ensure_certificates(
     if not hosts:
         raise ValueError("the serving certificate needs at least one host name or address")
     now = now or datetime.datetime.now(datetime.UTC)
-    directory.mkdir(parents=True, exist_ok=True)
+    make_private_directory(directory)
     ca_path, cert_path = directory / "ca.pem", directory / "tls.crt"
     ca_changed = not (
         _still_valid(ca_path, now, CA_RENEW_BEFORE) and (directory / "ca-key.pem").exists()

@@ -18,6 +18,7 @@ from typing import Any, cast
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from wasmgate_admission.key_files import make_private_directory, write_atomically
 from wasmgate_admission.settings import NamespacedName
 
 NOT_FOUND = 404
@@ -29,11 +30,7 @@ CA_FILES = ("ca.pem", "ca-key.pem")
 def _write_if_changed(path: Path, data: bytes, private: bool) -> None:
     if path.exists() and path.read_bytes() == data:
         return
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_bytes(data)
-    if private:
-        temporary.chmod(0o600)
-    temporary.replace(path)
+    write_atomically(path, data, private=private)
 
 
 @dataclass(frozen=True)
@@ -62,7 +59,7 @@ def fetch(api: client.ApiClient, ref: NamespacedName, directory: Path) -> Fetche
     if not all(name in data for name in CA_FILES):
         # Present but emptied or foreign: replaced when this replica publishes its CA.
         return Fetched(version, complete=False)
-    directory.mkdir(parents=True, exist_ok=True)
+    make_private_directory(directory)
     for name in CA_FILES:
         _write_if_changed(directory / name, base64.b64decode(data[name]), name == "ca-key.pem")
     return Fetched(version, complete=True)
