@@ -297,6 +297,11 @@ def wasmscheduler_rollout(name: str, stopped: kopf.DaemonStopped, memo: Runtime,
             # The apiserver is away or refused one call: the next pass starts from scratch.
             logger.warning("WasmScheduler %s: pass failed, retrying: %s", name, e)
             wait = settings.reconcile.retry_base_seconds
+        except Exception:
+            # Anything else is our bug; the pass wrote it into the scheduler's conditions. Left to
+            # kopf, the daemon would stop and come back only after its 60 s backoff.
+            logger.exception("WasmScheduler %s: pass failed, retrying", name)
+            wait = settings.reconcile.retry_base_seconds
         else:
             if result is None:
                 return
@@ -308,6 +313,8 @@ def wasmscheduler_rollout(name: str, stopped: kopf.DaemonStopped, memo: Runtime,
                 record_rollout(decision.step.value)
                 logger.info("WasmScheduler %s: %s: %s", name, decision.step, decision.message)
             wait = decision.requeue_after or settings.reconcile.resync_seconds
+            if result.staging_failures:
+                wait = min(wait, settings.reconcile.retry_base_seconds)
         memo.wakeups.wait(seen, wait, lambda: bool(stopped))
 
 
@@ -403,6 +410,7 @@ def _cached(kwargs: Mapping[str, Any]) -> IndexedLookup:
         schedulers=_index(kwargs, "admission_schedulers"),
         policies=_index(kwargs, "admission_policies"),
         fallback=_fresh(),
+        scheduler_plugins=_index(kwargs, "admission_scheduler_plugins"),
     )
 
 
@@ -414,6 +422,14 @@ def admission_secrets(namespace: str | None, name: str, body: Any, **_: Any) -> 
 @_when_serving(kopf.index(GROUP, VERSION, "wasmschedulers"))
 def admission_schedulers(name: str, **_: Any) -> dict[Any, Any]:
     return {name: True}
+
+
+@_when_serving(kopf.index(GROUP, VERSION, PLUGINS))
+def admission_scheduler_plugins(name: str, body: kopf.Body, **_: Any) -> dict[Any, Any]:
+    # Names only, by scheduler: what the per-scheduler plugin limit needs, and small.
+    if body.metadata.get("deletionTimestamp"):
+        return {}
+    return {scheduler: name for scheduler in scheduler_names(body)}
 
 
 @_when_serving(kopf.index(GROUP, VERSION, POLICIES))

@@ -10,7 +10,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from wasmgate_admission.lookup import LookupFailed
+from wasmgate_admission.lookup import LookupFailed, plugins_naming
 
 _KEY = ec.generate_private_key(ec.SECP256R1())
 PUBLIC_PEM = _KEY.public_key().public_bytes(
@@ -52,3 +52,6 @@ class TableLookup:
     def plugins(self) -> Sequence[Mapping[str, Any]]:
         self._check()
         return self.plugin_objects
+
+    def scheduler_plugins(self, scheduler: str) -> Sequence[str]:
+        return plugins_naming(scheduler, self.plugins())

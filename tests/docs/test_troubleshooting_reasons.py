@@ -19,7 +19,7 @@ from wasmgate.api.conditions import ALL_STEPS_SUCCEEDED, PIPELINE
 from wasmgate.errors import KitError, WasmgateError
 from wasmgate.reconcile.pipeline import WAITING_REASON
 from wasmgate.reconcile.verify_stage import NOT_REQUIRED_REASON
-from wasmgate.rollout import machine
+from wasmgate.rollout import limit, machine
 from wasmgate.stage.aggregate import ALL_NODES_STAGED, NO_TARGET_NODES, PULLING
 from wasmgate.stage.plugin_staging import NO_SCHEDULER
 
@@ -67,6 +67,8 @@ def _reasons() -> set[str]:
         machine.WAITING_FOR_STAGING,
         machine.ROLLED_OUT,
         machine.RENDERED,
+        machine.STEP_FAILED,
+        limit.LIMIT_EXCEEDED,
     }
     phases = {phase.value for _, phase in PIPELINE}  # Ready's reason while a step runs
     return _error_reasons() | _success_reasons() | constants | phases | set(SCHEDULER_LITERALS)

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from rollout_samples import digest, entry, scheduler
 
-from wasmgate.api.wasmscheduler import RevisionOutcome, WasmScheduler
+from wasmgate.api.wasmscheduler import MAX_SCHEDULER_PLUGINS, RevisionOutcome, WasmScheduler
 from wasmgate.rollout.config import render_config
 from wasmgate.rollout.health import DeploymentObservation, PodObservation
 from wasmgate.rollout.machine import Decision, RolloutInputs, Step, decide
@@ -274,3 +274,52 @@ def test_rendered_bytes_are_what_the_config_map_holds() -> None:
     text = started.create_config_map["data"]["config.yaml"]
     assert render_config(yaml.safe_load(text)) == text
     assert RolloutConfig().store_root in text
+
+
+def _names(entries: Any) -> list[str]:
+    return [item.name for item in entries]
+
+
+def test_over_the_limit_rolls_a_deterministic_subset_and_says_so() -> None:
+    cluster = Cluster()
+    limit = MAX_SCHEDULER_PLUGINS
+    plugins = [entry(f"p{i:03}", "1") for i in range(limit + 1)]
+    ws, started = _step(scheduler(), cluster, list(reversed(plugins)))
+    assert started.step == Step.STARTED
+    assert _names(started.status.revisions[0].plugins) == _names(plugins[:limit])
+    rendered = next(c for c in started.status.conditions if c.type == "ConfigRendered")
+    assert (rendered.status, rendered.reason) == ("False", "PluginLimitExceeded")
+    assert rendered.message == (
+        f"{limit + 1} WasmPlugins name WasmScheduler wasmgate-scheduler, more than the {limit} "
+        f"one scheduler loads; left out: p{limit:03} (plugins already running keep their place, "
+        "the rest go in by name); name another WasmScheduler in their "
+        "spec.scheduler.schedulers, or delete plugins from this one"
+    )
+    left = [m for m in started.plugin_marks if m.reason == "PluginLimitExceeded"]
+    assert [(m.name, m.status) for m in left] == [(f"p{limit:03}", "False")]
+    assert "WasmScheduler wasmgate-scheduler already loads 64 plugins" in left[0].message
+    ws, done = _step(ws, cluster, plugins, available=True)
+    assert done.step == Step.SUCCEEDED
+    rolled = {m.name: m.status for m in done.plugin_marks}
+    assert rolled[f"p{limit:03}"] == "False" and rolled["p000"] == "True"
+    # A status the API accepts: the limit is in the model, so this is what the apiserver checks.
+    WasmScheduler.model_validate(_with_status(ws, done).to_json())
+    # Steady state: the next steps write nothing new (no status churn while over the limit).
+    ws, idle = _step(ws, cluster, plugins, available=True)
+    _, again = _step(ws, cluster, plugins, available=True, now=T0 + timedelta(minutes=5))
+    assert (idle.step, again.step) == (Step.IDLE, Step.IDLE)
+    assert again.status == idle.status
+
+
+def test_a_new_plugin_over_the_limit_never_evicts_a_running_one() -> None:
+    cluster = Cluster()
+    limit = MAX_SCHEDULER_PLUGINS
+    running = [entry(f"p{i:03}", "1") for i in range(1, limit + 1)]
+    ws = _roll(scheduler(), cluster, running)
+    newcomer = entry("p000", "2")  # first by name, but the scheduler is full
+    _, idle = _step(ws, cluster, [newcomer, *running], available=True)
+    assert idle.step == Step.IDLE
+    assert [(m.name, m.reason) for m in idle.plugin_marks if m.status == "False"] == [
+        ("p000", "PluginLimitExceeded")
+    ]
+    assert "p000" not in _names(idle.status.plugins)

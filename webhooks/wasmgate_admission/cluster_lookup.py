@@ -13,7 +13,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from wasmgate.api.base import GROUP, VERSION
-from wasmgate_admission.lookup import LookupFailed
+from wasmgate_admission.lookup import LookupFailed, plugins_naming
 
 NOT_FOUND = 404
 
@@ -59,3 +59,6 @@ class ClusterLookup:
 
     def plugins(self) -> Sequence[Mapping[str, Any]]:
         return self._list("wasmplugins")
+
+    def scheduler_plugins(self, scheduler: str) -> Sequence[str]:
+        return plugins_naming(scheduler, self.plugins())

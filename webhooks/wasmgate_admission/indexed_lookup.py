@@ -34,8 +34,10 @@ class IndexedLookup:
         schedulers: IndexView,
         policies: IndexView,
         fallback: Lookup,
+        scheduler_plugins: IndexView | None = None,
     ) -> None:
         self._secrets = secrets
+        self._scheduler_plugins = scheduler_plugins
         self._schedulers = schedulers
         self._policies = policies
         self._fallback = fallback
@@ -56,6 +58,13 @@ class IndexedLookup:
         # Only WasmScheduler DELETE lists plugins, and it must see one created a moment ago;
         # an index of every plugin body would be copied on every status write for nothing.
         return self._fallback.plugins()
+
+    def scheduler_plugins(self, scheduler: str) -> Sequence[str]:
+        # Names only: a plugin created a moment ago may be missing, which lets one more in;
+        # a denial is confirmed against the apiserver, and the operator caps what slips past.
+        if self._scheduler_plugins is None:
+            return self._fallback.scheduler_plugins(scheduler)
+        return sorted(self._scheduler_plugins.get(scheduler, ()))
 
 
 Review = Callable[[Mapping[str, Any], Lookup], Verdict]

@@ -6,9 +6,10 @@ in-memory table and the operator hands them `ClusterLookup` (see `cluster_lookup
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
+from wasmgate.api.plugin_json import scheduler_names
 from wasmgate.errors import WasmgateError
 
 
@@ -36,3 +37,19 @@ class Lookup(Protocol):
     def plugins(self) -> Sequence[Mapping[str, Any]]:
         """Every WasmPlugin object."""
         ...
+
+    def scheduler_plugins(self, scheduler: str) -> Sequence[str]:
+        """Names of the WasmPlugins that name this WasmScheduler (deleted ones excepted)."""
+        ...
+
+
+def plugins_naming(scheduler: str, plugins: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Names of the plugins whose spec.scheduler.schedulers names `scheduler`, sorted; a plugin
+    already being deleted does not hold its scheduler."""
+    names = []
+    for plugin in plugins:
+        if (plugin.get("metadata") or {}).get("deletionTimestamp"):
+            continue
+        if scheduler in scheduler_names(plugin):
+            names.append(str(plugin.get("metadata", {}).get("name", "?")))
+    return sorted(names)

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from wasmgate.api.plugin_json import scheduler_names
 from wasmgate.api.wasmplugin import MAX_GUEST_CONFIG_BYTES, WasmPlugin, WasmPluginSpec
+from wasmgate.api.wasmscheduler import MAX_SCHEDULER_PLUGINS, PLUGIN_LIMIT_EXCEEDED
 from wasmgate.api.wasmtrustpolicy import PolicyMode
 from wasmgate.errors import InvalidSpec
 from wasmgate.oci.reference import Reference, parse_reference
@@ -67,6 +69,35 @@ def _schedulers(spec: WasmPluginSpec, lookup: Lookup, findings: Findings) -> Non
             )
 
 
+def _scheduler_room(
+    request: Mapping[str, Any], spec: WasmPluginSpec, lookup: Lookup, findings: Findings
+) -> None:
+    """Refuse a plugin that would be one too many for a WasmScheduler it newly names.
+
+    Only a newly named scheduler counts: editing a plugin the scheduler already loads adds
+    nothing, even when plugins that slipped past (webhook down) put it over the limit."""
+    name = ((request.get("object") or {}).get("metadata") or {}).get("name", "")
+    before: set[str] = set()
+    if request.get("operation") == "UPDATE" and request.get("oldObject"):
+        before = set(scheduler_names(request["oldObject"]))
+    for index, scheduler in enumerate(spec.scheduler.schedulers):
+        if scheduler in before:
+            continue
+        try:
+            others = set(lookup.scheduler_plugins(scheduler)) - {name}
+        except LookupFailed:
+            continue  # the operator enforces the limit too
+        if len(others) >= MAX_SCHEDULER_PLUGINS:
+            findings.deny(
+                f"spec.scheduler.schedulers[{index}]: WasmScheduler {scheduler} already loads "
+                f"{len(others)} WasmPlugins, the most one scheduler may ({MAX_SCHEDULER_PLUGINS}); "
+                "name another WasmScheduler here (create one from "
+                "docs/examples/wasmscheduler.yaml with its own name), or delete a WasmPlugin "
+                f"that names {scheduler}",
+                reason=PLUGIN_LIMIT_EXCEEDED,
+            )
+
+
 def _policies(
     spec: WasmPluginSpec, reference: Reference, lookup: Lookup, findings: Findings
 ) -> None:
@@ -119,6 +150,7 @@ def review_wasmplugin(request: Mapping[str, Any], lookup: Lookup) -> Verdict:
     if spec.verify is not None:
         check_signer_refs(spec.verify.to_json(), "spec.verify.", lookup, findings)
     _schedulers(spec, lookup, findings)
+    _scheduler_room(request, spec, lookup, findings)
     if reference is not None:
         _policies(spec, reference, lookup, findings)
     _source_changed(request, findings)

@@ -9,23 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from wasmgate.api.plugin_json import scheduler_names
 from wasmgate_admission.lookup import Lookup, LookupFailed
 from wasmgate_admission.verdict import Findings, Verdict
 
 MAX_LISTED = 20
-
-
-def plugins_using(scheduler: str, plugins: list[Mapping[str, Any]]) -> list[str]:
-    """Names of the plugins whose spec.scheduler.schedulers names `scheduler`, sorted; a plugin
-    already being deleted does not hold its scheduler."""
-    names = []
-    for plugin in plugins:
-        if (plugin.get("metadata") or {}).get("deletionTimestamp"):
-            continue
-        if scheduler in scheduler_names(plugin):
-            names.append(plugin.get("metadata", {}).get("name", "?"))
-    return sorted(names)
 
 
 def review_wasmscheduler(request: Mapping[str, Any], lookup: Lookup) -> Verdict:
@@ -35,7 +22,7 @@ def review_wasmscheduler(request: Mapping[str, Any], lookup: Lookup) -> Verdict:
         return findings.verdict()
     name = (request.get("oldObject") or {}).get("metadata", {}).get("name", "")
     try:
-        users = plugins_using(name, list(lookup.plugins()))
+        users = list(lookup.scheduler_plugins(name))
     except LookupFailed as e:
         findings.warn(f"could not list WasmPlugins ({e.message}); deleted anyway")
         return findings.verdict()

@@ -5,10 +5,17 @@ a configuration only when every node it may run on holds every digest the config
 The pass reads everything it needs fresh from the apiserver (schedulers, plugins, nodes,
 WasmNodeCaches), so a restarted operator needs no memory of earlier passes: the rollout state
 lives in WasmScheduler.status, the staging evidence in the WasmNodeCaches.
+
+A failure is contained where it happens, so the status never waits for the next pass to say
+what the pass knew: one plugin's staging write failing leaves the others' written and the
+rollout step taken; a rollout step failing is written into the WasmScheduler's conditions
+before the error goes up (the daemon retries it). Writes happen only for what changed: a
+plugin whose listed status already shows its staging is not read again.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,14 +26,26 @@ from kubernetes.client.exceptions import ApiException
 
 from wasmgate.api.base import GROUP, VERSION
 from wasmgate.api.condition import Condition, ConditionStatus
-from wasmgate.api.conditions import PluginCondition, find_condition, parse_conditions
+from wasmgate.api.conditions import (
+    PluginCondition,
+    SchedulerCondition,
+    find_condition,
+    parse_conditions,
+)
 from wasmgate.api.plugin_json import scheduler_names
 from wasmgate.api.wasmnodecache import WasmNodeCache
-from wasmgate.api.wasmscheduler import WasmSchedulerSpec
+from wasmgate.api.wasmscheduler import PLUGIN_LIMIT_EXCEEDED, WasmSchedulerSpec
 from wasmgate.metrics import set_staging_states
 from wasmgate.reconcile.pipeline import EventType, PipelineEvent
 from wasmgate.reconcile.plugin_pass import status_changes
-from wasmgate.rollout.apply import PluginLock, as_json, plugins_for_scheduler, rollout_step
+from wasmgate.rollout.apply import (
+    Known,
+    PluginLock,
+    as_json,
+    plugins_for_scheduler,
+    report_failure,
+    rollout_step,
+)
 from wasmgate.rollout.machine import Decision, Step
 from wasmgate.rollout.settings import RolloutConfig
 from wasmgate.stage.plugin_staging import staged_digests, staging_status
@@ -38,13 +57,26 @@ NOT_FOUND = 404
 # Steps that end a rollout: the RolledOut marks they set are news worth an Event.
 FINISHING_STEPS = frozenset({Step.SUCCEEDED, Step.ROLLED_BACK, Step.FAILED})
 
+logger = logging.getLogger(__name__)
+
 
 @dataclass
 class PassResult:
-    """The rollout decision, and the Events to post on plugins (their JSON bodies)."""
+    """The rollout decision, the Events to post (on the objects whose JSON bodies are given),
+    and the plugins whose staging status could not be written (the daemon retries soon)."""
 
     decision: Decision
     events: list[tuple[dict[str, Any], PipelineEvent]] = field(default_factory=list)
+    staging_failures: list[str] = field(default_factory=list)
+
+
+def describe(error: BaseException) -> str:
+    """One line about an error for a condition message (an ApiException's str is its whole
+    HTTP response)."""
+    if isinstance(error, ApiException):
+        return f"the Kubernetes API answered {error.status} {error.reason}"
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}"
 
 
 def _staged(status: Mapping[str, Any]) -> Condition | None:
@@ -83,12 +115,20 @@ def write_staging(
     caches: list[WasmNodeCache],
     hold: PluginLock,
     events: list[tuple[dict[str, Any], PipelineEvent]] | None = None,
+    listed: Mapping[str, Any] | None = None,
 ) -> dict[str, Any] | None:
     """Recompute one plugin's staging status under its lock and write what changed.
 
     Returns the plugin as it stands afterwards (None if it is gone); a change of the Staged
-    condition is added to `events`."""
+    condition is added to `events`. With `listed` (the plugin as a list just returned it), a
+    plugin whose status already shows its staging costs no request at all."""
     custom = client.CustomObjectsApi(api)
+    if listed is not None and not listed["metadata"].get("deletionTimestamp"):
+        patch = staging_status(listed, schedulers, nodes, caches, datetime.now(UTC))
+        if patch is None or not status_changes(listed.get("status") or {}, patch):
+            if patch is not None:
+                _record(name, patch["staging"])
+            return dict(listed)
     with hold(name):
         plugin = _read_plugin(custom, name)
         if plugin is None or plugin["metadata"].get("deletionTimestamp"):
@@ -116,10 +156,60 @@ def _record(plugin: str, staging: Mapping[str, Any]) -> None:
     set_staging_states(plugin, {"Ready": ready, "Failed": failed, "Pulling": pending})
 
 
+def _stage_all(
+    api: client.ApiClient,
+    name: str,
+    listed: list[dict[str, Any]],
+    specs: Mapping[str, WasmSchedulerSpec],
+    nodes: list[dict[str, Any]],
+    caches: list[WasmNodeCache],
+    hold: PluginLock,
+    events: list[tuple[dict[str, Any], PipelineEvent]],
+    failures: list[str],
+) -> list[dict[str, Any]]:
+    """Write the staging status of every plugin that names scheduler `name`; the plugins as
+    they stand afterwards. One plugin's failure is logged and kept in `failures`, and that plugin
+    goes on as listed: its staging is written by a later pass, the others' by this one."""
+    plugins = []
+    for plugin in listed:
+        if name not in scheduler_names(plugin):
+            continue
+        plugin_name = plugin["metadata"]["name"]
+        try:
+            current = write_staging(
+                api, plugin_name, specs, nodes, caches, hold, events, listed=plugin
+            )
+        except (ApiException, OSError, ValueError) as e:
+            logger.warning("WasmPlugin %s: staging status not written: %s", plugin_name, e)
+            failures.append(f"{plugin_name}: {describe(e)}")
+            current = plugin
+        if current is not None:
+            plugins.append(current)
+    return plugins
+
+
+def _limit_event(before: Mapping[str, Any], decision: Decision) -> PipelineEvent | None:
+    """An Event when the scheduler goes over its plugin limit, or its left-out set changes, or
+    it is back under the limit."""
+    old = find_condition(
+        parse_conditions(before.get("conditions") or []), SchedulerCondition.CONFIG_RENDERED
+    )
+    new = find_condition(decision.status.conditions, SchedulerCondition.CONFIG_RENDERED)
+    if new is None or (old is not None and (old.reason, old.message) == (new.reason, new.message)):
+        return None
+    if new.reason == PLUGIN_LIMIT_EXCEEDED:
+        return PipelineEvent("Warning", new.reason, new.message)
+    if old is not None and old.reason == PLUGIN_LIMIT_EXCEEDED:
+        return PipelineEvent("Normal", new.reason, f"back within the plugin limit: {new.message}")
+    return None
+
+
 def scheduler_pass(
     api: client.ApiClient, name: str, settings: RolloutConfig, hold: PluginLock
 ) -> PassResult | None:
-    """Stage-check the scheduler's plugins and take one rollout step; None if it is gone."""
+    """Stage-check the scheduler's plugins and take one rollout step; None if it is gone.
+
+    A failed rollout step is written into the WasmScheduler's conditions, then raised."""
     custom = client.CustomObjectsApi(api)
     schedulers = {item["metadata"]["name"]: item for item in _items(custom, SCHEDULERS)}
     scheduler = schedulers.get(name)
@@ -131,23 +221,31 @@ def scheduler_pass(
     }
     nodes = [as_json(api, node) for node in client.CoreV1Api(api).list_node().items]
     caches = [WasmNodeCache.model_validate(item) for item in _items(custom, NODE_CACHES)]
-    plugins = []
+    listed = _items(custom, PLUGINS)
     events: list[tuple[dict[str, Any], PipelineEvent]] = []
-    for plugin in _items(custom, PLUGINS):
-        if name not in scheduler_names(plugin):
-            continue
-        plugin_name = plugin["metadata"]["name"]
-        current = write_staging(api, plugin_name, specs, nodes, caches, hold, events)
-        if current is not None:
-            plugins.append(current)
+    failures: list[str] = []
+    plugins = _stage_all(api, name, listed, specs, nodes, caches, hold, events, failures)
     entries = plugins_for_scheduler(plugins, name)
     staged = staged_digests(specs[name], nodes, caches)
-    decision = rollout_step(api, scheduler, entries, staged, settings=settings, hold=hold)
+    bodies = {plugin["metadata"]["name"]: plugin for plugin in plugins}
+    try:
+        decision = rollout_step(
+            api, scheduler, entries, staged, settings=settings, hold=hold, known=Known(bodies)
+        )
+    except Exception as e:
+        message = f"a rollout step failed and is retried: {describe(e)}"
+        try:
+            report_failure(api, scheduler, message, datetime.now(UTC))
+        except (ApiException, OSError) as report_error:
+            logger.warning("WasmScheduler %s: cannot report the failure: %s", name, report_error)
+        raise
+    limit_event = _limit_event(scheduler.get("status") or {}, decision)
+    if limit_event is not None:
+        events.append((scheduler, limit_event))
     if decision.step in FINISHING_STEPS:
-        bodies = {plugin["metadata"]["name"]: plugin for plugin in plugins}
         for mark in decision.plugin_marks:
             if mark.name in bodies:
                 kind: EventType = "Normal" if mark.status == ConditionStatus.TRUE else "Warning"
                 message = f"RolledOut: {mark.message}"
                 events.append((bodies[mark.name], PipelineEvent(kind, mark.reason, message)))
-    return PassResult(decision, events)
+    return PassResult(decision, events, failures)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -29,8 +30,9 @@ from wasmgate.api.conditions import (
 )
 from wasmgate.api.plugin_json import scheduler_names, validated_for_current_spec
 from wasmgate.api.wasmscheduler import RevisionOutcome, WasmScheduler
+from wasmgate.rollout.compare import holds
 from wasmgate.rollout.health import observe_deployment, observe_pod
-from wasmgate.rollout.machine import Decision, PluginMark, RolloutInputs, decide
+from wasmgate.rollout.machine import Decision, PluginMark, RolloutInputs, decide, step_failed
 from wasmgate.rollout.names import (
     CONFIG_KEY,
     deployment_name,
@@ -54,6 +56,14 @@ WASMSCHEDULERS = "wasmschedulers"
 WASMPLUGINS = "wasmplugins"
 
 
+@dataclass(frozen=True)
+class Known:
+    """What the caller already read, so a step writes (and reads) only what changed."""
+
+    plugins: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """WasmPlugins as the caller just read them: a mark one already carries is not written."""
+
+
 def _delete_config_map(core: client.CoreV1Api, name: str, namespace: str) -> None:
     try:
         core.delete_namespaced_config_map(name, namespace)
@@ -68,8 +78,9 @@ def as_json(api: client.ApiClient, obj: object) -> dict[str, Any]:
     return data
 
 
-def _upsert(api: client.ApiClient, obj: Mapping[str, Any]) -> None:
-    """Create `obj`, or patch it into shape when it exists (idempotent)."""
+def _upsert(api: client.ApiClient, obj: Mapping[str, Any], *, exists: bool = False) -> None:
+    """Create `obj`, or patch it into shape when it exists (idempotent); `exists` when the
+    caller has just read it, so the create that would only answer 409 is not sent."""
     kind = obj["kind"]
     name = obj["metadata"]["name"]
     namespace = obj["metadata"].get("namespace")
@@ -106,6 +117,9 @@ def _upsert(api: client.ApiClient, obj: Mapping[str, Any]) -> None:
     }
     model, create, patch = operations[kind]
     scope = () if namespace is None else (namespace,)
+    if exists:
+        patch(name, *scope, dict(obj))
+        return
     try:
         create(*scope, model.model_validate(dict(obj)))
     except ApiException as e:
@@ -137,6 +151,20 @@ def _read_config(api: client.ApiClient, name: str, namespace: str) -> dict[str, 
     return loaded
 
 
+def read_deployment(
+    api: client.ApiClient, scheduler: WasmScheduler, settings: RolloutConfig
+) -> dict[str, Any] | None:
+    """The scheduler's Deployment as the apiserver's JSON, or None."""
+    apps = client.AppsV1Api(api)
+    try:
+        raw = apps.read_namespaced_deployment(deployment_name(scheduler), settings.namespace)
+    except ApiException as e:
+        if e.status != NOT_FOUND:
+            raise
+        return None
+    return as_json(api, raw)
+
+
 def gather(
     api: client.ApiClient,
     scheduler: WasmScheduler,
@@ -145,16 +173,11 @@ def gather(
     *,
     now: datetime,
     settings: RolloutConfig,
+    deployment_body: Mapping[str, Any] | None,
 ) -> RolloutInputs:
-    """What `decide()` needs, read from the apiserver."""
-    core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
-    try:
-        raw = apps.read_namespaced_deployment(deployment_name(scheduler), settings.namespace)
-        deployment = observe_deployment(as_json(api, raw))
-    except ApiException as e:
-        if e.status != NOT_FOUND:
-            raise
-        deployment = None
+    """What `decide()` needs, read from the apiserver (the Deployment read by the caller)."""
+    core = client.CoreV1Api(api)
+    deployment = observe_deployment(deployment_body) if deployment_body is not None else None
     selector = ",".join(f"{k}={v}" for k, v in selector_labels(scheduler).items())
     pods = core.list_namespaced_pod(settings.namespace, label_selector=selector).items
     revisions = scheduler.status.revisions if scheduler.status else []
@@ -176,6 +199,19 @@ def gather(
     )
 
 
+def carries(plugin: Mapping[str, Any], mark: PluginMark) -> bool:
+    """Whether the WasmPlugin (JSON) already has the mark for its current generation."""
+    generation = (plugin.get("metadata") or {}).get("generation")
+    conditions = parse_conditions((plugin.get("status") or {}).get("conditions") or [])
+    existing = find_condition(conditions, PluginCondition.ROLLED_OUT)
+    return (
+        existing is not None
+        and is_current(existing, generation)
+        and (existing.status, existing.reason, existing.message)
+        == (mark.status, mark.reason, mark.message)
+    )
+
+
 def mark_plugin(api: client.ApiClient, mark: PluginMark, now: datetime) -> bool:
     """Set RolledOut (and Ready, phase) on a WasmPlugin; False if it changed meanwhile."""
     custom = client.CustomObjectsApi(api)
@@ -190,16 +226,9 @@ def mark_plugin(api: client.ApiClient, mark: PluginMark, now: datetime) -> bool:
     generation = plugin["metadata"].get("generation")
     if mark.generation is not None and generation != mark.generation:
         return False
-    status = plugin.get("status") or {}
-    conditions = parse_conditions(status.get("conditions") or [])
-    existing = find_condition(conditions, PluginCondition.ROLLED_OUT)
-    if (
-        existing is not None
-        and is_current(existing, generation)
-        and (existing.status, existing.reason, existing.message)
-        == (mark.status, mark.reason, mark.message)
-    ):
+    if carries(plugin, mark):
         return True
+    conditions = parse_conditions((plugin.get("status") or {}).get("conditions") or [])
     conditions = set_condition(
         conditions,
         type_=PluginCondition.ROLLED_OUT,
@@ -228,23 +257,30 @@ def execute(
     now: datetime,
     settings: RolloutConfig,
     hold: PluginLock = _no_lock,
+    deployment_body: Mapping[str, Any] | None = None,
+    known: Known = Known(),
 ) -> None:
-    """Perform a decision: ConfigMap, Deployment, history clean-up, status, plugin marks."""
+    """Perform a decision: ConfigMap, Deployment, history clean-up, status, plugin marks.
+
+    Compare, then write: a write is skipped when the cluster already shows it (the Deployment
+    as the caller read it, the scheduler's stored status, the plugins in `known`)."""
     core = client.CoreV1Api(api)
     if decision.create_config_map is not None:
         _upsert(api, decision.create_config_map)
-    if decision.apply_deployment is not None:
-        _upsert(api, decision.apply_deployment)
+    wanted = decision.apply_deployment
+    if wanted is not None and not (deployment_body is not None and holds(deployment_body, wanted)):
+        _upsert(api, wanted, exists=deployment_body is not None)
     for name in decision.delete_config_maps:
         _delete_config_map(core, name, settings.namespace)
-    client.CustomObjectsApi(api).patch_cluster_custom_object_status(
-        GROUP,
-        VERSION,
-        WASMSCHEDULERS,
-        str(scheduler.metadata.name),
-        {"status": decision.status.to_json()},
-    )
+    status = decision.status.to_json()
+    if scheduler.status is None or scheduler.status.to_json() != status:
+        client.CustomObjectsApi(api).patch_cluster_custom_object_status(
+            GROUP, VERSION, WASMSCHEDULERS, str(scheduler.metadata.name), {"status": status}
+        )
     for mark in decision.plugin_marks:
+        seen = known.plugins.get(mark.name)
+        if seen is not None and carries(seen, mark):
+            continue
         with hold(mark.name):
             mark_plugin(api, mark, now)
 
@@ -258,6 +294,7 @@ def rollout_step(
     now: datetime | None = None,
     settings: RolloutConfig | None = None,
     hold: PluginLock = _no_lock,
+    known: Known = Known(),
 ) -> Decision:
     """One reconcile of a WasmScheduler (its JSON): gather, decide, apply; returns the decision.
 
@@ -267,9 +304,37 @@ def rollout_step(
     now = now or datetime.now(UTC)
     model = WasmScheduler.model_validate(scheduler)
     ensure_scheduler_identity(api, model, settings)
-    decision = decide(gather(api, model, plugins, staged, now=now, settings=settings))
-    execute(api, model, decision, now=now, settings=settings, hold=hold)
+    body = read_deployment(api, model, settings)
+    inputs = gather(api, model, plugins, staged, now=now, settings=settings, deployment_body=body)
+    decision = decide(inputs)
+    execute(
+        api,
+        model,
+        decision,
+        now=now,
+        settings=settings,
+        hold=hold,
+        deployment_body=body,
+        known=known,
+    )
     return decision
+
+
+def report_failure(
+    api: client.ApiClient, scheduler: Mapping[str, Any], message: str, now: datetime
+) -> None:
+    """Say in the WasmScheduler's status that a rollout step failed and is retried."""
+    model = WasmScheduler.model_validate(scheduler)
+    status = step_failed(model, message, now)
+    if model.status is not None and model.status.to_json() == status.to_json():
+        return
+    client.CustomObjectsApi(api).patch_cluster_custom_object_status(
+        GROUP,
+        VERSION,
+        WASMSCHEDULERS,
+        str(model.metadata.name),
+        {"status": {"conditions": dump_conditions(status.conditions)}},
+    )
 
 
 def plugins_for_scheduler(
@@ -291,10 +356,14 @@ def plugins_for_scheduler(
 
 
 __all__ = [
+    "Known",
+    "carries",
     "ensure_scheduler_identity",
     "execute",
     "gather",
     "mark_plugin",
     "plugins_for_scheduler",
+    "read_deployment",
+    "report_failure",
     "rollout_step",
 ]

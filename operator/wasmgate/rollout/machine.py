@@ -21,7 +21,7 @@ changes, so a bad plugin never blocks the others and is never retried as is.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -46,6 +46,7 @@ from wasmgate.rollout.history import (
     supersede_active,
     with_outcome,
 )
+from wasmgate.rollout.limit import LIMIT_EXCEEDED, choose, plugin_message, scheduler_message
 from wasmgate.rollout.plugins import PluginEntry, entries_from_config
 from wasmgate.rollout.settings import RolloutConfig
 
@@ -55,6 +56,7 @@ ROLLING_OUT = "RollingOut"
 WAITING_FOR_STAGING = "WaitingForStaging"
 ROLLED_OUT = "RolledOut"
 RENDERED = "Rendered"
+STEP_FAILED = "RolloutStepFailed"
 
 
 class Step(StrEnum):
@@ -119,6 +121,16 @@ class _Step:
     inputs: RolloutInputs
     revisions: list[SchedulerRevision]
     conditions: list[Condition]
+    left_out: frozenset[str] = frozenset()
+    """Plugins over the scheduler's limit (wasmgate.rollout.limit): never marked as loaded."""
+
+    def loaded_now(self) -> list[PluginEntry]:
+        """The plugins a configuration of this step runs as their current spec."""
+        return [
+            entry
+            for entry in self.inputs.plugins
+            if not entry.blocked and entry.name not in self.left_out
+        ]
 
     @property
     def generation(self) -> int | None:
@@ -213,23 +225,45 @@ def _marks(
 
 def decide(inputs: RolloutInputs) -> Decision:
     """One step of the rollout of `inputs.scheduler` (see the module docstring)."""
-    scheduler, settings = inputs.scheduler, inputs.settings
+    scheduler = inputs.scheduler
     previous = scheduler.status or WasmSchedulerStatus()
     step = _Step(inputs, list(previous.revisions), list(previous.conditions))
     active = latest(step.revisions, RevisionOutcome.ACTIVE)
-    progressing = latest(step.revisions, RevisionOutcome.PROGRESSING)
     active_entries = _active_entries(inputs, active)
-    entries = desired_entries(inputs.plugins, active_entries)
+    choice = choose(desired_entries(inputs.plugins, active_entries), active_entries)
+    step.left_out = frozenset(entry.name for entry in choice.left_out)
+    name = str(scheduler.metadata.name)
+    rendered = (
+        (ConditionStatus.FALSE, LIMIT_EXCEEDED, scheduler_message(name, choice))
+        if choice.left_out
+        else None
+    )
+    decision = _decide(step, active, active_entries, choice.loaded, rendered)
+    # Every step repeats the marks: a plugin left out stays told so, whatever the rollout does.
+    marks = _marks(choice.left_out, ConditionStatus.FALSE, LIMIT_EXCEEDED, plugin_message(name))
+    return replace(decision, plugin_marks=decision.plugin_marks + marks)
+
+
+def _decide(
+    step: _Step,
+    active: SchedulerRevision | None,
+    active_entries: Mapping[str, PluginEntry],
+    entries: list[PluginEntry],
+    rendered: tuple[ConditionStatus, str, str] | None,
+) -> Decision:
+    inputs = step.inputs
+    scheduler, settings = inputs.scheduler, inputs.settings
+    progressing = latest(step.revisions, RevisionOutcome.PROGRESSING)
     config = build_scheduler_config(scheduler, entries, settings)
     number = next_revision_number(step.revisions)
     config_map = build_config_map(scheduler, config, number, settings)
     name: str = config_map["metadata"]["name"]
-    step.condition(
-        SchedulerCondition.CONFIG_RENDERED,
+    status, reason, message = rendered or (
         ConditionStatus.TRUE,
         RENDERED,
         f"{name} loads {len(entries)} plugins",
     )
+    step.condition(SchedulerCondition.CONFIG_RENDERED, status, reason, message)
 
     def deploy(config_map_name: str) -> dict[str, Any]:
         return build_deployment(scheduler, config_map_name, settings)
@@ -252,7 +286,7 @@ def decide(inputs: RolloutInputs) -> Decision:
             ROLLED_OUT,
             f"revision {active.revision} ({name}) is running",
         )
-        current = [entry for entry in inputs.plugins if not entry.blocked]
+        current = step.loaded_now()
         return _finish(
             step,
             Step.IDLE,
@@ -366,7 +400,7 @@ def _watch(
         now_active = latest(step.revisions, RevisionOutcome.ACTIVE)
         message = f"revision {progressing.revision} ({name}) is running: {health.message}"
         step.condition(SchedulerCondition.ROLLED_OUT, ConditionStatus.TRUE, ROLLED_OUT, message)
-        current = [entry for entry in inputs.plugins if not entry.blocked]
+        current = step.loaded_now()
         return _finish(
             step,
             Step.SUCCEEDED,
@@ -404,3 +438,21 @@ def _watch(
         plugin_marks=_marks(changed, ConditionStatus.FALSE, RolloutFailed.reason, outcome),
         message=outcome,
     )
+
+
+def step_failed(scheduler: WasmScheduler, message: str, now: datetime) -> WasmSchedulerStatus:
+    """The scheduler's status once a step could not run: RolledOut and Ready are Unknown with
+    `message`, everything else stays as the last step wrote it (it is still the best knowledge)."""
+    status = scheduler.status or WasmSchedulerStatus()
+    conditions = list(status.conditions)
+    for type_ in (SchedulerCondition.ROLLED_OUT, SchedulerCondition.READY):
+        conditions = set_condition(
+            conditions,
+            type_=type_,
+            status=ConditionStatus.UNKNOWN,
+            reason=STEP_FAILED,
+            message=message,
+            observed_generation=scheduler.metadata.generation,
+            now=now,
+        )
+    return status.model_copy(update={"conditions": conditions})

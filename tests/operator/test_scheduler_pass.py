@@ -1,0 +1,158 @@
+"""A scheduler pass reports what it knows even when one of its steps fails (no cluster).
+
+The pass's reads and writes are replaced by plain functions, so what is tested is its control
+flow: which writes still happen after a failure, and what the WasmScheduler is told.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from kubernetes.client.exceptions import ApiException
+
+from wasmgate.api.wasmscheduler import WasmSchedulerStatus
+from wasmgate.reconcile import scheduler_pass as module
+from wasmgate.rollout.machine import Decision, Step
+from wasmgate.rollout.settings import RolloutConfig
+
+SCHEDULER = {
+    "apiVersion": "wasmgate.dev/v1alpha1",
+    "kind": "WasmScheduler",
+    "metadata": {"name": "s", "generation": 1, "uid": "u"},
+    "spec": {"image": "registry.example/scheduler:v1"},
+}
+
+
+def _plugin(name: str) -> dict[str, Any]:
+    return {"metadata": {"name": name}, "spec": {"scheduler": {"schedulers": ["s"]}}}
+
+
+@contextmanager
+def _no_lock(_: str) -> Iterator[None]:
+    yield
+
+
+class Cluster:
+    """What the pass reads, and a log of what it did."""
+
+    def __init__(self, scheduler: dict[str, Any] | None = None) -> None:
+        self.items = {
+            "wasmschedulers": [scheduler or SCHEDULER],
+            "wasmplugins": [_plugin("a"), _plugin("b"), _plugin("c")],
+            "wasmnodecaches": [],
+        }
+        self.staged: list[str] = []
+        self.reported: list[str] = []
+        self.rolled_with: list[str] = []
+
+    def install(self, monkeypatch: pytest.MonkeyPatch, decision: Decision | Exception) -> None:
+        class Core:
+            def __init__(self, _: Any) -> None:
+                pass
+
+            def list_node(self) -> Any:
+                return type("Listing", (), {"items": []})()
+
+        def write_staging(_: Any, name: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+            if name == "b":
+                raise ApiException(status=500, reason="Internal Server Error")
+            self.staged.append(name)
+            return dict(kwargs["listed"])
+
+        def rollout_step(_: Any, __: Any, entries: Any, *args: Any, **kwargs: Any) -> Decision:
+            self.rolled_with = sorted(kwargs["known"].plugins)
+            if isinstance(decision, Exception):
+                raise decision
+            return decision
+
+        monkeypatch.setattr(module, "_items", lambda _, plural: self.items[plural])
+        monkeypatch.setattr(module.client, "CoreV1Api", Core)
+        monkeypatch.setattr(module, "write_staging", write_staging)
+        monkeypatch.setattr(module, "rollout_step", rollout_step)
+        monkeypatch.setattr(
+            module,
+            "report_failure",
+            lambda _, __, message, ___: self.reported.append(message),
+        )
+
+
+def _decision(**condition: Any) -> Decision:
+    status = WasmSchedulerStatus.model_validate(
+        {
+            "conditions": [
+                {
+                    "type": "ConfigRendered",
+                    "observedGeneration": 1,
+                    "lastTransitionTime": "2026-01-01T00:00:00Z",
+                    **condition,
+                }
+            ]
+        }
+    )
+    return Decision(step=Step.IDLE, status=status)
+
+
+RENDERED = {"status": "True", "reason": "Rendered", "message": "x loads 3 plugins"}
+OVER = {"status": "False", "reason": "PluginLimitExceeded", "message": "65 WasmPlugins name s"}
+
+
+def test_one_plugins_failed_staging_write_leaves_the_others_and_the_rollout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cluster = Cluster()
+    cluster.install(monkeypatch, _decision(**RENDERED))
+    result = module.scheduler_pass(object(), "s", RolloutConfig(), _no_lock)  # type: ignore[arg-type]
+    assert result is not None
+    assert cluster.staged == ["a", "c"]
+    assert cluster.rolled_with == ["a", "b", "c"]
+    assert result.staging_failures == ["b: the Kubernetes API answered 500 Internal Server Error"]
+    assert result.events == []
+
+
+def test_a_failed_rollout_step_is_written_to_the_scheduler_then_raised(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cluster = Cluster()
+    cluster.install(monkeypatch, ValueError("List should have at most 64 items\nmore detail"))
+    with pytest.raises(ValueError, match="at most 64"):
+        module.scheduler_pass(object(), "s", RolloutConfig(), _no_lock)  # type: ignore[arg-type]
+    assert cluster.staged == ["a", "c"]
+    assert cluster.reported == [
+        "a rollout step failed and is retried: ValueError: List should have at most 64 items"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        pytest.param(RENDERED, OVER, ("Warning", "PluginLimitExceeded"), id="goes_over"),
+        pytest.param(OVER, OVER, None, id="stays_over_quietly"),
+        pytest.param(OVER, RENDERED, ("Normal", "Rendered"), id="back_within"),
+        pytest.param(RENDERED, RENDERED, None, id="never_over"),
+    ],
+)
+def test_the_scheduler_gets_an_event_when_its_limit_state_changes(
+    monkeypatch: pytest.MonkeyPatch,
+    before: dict[str, str],
+    after: dict[str, str],
+    expected: tuple[str, str] | None,
+) -> None:
+    stored = {**SCHEDULER, "status": _decision(**before).status.to_json()}
+    cluster = Cluster(stored)
+    cluster.install(monkeypatch, _decision(**after))
+    result = module.scheduler_pass(object(), "s", RolloutConfig(), _no_lock)  # type: ignore[arg-type]
+    assert result is not None
+    seen = [(body["kind"], event.type, event.reason) for body, event in result.events]
+    assert seen == ([("WasmScheduler", *expected)] if expected else [])
+    if expected == ("Warning", "PluginLimitExceeded"):
+        assert result.events[0][1].message == OVER["message"]
+
+
+def test_describe_keeps_one_line() -> None:
+    assert module.describe(ApiException(status=403, reason="Forbidden")) == (
+        "the Kubernetes API answered 403 Forbidden"
+    )
+    assert module.describe(RuntimeError("")) == "RuntimeError: "
