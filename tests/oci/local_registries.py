@@ -54,10 +54,14 @@ def find_binary(name: str) -> Path:
 
 
 def distribution_registry(
-    root: Path, name: str, auth: dict[str, Any] | None = None, tls: tuple[Path, Path] | None = None
+    root: Path,
+    name: str,
+    auth: dict[str, Any] | None = None,
+    tls: tuple[Path, Path] | None = None,
+    middleware: dict[str, Any] | None = None,
 ) -> LocalRegistry:
-    """A Debian docker-registry 2.8 (no referrers API) with the given auth or TLS section, which
-    the kit's registries lack; call `start()` on it."""
+    """A Debian docker-registry 2.8 (no referrers API) with the given auth, TLS or middleware
+    section, which the kit's registries lack; call `start()` on it."""
     storage = root / name
     storage.mkdir(parents=True)
     port = free_port()
@@ -69,6 +73,8 @@ def distribution_registry(
     }
     if auth:
         config["auth"] = auth
+    if middleware:
+        config["middleware"] = middleware
     if tls:
         config["http"]["tls"] = {"certificate": str(tls[0]), "key": str(tls[1])}
     config_path = root / f"{name}.yml"

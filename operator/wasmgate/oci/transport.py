@@ -117,6 +117,8 @@ class Transport:
                 self._sleep(delays[attempt])
                 attempt += 1
                 continue
+            if response.status_code in (401, 403) and not self._from(response, url):
+                raise self._refused_elsewhere(response, what)
             if response.status_code == 401:
                 challenge = parse_challenge(response.headers.get("WWW-Authenticate", ""))
                 response.close()
@@ -138,6 +140,24 @@ class Transport:
                 attempt += 1
                 continue
             return response
+
+    @staticmethod
+    def _from(response: requests.Response, url: str) -> bool:
+        """Whether the response came from the host `url` names (not from a redirect target)."""
+        return urlsplit(response.url).netloc == urlsplit(url).netloc
+
+    def _refused_elsewhere(self, response: requests.Response, what: str) -> RegistryUnavailable:
+        # A redirect target (object storage, a CDN) that answers 401/403 is not the registry: its
+        # challenge could name any token realm, and answering it would send the pull secret there.
+        # Typically a signed URL expired; the registry hands out a fresh one on the next try.
+        host = urlsplit(response.url).netloc
+        status = response.status_code
+        response.close()
+        return RegistryUnavailable(
+            f"{what}: {host}, where registry {self.registry} redirected the request, answered "
+            f"HTTP {status}; credentials go only to the registry, so its challenge is not "
+            "answered (retried later)"
+        )
 
     def _auth_message(self, what: str, status: int) -> str:
         if not self.auth.has_credential:
@@ -183,6 +203,12 @@ class Transport:
             url = self._allowed_url(url)
             if urlsplit(url).netloc != origin:
                 sent.pop("Authorization", None)
+                if data is not None:
+                    # The only form we post is a token request carrying a refresh token.
+                    raise RegistryAuthFailed(
+                        f"registry {self.registry}: the token server {origin} redirected to "
+                        f"{urlsplit(url).netloc}; the refresh token is not sent to another host"
+                    )
             try:
                 if isinstance(body, Path):
                     with body.open("rb") as handle:
