@@ -2,7 +2,7 @@
 
 Run:  .venv/bin/python benchmarks/bench_rollout.py [--runs 3] [--work-dir DIR]
 
-A fresh kit (its kubelet runs scheduler pods as real wasm-scheduler processes), the operator and
+A fresh kit (its kubelet runs scheduler pods as processes of upstream's scheduler), the operator and
 one agent per node (`start_wasmgate`), one WasmScheduler. Each run pushes a new version of the
 sample filter plugin (same module, another custom section, so a new digest), signs it with
 cosign, `kubectl apply`s the WasmPlugin and polls every 50 ms for the first moment each

@@ -75,7 +75,6 @@ _DEV_CLI = "tests/e2e/test_dev_cli.py::test_dev_up_twice_then_down_leaves_no_pro
 _DEMO = "tests/docs/test_make_demo.py::test_make_demo_twice_ends_with_the_ready_plugin_and_pod_node"
 _STOPS_KIT = "would stop the kit this test runs against"
 _SUITE = "runs the test suite (or its lint gate) from inside the test suite"
-_GO_BUILD = "GOFLAGS=-mod=mod go build -o /tmp/wasm-scheduler ./cmd/wasm-scheduler"
 _MAKE_KIT = (
     "make's venv prerequisite may reinstall the shared .venv; the recipe is "
     "`wasmgate dev build`, which the session kit fixture runs and docs/kit.md's "
@@ -98,20 +97,6 @@ EXCLUDED: dict[tuple[str, str], Excluded] = {
     ("docs/kit.md", "make kit"): Excluded(_MAKE_KIT, "tests/conftest.py::kit_session"),
     ("docs/kit.md", ".venv/bin/wasmgate dev up"): Excluded(_SECOND_KIT, _DEV_CLI),
     ("docs/kit.md", ".venv/bin/wasmgate dev down"): Excluded(_STOPS_KIT, _DEV_CLI),
-    (
-        "docs/kit-scheduler.md",
-        "GOFLAGS=-mod=mod go build -o /tmp/wasm-scheduler ./cmd/wasm-scheduler",
-    ): (
-        Excluded(
-            "a Go build of the Kubernetes scheduler (minutes on a cold Go cache); the kit builds "
-            "the same package as its wasm-scheduler component",
-            "tests/conftest.py::kit_session",
-        )
-    ),
-    ("docs/kit-scheduler.md", "/tmp/wasm-scheduler --config=scheduler.yaml"): Excluded(
-        "runs a scheduler in the foreground until it is killed",
-        "tests/e2e/test_kit_wasm_scheduler.py::test_wasm_scheduler_without_plugins_binds_its_pods",
-    ),
     ("docs/quickstart.md", "make demo"): Excluded(_SECOND_KIT + ", then the whole demo", _DEMO),
     ("docs/quickstart.md", "wasmgate dev up"): Excluded(_SECOND_KIT, _DEV_CLI),
     ("docs/quickstart.md", "wasmgate dev down"): Excluded(_STOPS_KIT, _DEMO),

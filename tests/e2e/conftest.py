@@ -1,4 +1,5 @@
-"""Fixtures shared by end-to-end tests: the wasm test plugins, built once per session."""
+"""Fixtures shared by end-to-end tests: the wasm test plugins and upstream's harness, built once
+per session."""
 
 from __future__ import annotations
 
@@ -6,10 +7,29 @@ from pathlib import Path
 
 import pytest
 
+from support.upstream_verdict import AGREEMENT_KEY
 from support.wasm_assets import build_wasm_assets
+from wasmgate.kit.build import binary_path, build
+from wasmgate.kit.components import component_named
 
 
 @pytest.fixture(scope="session")
 def wasm_assets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """{asset name: built file} of every plugin in tests/assets/wasm."""
     return build_wasm_assets(tmp_path_factory.mktemp("e2e-wasm-assets"))
+
+
+@pytest.fixture(scope="session")
+def upstream_verdict_binary() -> Path:
+    """upstream-verdict, our harness around upstream's plugin package (built by the kit)."""
+    build(component_named("upstream-scheduler"))
+    return binary_path("upstream-verdict")
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    """Print the differential suite's agreement with upstream as a number, pass or fail."""
+    line = config.stash.get(AGREEMENT_KEY, None)
+    if line is not None:
+        terminalreporter.write_line(line)

@@ -1,9 +1,10 @@
-"""Rollouts driven by the operator on the kit, with the real wasm scheduler deciding placement.
+"""Rollouts driven by the operator on the kit, with upstream's scheduler deciding placement.
 
 Everything is the real path: plugins are pushed with `wasmgate push` and signed with cosign, the
 operator (`wasmgate run`) resolves, verifies and validates them, one agent per kwok node stages
 them, the operator renders the ConfigMap, rolls the Deployment and judges its pods; the kit
-kubelet runs each scheduler pod as a `wasm-scheduler` process that binds the test's pods.
+kubelet runs each scheduler pod as a process of upstream's `kube-scheduler-wasm-extension`, with
+the container's own args, and that scheduler binds the test's pods.
 
 The kit kubelet can hold new containers (`kubelet.holding`): the tests use it to act between the
 moment a rollout starts and the moment its pods start (remove a staged file, kill the operator).

@@ -55,6 +55,8 @@ def test_deployment_runs_the_image_with_the_config_map() -> None:
     assert deployment["spec"]["replicas"] == 3
     assert deployment["spec"]["progressDeadlineSeconds"] == 120
     assert deployment["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
+    # Upstream's scheduler/Dockerfile installs the binary here; the image has no kube-scheduler.
+    assert container["command"] == ["/kube-scheduler-wasm-extension"]
     assert container["image"] == "registry.example/wasm-scheduler:v1"
     assert "--config=/etc/wasmgate/scheduler/config.yaml" in container["args"]
     assert container["terminationMessagePolicy"] == "FallbackToLogsOnError"

@@ -41,7 +41,7 @@ class KitHandle:
         return self.kit.api_client()
 
     def bin(self, name: str) -> Path:
-        """Path of a kit binary: kubectl, cosign, oras, wasm-scheduler, kube-scheduler, ..."""
+        """Path of a kit binary: kubectl, cosign, oras, kube-scheduler-wasm-extension, ..."""
         return binary_path(name)
 
     def add_node(self, name: str, labels: dict[str, str] | None = None) -> None:

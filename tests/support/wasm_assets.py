@@ -29,7 +29,7 @@ ASSET_VERDICTS: list[tuple[str, str, str | None, list[str]]] = [
         ["filter (node node-0) trapped", "unreachable"],
     ),
     ("score_endless_loop", "fail", "DryRunTrapped", ["score (node node-0)", "spec.limits."]),
-    ("memory_grow_past_limit", "fail", "DryRunTrapped", ["filter", "spec.limits.memoryPages"]),
+    ("memory_grow_past_limit", "fail", "DryRunTrapped", ["filter", "child_data_bytes"]),
     ("start_trap", "fail", "DryRunTrapped", ["_start trapped", "unreachable"]),
     ("start_proc_exit", "fail", "DryRunTrapped", ["_start called proc_exit(0)", "wazero"]),
     ("imports_unknown_module", "fail", "AbiMismatch", ["import env.abort", "no module 'env'"]),

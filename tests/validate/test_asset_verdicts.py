@@ -115,16 +115,19 @@ def test_guest_config_changes_the_filter_rule(wasm_assets: dict[str, Path]) -> N
     assert inverted.guest_config == "not-pod-digit"
 
 
-def test_a_guest_config_the_plugin_rejects_on_every_node_fails_the_dry_run(
+def test_a_guest_config_the_plugin_rejects_fails_the_dry_run_at_the_first_error(
     wasm_assets: dict[str, Path],
 ) -> None:
     report = validate(wasm_assets["filter_node_name_suffix"].read_bytes(), guest_config="bogus")
 
     assert (report.verdict, report.reason) == ("fail", "DryRunErrorStatus")
-    assert report.message.startswith("filter answered Error on all 4 call(s) of the dry run")
+    assert report.message.startswith("filter (node node-0) answered Error (")
     assert "unknown rule in guestConfig" in report.message
     assert "spec.scheduler.guestConfig" in report.message
-    assert {c.status for c in report.calls if c.point == "filter"} == {"Error"}
+    # Upstream hands the Error to the framework, which fails the pod's cycle: no second call.
+    assert [(c.point, c.node, c.status) for c in report.calls if c.point == "filter"] == [
+        ("filter", "node-0", "Error")
+    ]
 
 
 def test_inverted_variant_defaults_to_the_opposite_rule(wasm_assets: dict[str, Path]) -> None:

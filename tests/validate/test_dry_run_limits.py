@@ -54,7 +54,7 @@ def test_start_has_its_own_budget() -> None:
     assert report.message.startswith("_start ran out of fuel after 5000 units (spec.limits.fuel)")
 
 
-def test_memory_limit_makes_grow_fail_and_the_abort_is_explained() -> None:
+def test_growing_past_memory_pages_is_a_warning_because_upstream_sets_no_limit() -> None:
     # Grows from 1 to 9 pages on the first call; aborts (like an allocator) if the grow fails.
     module = wat(
         '(module (memory (export "memory") 1) (func (export "filter") (result i32)'
@@ -66,15 +66,32 @@ def test_memory_limit_makes_grow_fail_and_the_abort_is_explained() -> None:
     small = validate(module, limits=ValidationLimits(memory_pages=8))
     large = validate(module, limits=ValidationLimits(memory_pages=9))
 
-    assert (small.verdict, small.reason) == ("fail", "DryRunTrapped")
-    assert small.message is not None
-    assert small.message.startswith("filter (node node-0) trapped: wasm trap: wasm `unreachable`")
-    assert small.message.endswith("(guest memory 1 of 8 pages)")
-    assert large.verdict == "pass", large.message
+    assert (small.verdict, small.reason) == ("pass", None)
+    assert small.warnings == [
+        "guest memory grew to 9 pages (0 MiB) in one scheduling cycle, above "
+        "spec.limits.memoryPages (8); upstream sets no limit, so size the scheduler pod's "
+        "memory for it"
+    ]
+    assert (large.verdict, large.warnings) == ("pass", [])
     assert [c.memory_pages for c in large.calls if c.point == "filter"] == [9, 9, 9, 9]
 
 
-def test_initial_memory_over_the_limit_fails_instantiation() -> None:
+def test_the_validator_child_ceiling_makes_grow_fail_and_the_abort_is_explained() -> None:
+    module = wat(
+        '(module (memory (export "memory") 1) (func (export "filter") (result i32)'
+        " (if (i32.eq (memory.grow (i32.const 3000)) (i32.const -1)) (then unreachable))"
+        " (i32.const 0)))"
+    )
+
+    report = validate(module, limits=ValidationLimits(child_data_bytes=160 * 1024 * 1024))
+
+    assert (report.verdict, report.reason) == ("fail", "DryRunTrapped")
+    assert report.message is not None
+    assert report.message.startswith("filter (node node-0) trapped: wasm trap: wasm `unreachable`")
+    assert report.message.endswith("(guest memory 1 pages)")
+
+
+def test_initial_memory_over_the_limit_is_a_warning_because_upstream_allocates_it() -> None:
     module = wat(
         '(module (memory (export "memory") 300)'
         ' (func (export "filter") (result i32) (i32.const 0)))'
@@ -82,10 +99,13 @@ def test_initial_memory_over_the_limit_fails_instantiation() -> None:
 
     report = validate(module, limits=ValidationLimits(memory_pages=256))
 
-    assert (report.verdict, report.reason) == ("fail", "DryRunTrapped")
-    assert report.message is not None
-    assert report.message.startswith("instantiate trapped:")
-    assert "memory" in report.message
+    assert (report.verdict, report.reason) == ("pass", None)
+    assert report.warnings == [
+        "memory declares 300 initial pages (18 MiB), above spec.limits.memoryPages (256); "
+        "upstream allocates them for every guest instance, so size the scheduler pod's memory "
+        "for it or declare less and grow on demand"
+    ]
+    assert report.status_summary()["warnings"] == report.warnings
 
 
 def test_every_call_gets_a_fresh_fuel_budget() -> None:

@@ -71,8 +71,8 @@ def test_refused(points: tuple[str, ...], message: str) -> None:
 
 
 # Every combination of the five main groups, with upstream mask.go's verdict (its switch lists
-# 23 of the 31; checked at revisions b38b5e60 and 55bfc073). The kit's scheduler accepts all 31
-# (docs/kit-scheduler.md, choice 12); the validator follows upstream, which production runs.
+# 23 of the 31; checked at revisions b38b5e60, 55bfc073 and the kit's pinned 9b2791f1bbea, whose
+# binary the differential suite runs: tests/e2e/test_upstream_agreement.py).
 UPSTREAM_MAIN_COMBINATIONS: dict[str, bool] = {
     "filter": True,
     "score": True,

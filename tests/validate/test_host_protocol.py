@@ -159,7 +159,7 @@ def test_full_cycle_feeds_each_point_the_results_of_the_previous_ones() -> None:
     ]
 
 
-def test_normalizescore_that_sets_no_list_would_crash_the_scheduler() -> None:
+def test_normalizescore_that_sets_no_list_keeps_the_node_scores_as_upstream_does() -> None:
     module = wat(
         '(module (memory (export "memory") 1)'
         ' (func (export "score") (result i64) (i64.const 0x0000000a00000000))'
@@ -168,8 +168,26 @@ def test_normalizescore_that_sets_no_list_would_crash_the_scheduler() -> None:
 
     report = validate(module)
 
+    # upstream plugin/guest.go normalizeScore: no list from the guest -> the node score list.
+    assert (report.verdict, report.reason, report.warnings) == ("pass", None, [])
+    (call,) = [c for c in report.calls if c.point == "normalizescore"]
+    assert (call.status, call.normalized_scores) == ("Success", None)
+
+
+def test_normalizescore_that_sets_a_partial_list_would_crash_the_scheduler() -> None:
+    module = wat(
+        '(module (import "k8s.io/scheduler" "result.normalized_score_list"'
+        ' (func $set (param i32 i32))) (memory (export "memory") 1)'
+        ' (data (i32.const 0) "{\\"node-1\\":7}")'
+        ' (func (export "score") (result i64) (i64.const 0x0000000a00000000))'
+        ' (func (export "normalizescore") (result i32)'
+        " (call $set (i32.const 0) (i32.const 12)) (i32.const 0)))"
+    )
+
+    report = validate(module)
+
     assert (report.verdict, report.reason) == ("fail", "AbiMismatch")
     assert report.message == (
-        "normalizescore set 0 normalized scores for 4 nodes (result.normalized_score_list); "
+        "normalizescore set 1 normalized scores for 4 nodes (result.normalized_score_list); "
         "upstream panics on a size mismatch, crashing the scheduler"
     )

@@ -46,7 +46,7 @@ def test_wall_clock_timeout_kills_the_child() -> None:
 
 
 def test_memory_limit_of_the_child_stops_a_memory_hungry_module() -> None:
-    # 3000 pages (~190 MiB) of initial memory, allowed by the store, refused by RLIMIT_DATA.
+    # 3000 pages (~190 MiB) of initial memory, over the child's data limit (the store's too).
     module = wat(
         '(module (memory (export "memory") 3000)'
         ' (func (export "filter") (result i32) (i32.const 0)))'
@@ -57,8 +57,9 @@ def test_memory_limit_of_the_child_stops_a_memory_hungry_module() -> None:
 
     assert (report.verdict, report.reason) == ("fail", "DryRunTrapped")
     assert report.message == (
-        "instantiate trapped: Cannot allocate memory (os error 12) (guest memory 0 of 4096 "
-        "pages; the validator child may use 0.2 GiB of memory (validator setting child_data_bytes))"
+        "instantiate trapped: memory minimum size of 3000 pages exceeds memory limits (guest "
+        "memory 0 pages; the validator child may use 0.2 GiB of memory (validator setting "
+        "child_data_bytes))"
     )
 
 

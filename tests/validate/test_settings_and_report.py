@@ -97,6 +97,7 @@ def test_status_summary_has_the_shape_of_the_api_validation_status() -> None:
         "imports": [{"module": "k8s.io/api", "name": "node"}],
         "costs": [{"extensionPoint": "filter", "fuel": 10, "durationMicroseconds": 5}],
         "memoryPages": 3,
+        "warnings": [],
     }
 
 

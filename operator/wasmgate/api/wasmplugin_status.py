@@ -22,6 +22,7 @@ MAX_REJECTED_SIGNATURES = 16
 MAX_FAILING_NODES = 20
 MAX_IMPORTS = 128
 MAX_DETAIL_LENGTH = 1024
+MAX_VALIDATION_WARNINGS = 16
 SHORT_DIGEST_LENGTH = 12
 
 Digest = Annotated[str, Field(max_length=71, pattern=DIGEST_PATTERN)]
@@ -195,6 +196,16 @@ class ValidationStatus(ApiModel):
         None,
         ge=0,
         description="Linear memory the guest held after the dry run, in 64 KiB pages.",
+    )
+    warnings: Annotated[
+        list[Annotated[str, Field(max_length=MAX_DETAIL_LENGTH)]],
+        Field(max_length=MAX_VALIDATION_WARNINGS),
+    ] = Field(
+        default_factory=list,
+        description=(
+            "What upstream's scheduler tolerates but looks risky, e.g. an export it never calls "
+            "or a trap in postbind that it only logs. Warnings never block the plugin."
+        ),
     )
 
 

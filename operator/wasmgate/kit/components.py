@@ -18,6 +18,12 @@ GGCR_VERSION = "v0.22.1"
 # Trillian v1.7.3, certificate-transparency-go v1.4.0) and go.sum is part of the cache key.
 SIGSTORE_VERSION = "fulcio-v1.8.8"
 DOCKER_REGISTRY_DEB_VERSION = "2.8.2+ds1-1"
+# Upstream kube-scheduler-wasm-extension, the scheduler plugins are written for. The module proxy
+# refuses its module, so it is built from the pinned source snapshot (SNAPSHOT.md names the
+# commit) in ../shared/upstream beside the checkout, or from the module where a proxy serves it.
+UPSTREAM_COMMIT = "9b2791f1bbea8ad75871433ca0a201d03edee714"
+UPSTREAM_VERSION = UPSTREAM_COMMIT[:12]
+UPSTREAM_SCHEDULER_BINARY = "kube-scheduler-wasm-extension"
 
 _K8S_VERSION_LDFLAGS = (
     f"-X k8s.io/component-base/version.gitVersion={KUBERNETES_VERSION} "
@@ -40,6 +46,11 @@ class GoComponent:
     ldflags: str = "-s -w"
     own_sources: tuple[str, ...] = ()
     """Directories (relative to module_dir) of our own code; their content is part of the key."""
+    # Out of repr, which is part of every component's cache key: adding the field must not
+    # invalidate the other components' builds.
+    from_upstream_snapshot: bool = field(default=False, repr=False)
+    """The module's go.mod replaces upstream's modules with the source snapshot; without the
+    snapshot the replaces are dropped and the pinned pseudo-version comes from the proxy."""
 
 
 @dataclass(frozen=True)
@@ -70,12 +81,18 @@ COMPONENTS: tuple[Component, ...] = (
         ldflags=f"-s -w {_K8S_VERSION_LDFLAGS}",
     ),
     GoComponent(
-        name="wasm-scheduler",
-        version=KUBERNETES_VERSION,
-        module_dir="tools/go/kubernetes",
-        packages={"wasm-scheduler": "./cmd/wasm-scheduler"},
-        ldflags=f"-s -w {_K8S_VERSION_LDFLAGS}",
-        own_sources=("cmd/wasm-scheduler", "wasmhost"),
+        name="upstream-scheduler",
+        version=UPSTREAM_VERSION,
+        module_dir="tools/go/upstream",
+        packages={
+            # Named as upstream's scheduler/Dockerfile installs it.
+            UPSTREAM_SCHEDULER_BINARY: (
+                "sigs.k8s.io/kube-scheduler-wasm-extension/scheduler/cmd/scheduler"
+            ),
+            "upstream-verdict": "./cmd/upstream-verdict",
+        },
+        own_sources=("cmd/upstream-verdict",),
+        from_upstream_snapshot=True,
     ),
     GoComponent(
         name="etcd",

@@ -4,8 +4,8 @@ It brings the kit up (or reuses it), runs the operator and one node agent per kw
 local processes, builds a sample filter plugin, validates it, pushes and signs it, applies a
 WasmScheduler and a WasmPlugin, and follows the plugin's phase while the operator resolves,
 verifies and validates it, the agents stage it on every node and the operator rolls the scheduler
-Deployment (whose pod the kit kubelet runs as a real wasm-scheduler process). Then a demo pod
-with that schedulerName lands on the node the plugin picks.
+Deployment (whose pod the kit kubelet runs as upstream's scheduler, a local process). Then a
+demo pod with that schedulerName lands on the node the plugin picks.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The whole local kit: control plane, simulated nodes and registries, as one object.
 
 `Kit.start()` brings everything up (with the kit kubelet, which runs scheduler pods as local
-wasm-scheduler processes) and writes `kit.json` (ports, paths, credentials) into the
-state directory; tests, `wasmgate dev env` and the demo read it. `Kit.stop()` stops every process
-it started, in reverse order.
+processes of upstream's kube-scheduler-wasm-extension) and writes `kit.json` (ports, paths,
+credentials) into the state directory; tests, `wasmgate dev env` and the demo read it.
+`Kit.stop()` stops every process it started, in reverse order.
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
-"""The kit plays kubelet for scheduler pods: it runs the real wasm scheduler as a local process.
+"""The kit plays kubelet for scheduler pods: it runs upstream's scheduler as a local process.
 
 kwok nodes run no containers, so on its own the kit could only pretend a scheduler Deployment
 rolled out. For pods that carry the scheduler label and are bound to a kit node, this loop does
 what a kubelet would: it reads the ConfigMap the pod mounts, maps the node store path
 (`file:///var/lib/wasmgate/store/...`) to that node's kit store directory, requests a token for
 the pod's ServiceAccount (so the RBAC wasmgate renders is what the scheduler really runs with),
-runs `wasmgate verify-store` as the init container, starts `wasm-scheduler`, and writes the pod
+runs `wasmgate verify-store` as the init container, starts upstream's scheduler
+(kube-scheduler-wasm-extension, built by the kit) with the container's args, and writes the pod
 status: Running and Ready while the process lives and answers /healthz; on exit, restartCount
 goes up, the container waits in CrashLoopBackOff and its last log lines become the termination
 message (terminationMessagePolicy FallbackToLogsOnError). A Deployment whose scheduler cannot
@@ -35,6 +36,7 @@ from kubernetes.client.exceptions import ApiException
 from wasmgate.api.base import rfc3339
 from wasmgate.errors import KitError
 from wasmgate.kit.build import binary_path
+from wasmgate.kit.components import UPSTREAM_SCHEDULER_BINARY
 from wasmgate.kit.net import LOOPBACK, free_port, http_status
 from wasmgate.kit.process import ManagedProcess
 from wasmgate.rollout.apply import as_json
@@ -44,6 +46,7 @@ from wasmgate.rollout.names import (
     CONTAINER_SCHEDULER,
     CONTAINER_VERIFY_STORE,
     LABEL_COMPONENT,
+    SCHEDULER_ENTRYPOINT,
 )
 from wasmgate.rollout.plugins import FILE_SCHEME
 from wasmgate.rollout.settings import DEFAULT_STORE_ROOT
@@ -138,7 +141,7 @@ class _PodRun:
 
 
 class KitKubelet:
-    """Runs scheduler pods bound to kit nodes as local wasm-scheduler processes."""
+    """Runs scheduler pods bound to kit nodes as local processes of upstream's scheduler."""
 
     def __init__(
         self,
@@ -378,17 +381,39 @@ class KitKubelet:
         run.port = free_port()
         run.process = ManagedProcess(
             f"scheduler {run.namespace}/{run.name}",
-            [
-                self.scheduler_binary,
-                f"--config={config}",
-                f"--bind-address={LOOPBACK}",
-                f"--secure-port={run.port}",
-                f"--cert-dir={run.directory / 'certs'}",
-            ],
+            self._scheduler_argv(pod, config, run),
             run.directory / "scheduler.log",
         )
         run.started_at = _now()
         run.process.start()
+
+    def _scheduler_argv(self, pod: Pod, config: Path, run: _PodRun) -> list[str | Path]:
+        """The container's own command and args, run by the binary the image would hold.
+
+        Only what a process on this machine must differ in is replaced: the configuration's
+        path, the listening address and port, and the certificate directory. Every other flag
+        the Deployment renders reaches upstream's binary, which refuses what it does not know.
+        """
+        containers = (pod.get("spec") or {}).get("containers") or []
+        container: dict[str, Any] = next(
+            (c for c in containers if c.get("name") == CONTAINER_SCHEDULER), {}
+        )
+        command = container.get("command") or []
+        if command != [SCHEDULER_ENTRYPOINT]:
+            raise KitError(
+                f"scheduler container command {command!r}: the kit runs upstream's scheduler "
+                f"image, whose binary is {SCHEDULER_ENTRYPOINT}"
+            )
+        replaced = ("--config", "--bind-address", "--secure-port", "--cert-dir")
+        args = [a for a in container.get("args") or [] if not a.startswith(replaced)]
+        return [
+            self.scheduler_binary,
+            *args,
+            f"--config={config}",
+            f"--bind-address={LOOPBACK}",
+            f"--secure-port={run.port}",
+            f"--cert-dir={run.directory / 'certs'}",
+        ]
 
     # -- status ------------------------------------------------------------------------------
 
@@ -508,7 +533,7 @@ def start_kit_kubelet(kit: Kit) -> KitKubelet:
         api_client=kit.api_client,
         server=control_plane.server,
         ca=control_plane.ca,
-        scheduler_binary=binary_path("wasm-scheduler"),
+        scheduler_binary=binary_path(UPSTREAM_SCHEDULER_BINARY),
     )
     kubelet.start()
     return kubelet

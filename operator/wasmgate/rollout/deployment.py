@@ -19,6 +19,7 @@ from wasmgate.rollout.names import (
     LABEL_CONFIG_HASH,
     MANAGED_BY,
     MANAGED_BY_VALUE,
+    SCHEDULER_ENTRYPOINT,
     deployment_name,
     owner_references,
     selector_labels,
@@ -60,7 +61,7 @@ def _scheduler_container(scheduler: WasmScheduler, settings: RolloutConfig) -> d
     return {
         "name": CONTAINER_SCHEDULER,
         "image": scheduler.spec.image,
-        "command": ["kube-scheduler"],
+        "command": [SCHEDULER_ENTRYPOINT],
         "args": [
             f"--config={CONFIG_DIR}/{CONFIG_KEY}",
             f"--secure-port={settings.secure_port}",

@@ -22,6 +22,9 @@ MANAGED_BY_VALUE = "wasmgate"
 CONFIG_KEY = "config.yaml"
 CONFIG_HASH_LENGTH = 16
 CONTAINER_SCHEDULER = "scheduler"
+# Where upstream's scheduler image keeps its binary (scheduler/Dockerfile in
+# kube-scheduler-wasm-extension); the image has no `kube-scheduler` on PATH.
+SCHEDULER_ENTRYPOINT = "/kube-scheduler-wasm-extension"
 CONTAINER_VERIFY_STORE = "verify-store"
 # Object names get a suffix; keep the stem short enough for every Kubernetes name limit.
 MAX_STEM = 40

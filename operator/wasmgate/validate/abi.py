@@ -123,6 +123,57 @@ SUPPORTED_MAIN_COMBINATIONS: frozenset[frozenset[str]] = frozenset(
 )
 PREFILTER_ONLY = "prefilter"
 
+# Upstream mask.go hands the framework a plugin that implements only the interfaces of the guest's
+# main groups (plus EnqueueExtensions and PreFilterPlugin, always). An exported point outside
+# them is never called. Within a group, plugin.go calls reserve/unreserve and addpod/removepod
+# as pairs: exporting one of a pair means upstream calls the other too (a nil function: panic).
+_GROUP_POINTS = {
+    "filter": ("filter", "postfilter"),
+    "score": ("prescore", "score", "normalizescore"),
+    "reserve": ("reserve", "unreserve"),
+    "permit": ("permit",),
+    "bind": ("prebind", "bind", "postbind"),
+}
+_ALWAYS_REACHABLE = ("enqueue", "prefilter", "addpod", "removepod")
+CALLED_IN_PAIRS = (("reserve", "unreserve"), ("addpod", "removepod"))
+# Points that upstream runs on its scheduling guest (guestPool.doWithSchedulingGuest); the
+# binding cycle (prebind, bind) takes over that guest and panics "unexpected podUID" without one.
+SCHEDULING_GUEST_POINTS = frozenset(
+    {
+        "prefilter",
+        "addpod",
+        "removepod",
+        "filter",
+        "postfilter",
+        "prescore",
+        "score",
+        "normalizescore",
+        "reserve",
+        "unreserve",
+        "permit",
+    }
+)
+BINDING_GUEST_POINTS = frozenset(("prebind", "bind"))
+
+
+def reachable_points(exported: set[str]) -> tuple[list[str], list[str]]:
+    """(points upstream calls, in cycle order; exported points it never calls).
+
+    The first list may name a point the guest does not export: the missing half of a pair.
+    """
+    groups = {MAIN_GROUPS[p] for p in exported if p in MAIN_GROUPS}
+    candidates = set(_ALWAYS_REACHABLE)
+    for group in groups:
+        candidates.update(_GROUP_POINTS[group])
+    called = {p for p in candidates if p in exported}
+    for pair in CALLED_IN_PAIRS:
+        if called & set(pair):
+            called.update(pair)
+    ordered = [p.name for p in EXTENSION_POINTS if p.name in called]
+    never = [p.name for p in EXTENSION_POINTS if p.name in exported and p.name not in candidates]
+    return ordered, never
+
+
 MEMORY_EXPORT = "memory"
 START_EXPORT = "_start"
 START_SIGNATURE = Signature((), ())

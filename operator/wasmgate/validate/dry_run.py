@@ -29,6 +29,7 @@ from wasmgate.validate.snapshot import ClusterSnapshot
 
 EPOCH_TICK_SECONDS = 0.002
 MAX_TABLE_ELEMENTS = 1_000_000
+WAZERO_MAX_MEMORY_BYTES = 65536 * 65536  # 65536 pages of 64 KiB, wasm32's and wazero's ceiling
 INSTANTIATE = "instantiate"
 
 
@@ -90,8 +91,14 @@ class DryRun:
         self.calls = calls
         self.output = output
         self.host = HostEnvironment(snapshot, guest_config, log_severity, output)
+        self.warnings: list[str] = []
+        """What upstream tolerates but looks risky: shown in the report, never a refusal."""
         self.store = wasmtime.Store(engine)
-        self.store.set_limits(memory_size=limits.memory_bytes, table_elements=MAX_TABLE_ELEMENTS)
+        self._warn_about_declared_memory(module)
+        # Upstream caps guest memory only at wazero's 4 GiB; the validator child caps it at its
+        # own data limit. spec.limits.memoryPages is a warning threshold (see run()).
+        memory_bytes = min(WAZERO_MAX_MEMORY_BYTES, limits.child_data_bytes)
+        self.store.set_limits(memory_size=memory_bytes, table_elements=MAX_TABLE_ELEMENTS)
         self._call_budget = _Budget(
             limits.call_fuel, limits.call_time_ms, "spec.limits.fuel", "spec.limits.callTimeoutMs"
         )
@@ -102,6 +109,33 @@ class DryRun:
             "spec.limits.startTimeoutMs",
         )
         self._exports: dict[str, Any] = {}
+        self._exit_code: int | None = None
+        self._scheduling_guest = False
+
+    def _warn_about_declared_memory(self, module: wasmtime.Module) -> None:
+        """Upstream (wazero) allocates a declared minimum for every guest instance in its pool:
+        the plugin loads, but the scheduler pod pays that memory."""
+        pages = max(
+            (e.type.limits.min for e in module.exports if isinstance(e.type, wasmtime.MemoryType)),
+            default=0,
+        )
+        if pages > self.limits.memory_pages:
+            self.warnings.append(
+                f"memory declares {pages} initial pages ({pages * 64 // 1024} MiB), above "
+                f"spec.limits.memoryPages ({self.limits.memory_pages}); upstream allocates them "
+                "for every guest instance, so size the scheduler pod's memory for it or declare "
+                "less and grow on demand"
+            )
+
+    def _warn_about_memory_growth(self) -> None:
+        peak = max((c.memory_pages for c in self.calls), default=0)
+        declared_warning = any(w.startswith("memory declares") for w in self.warnings)
+        if peak > self.limits.memory_pages and not declared_warning:
+            self.warnings.append(
+                f"guest memory grew to {peak} pages ({peak * 64 // 1024} MiB) in one scheduling "
+                f"cycle, above spec.limits.memoryPages ({self.limits.memory_pages}); upstream "
+                "sets no limit, so size the scheduler pod's memory for it"
+            )
 
     # Plumbing
 
@@ -128,15 +162,18 @@ class DryRun:
                 f"({budget.time_setting}): an endless loop, or too much work for a scheduling call"
             )
         pages = self._memory_pages()
-        memory_note = f"guest memory {pages} of {self.limits.memory_pages} pages"
-        if pages * 4 >= self.limits.memory_pages * 3:
+        memory_note = f"guest memory {pages} pages"
+        ceiling = min(WAZERO_MAX_MEMORY_BYTES, self.limits.child_data_bytes) // 65536
+        if pages * 4 >= ceiling * 3:
             memory_note += (
-                " (spec.limits.memoryPages): near the limit, where memory.grow returns -1 and "
-                "allocators abort; use less memory or raise the limit"
+                f": near the validator's ceiling of {ceiling} pages (validator setting "
+                "child_data_bytes), where memory.grow returns -1 and allocators abort"
             )
         if isinstance(error, wasmtime.Trap | wasmtime.WasmtimeError):
             detail = _trap_detail(error)
-            if "os error 12" in detail:  # ENOMEM from mmap/mprotect: the child's rlimits
+            # ENOMEM from mmap/mprotect (the child's rlimits), or the store's ceiling, which is
+            # the child's data limit too.
+            if "os error 12" in detail or "exceeds memory limits" in detail:
                 gib = self.limits.child_data_bytes / 1024**3
                 memory_note += (
                     f"; the validator child may use {gib:.1f} GiB of memory "
@@ -194,7 +231,14 @@ class DryRun:
             self._exports = dict(instance.exports(self.store).items())
             start_fn = self._exports.get(abi.START_EXPORT)
             if isinstance(start_fn, wasmtime.Func):
-                start_fn(self.store)
+                try:
+                    start_fn(self.store)
+                except wasmtime.ExitTrap as e:
+                    # wazero fails instantiation on a non-zero exit; exit 0 finishes it: the
+                    # plugin loads and every call into the closed module fails.
+                    if e.code != 0:
+                        raise
+                    self._exit_code = e.code
 
         # Recorded as one call: instantiation (start section included) plus `_start` if any.
         point = abi.START_EXPORT if has_start else INSTANTIATE
@@ -206,13 +250,82 @@ class DryRun:
     def call(self, point: str, state: CallState, node: str | None = None) -> CallRecord:
         """Call one extension point with `state` as its inputs; check and record the result."""
         spec = abi.EXTENSION_POINTS_BY_NAME[point]
+        self._refuse_what_upstream_cannot_call(point, node)
         func = self._exports[point]
         self.host.call = state
-        raw, record = self._invoke(point, node, self._call_budget, lambda: func(self.store))
+        if point in abi.SCHEDULING_GUEST_POINTS:
+            self._scheduling_guest = True
+        try:
+            raw, record = self._invoke(point, node, self._call_budget, lambda: func(self.store))
+        except DryRunTrapped as e:
+            if not self._only_logged_upstream(spec, e):
+                raise
+            self.warnings.append(
+                f"{e.message}; upstream only logs a failing {point} and carries on, so the "
+                "plugin loads, but whatever it does there is lost: fix the guest"
+            )
+            return self.calls[-1]
         record = self._decode(spec, raw, state, record)
         self.calls.append(record)
         self._check(spec, record, state)
         return record
+
+    @staticmethod
+    def _only_logged_upstream(spec: abi.ExtensionPoint, error: DryRunTrapped) -> bool:
+        """A trap in unreserve or postbind: upstream logs it (no status to return, no panic).
+
+        Exhausted fuel or time is not among them: upstream sets no limit, so it would hang.
+        """
+        limits = (wasmtime.TrapCode.OUT_OF_FUEL, wasmtime.TrapCode.INTERRUPT)
+        cause = error.__cause__
+        if spec.result is not abi.ResultKind.NONE or spec.name == "enqueue":
+            return False
+        if isinstance(cause, wasmtime.ExitTrap):
+            return False
+        return isinstance(cause, HostCallRejected) or (
+            isinstance(cause, wasmtime.Trap) and cause.trap_code not in limits
+        )
+
+    def _refuse_what_upstream_cannot_call(self, point: str, node: str | None) -> None:
+        where = point if node is None else f"{point} (node {node})"
+        if self._exit_code is not None:
+            self._refuse(
+                point,
+                node,
+                DryRunTrapped(
+                    f"{where} called a closed module: _start called proc_exit({self._exit_code}) "
+                    "and the scheduler's runtime (wazero) closes a module that exits, so every "
+                    "call fails: return from _start instead"
+                ),
+            )
+        if point not in self._exports:
+            partner = next(
+                a if b == point else b for a, b in abi.CALLED_IN_PAIRS if point in (a, b)
+            )
+            self._refuse(
+                point,
+                node,
+                AbiMismatch(
+                    f"{where} is not exported, but upstream calls it on every plugin that exports "
+                    f"{partner} and panics on the missing function: export {point} too"
+                ),
+            )
+        if point in abi.BINDING_GUEST_POINTS and not self._scheduling_guest:
+            self._refuse(
+                point,
+                node,
+                AbiMismatch(
+                    f"{where}: upstream runs the binding cycle on the guest of the scheduling "
+                    "cycle, and this plugin exports no scheduling-cycle function (prefilter, "
+                    "filter, score, reserve, permit, ...), so upstream panics with "
+                    '"unexpected podUID": export one of them, e.g. permit returning Success'
+                ),
+            )
+
+    def _refuse(self, point: str, node: str | None, error: AbiMismatch | DryRunTrapped) -> None:
+        record = CallRecord(point=point, node=node, fuel=0, micros=0, error=error.message)
+        self.calls.append(record)
+        raise error
 
     @staticmethod
     def _decode(
@@ -261,8 +374,10 @@ class DryRun:
                 f"{where} returned score {record.score}; without normalizescore the scheduler "
                 f"requires {abi.MIN_NODE_SCORE}..{abi.MAX_NODE_SCORE} and fails the cycle otherwise"
             )
-        if spec.name == "normalizescore" and record.status_code == abi.STATUS_SUCCESS:
-            normalized = state.normalized_scores or {}
+        if spec.name == "normalizescore":
+            # Upstream (plugin/guest.go normalizeScore) keeps the node scores when the guest
+            # sets no list; a list of another length panics (plugin.go NormalizeScore).
+            normalized = state.normalized_scores or state.node_scores
             if len(normalized) != len(state.node_scores):
                 problems.append(
                     f"{where} set {len(normalized)} normalized scores for "
@@ -280,82 +395,82 @@ class DryRun:
             message = "; ".join(problems)
             self.calls[-1] = self.calls[-1].model_copy(update={"error": message})
             raise AbiMismatch(message)
+        if record.status_code == abi.STATUS_ERROR:
+            # Upstream returns the guest's Error to the framework, which fails the pod's
+            # scheduling cycle (unlike Unschedulable): a plugin that answers Error here would
+            # do it to real pods too.
+            reason = record.reason or "no reason given"
+            message = (
+                f"{where} answered Error ({reason!r}); the scheduler fails the scheduling cycle "
+                "of a pod on Error: check spec.scheduler.guestConfig and the plugin's "
+                "documentation, or return Unschedulable for a node the plugin rejects"
+            )
+            self.calls[-1] = self.calls[-1].model_copy(update={"error": message})
+            raise DryRunErrorStatus(message)
 
     # The cycle
 
     def run_cycle(self, points: list[str]) -> None:
-        exported = set(points)
+        reachable, never_called = abi.reachable_points(set(points))
+        for point in never_called:
+            self.warnings.append(
+                f"{point} is exported but upstream never calls it: its mask.go keeps {point} "
+                "only for plugins that also export the main function of its group "
+                "(filter for postfilter, score for prescore/normalizescore, bind for "
+                "prebind/postbind); export that function or drop this one"
+            )
         snap = self.snapshot
         pod = snap.pod
         base = CallState(current_pod=pod)
         all_nodes = snap.node_names
 
-        if "enqueue" in exported:
+        if "enqueue" in reachable:
             self.call("enqueue", CallState())
         candidates = all_nodes
-        if "prefilter" in exported:
+        if "prefilter" in reachable:
             record = self.call("prefilter", replace(base))
             chosen = [n for n in all_nodes if n in set(record.node_names or ())]
             if record.status_code == abi.STATUS_SUCCESS and chosen:
                 candidates = chosen
         for point in ("addpod", "removepod"):
-            if point in exported:
+            if point in reachable:
                 running = snap.running_pod
                 state = replace(base, target_pod=running, current_node=running.node_name)
                 self.call(point, state)
 
         statuses: dict[str, int] = {}
-        if "filter" in exported:
+        if "filter" in reachable:
             for node in candidates:
                 record = self.call("filter", replace(base, current_node=node), node)
                 statuses[node] = record.status_code or 0
         feasible = [n for n in candidates if statuses.get(n, abi.STATUS_SUCCESS) == 0]
-        if "postfilter" in exported:
+        if "postfilter" in reachable:
             failed = {n: c for n, c in statuses.items() if c != abi.STATUS_SUCCESS}
             self.call("postfilter", replace(base, node_to_status=failed))
 
         # Score even when every node was filtered out, so that score gets a verdict too.
         scored = feasible or candidates
-        if "prescore" in exported:
+        if "prescore" in reachable:
             self.call("prescore", replace(base, filtered_nodes=list(scored)))
         scores: dict[str, int] = {}
-        if "score" in exported:
+        if "score" in reachable:
             for node in scored:
                 record = self.call("score", replace(base, current_node=node), node)
                 scores[node] = record.score or 0
-        if "normalizescore" in exported:
+        if "normalizescore" in reachable:
             node_scores = scores or dict.fromkeys(scored, 0)
             self.call("normalizescore", replace(base, node_scores=node_scores))
 
         chosen_node = max(scored, key=lambda n: scores.get(n, 0))
         for point in ("reserve", "permit", "prebind", "bind", "postbind", "unreserve"):
-            if point in exported:
+            if point in reachable:
                 self.call(point, replace(base, current_node=chosen_node))
-
-    def check_not_all_errors(self) -> None:
-        """Refuse a plugin whose every call of some extension point answered Error.
-
-        The framework aborts a pod's scheduling cycle on Error (unlike Unschedulable), so such
-        a plugin would fail every pod; one Error among successes may be a node it cannot judge.
-        """
-        by_point: dict[str, list[CallRecord]] = {}
-        for record in self.calls:
-            if record.status_code is not None:
-                by_point.setdefault(record.point, []).append(record)
-        for point, records in by_point.items():
-            if all(r.status_code == abi.STATUS_ERROR for r in records):
-                reason = records[0].reason or "no reason given"
-                raise DryRunErrorStatus(
-                    f"{point} answered Error on all {len(records)} call(s) of the dry run "
-                    f"(first reason: {reason!r}); the scheduler would fail every pod this plugin "
-                    "sees: check spec.scheduler.guestConfig and the plugin's documentation"
-                )
 
     def run(self, points: list[str], has_start: bool) -> None:
         with epoch_ticker(self.engine):
             self.instantiate(has_start)
             self.run_cycle(points)
-        self.check_not_all_errors()
+        self._warn_about_memory_growth()
 
 
 def _signed32(value: int) -> int:

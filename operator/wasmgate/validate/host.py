@@ -136,12 +136,22 @@ def _json_scores(raw: bytes, what: str) -> dict[str, int]:
         value = json.loads(raw)
     except ValueError as e:
         raise HostCallRejected(f"{what}: not JSON ({e}); the scheduler panics on this") from e
+    if value is None:
+        # Go's json.Unmarshal of null into a map leaves it empty: the guest set no list.
+        return {}
     if not isinstance(value, dict) or not all(
-        isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
+        isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) and _fits_go_int(v)
         for k, v in value.items()
     ):
-        raise HostCallRejected(f"{what}: expected a JSON object of node name to integer score")
+        raise HostCallRejected(
+            f"{what}: expected null or a JSON object of node name to integer score; upstream "
+            "decodes it into map[string]int and panics otherwise"
+        )
     return value
+
+
+def _fits_go_int(value: int) -> bool:
+    return -(2**63) <= value < 2**63
 
 
 class HostEnvironment:

@@ -69,6 +69,7 @@ def validate_in_process(
     points: list[str] = []
     calls: list[CallRecord] = []
     output = GuestOutput()
+    warnings: list[str] = []
     verdict: Verdict = "pass"
     reason: str | None = None
     message: str | None = None
@@ -82,6 +83,7 @@ def validate_in_process(
         dry_run = DryRun(
             engine, module, limits, snapshot, guest_config, log_severity, calls, output
         )
+        warnings = dry_run.warnings
         dry_run.run(points, has_start=any(e.name == START_EXPORT for e in exports))
     except (WasmInvalid, AbiMismatch, DryRunTrapped, DryRunErrorStatus) as e:
         verdict, reason, message = "fail", e.reason, e.message
@@ -100,6 +102,7 @@ def validate_in_process(
         calls=calls,
         costs=summarize_costs(calls),
         guest_output=output.finish(),
+        warnings=warnings,
         nodes=snapshot.node_names,
         pod=snapshot.pod.key,
         guest_config=guest_config,

@@ -43,6 +43,7 @@ def render_report(report: ValidationReport, source: str) -> str:
     lines.append(f"  verdict   {verdict}")
     if report.message:
         lines.append(f"  {report.message}")
+    lines += [f"  WARN      {warning}" for warning in report.warnings]
     if report.exports:
         lines.append("exports:")
         lines += [f"  {e.name:<15} {e.signature or e.kind}" for e in report.exports]

@@ -22,7 +22,7 @@ from wasmgate.errors import (
 
 # Bump when a change in the validator could change a verdict: cached reports of older versions
 # are then ignored.
-VALIDATOR_VERSION = "2"
+VALIDATOR_VERSION = "3"
 
 Verdict = Literal["pass", "fail", "error"]
 
@@ -100,6 +100,9 @@ class ValidationReport(_Model):
     calls: list[CallRecord] = []
     costs: list[PointCost] = []
     guest_output: list[str] = Field(default=[], description="klog lines, stdout and stderr")
+    warnings: list[str] = Field(
+        default=[], description="what upstream tolerates but looks risky; never a refusal"
+    )
     nodes: list[str] = Field(default=[], description="node names of the synthetic snapshot")
     pod: str | None = Field(default=None, description="namespace/name of the pod scheduled")
     guest_config: str = ""
@@ -146,6 +149,8 @@ class ValidationReport(_Model):
                 if c.point in points
             ],
             "memoryPages": self.calls[-1].memory_pages if self.calls else None,
+            # Bounded as the api's ValidationStatus.warnings is (16 items, 1024 characters).
+            "warnings": [w[:1024] for w in self.warnings[:16]],
         }
 
 

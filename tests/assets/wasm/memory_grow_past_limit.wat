@@ -1,5 +1,6 @@
 ;; Invalid (DryRunTrapped): filter keeps growing memory by 16 pages; when memory.grow fails
-;; (returns -1 at the store's limit) it aborts as an allocator does on out-of-memory.
+;; (returns -1 at the validator child's memory ceiling) it aborts as an allocator does on
+;; out-of-memory.
 (module
   (memory (export "memory") 1)
   (func (export "filter") (result i32)

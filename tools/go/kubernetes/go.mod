@@ -1,4 +1,4 @@
-// Tool module: Kubernetes control plane, kubectl, kwok and the kit scheduler, built from one
+// Tool module: Kubernetes control plane, kubectl and kwok, built from one
 // dependency set so a cold build compiles Kubernetes once.
 module wasmgate.dev/tools/kubernetes
 
@@ -39,7 +39,6 @@ replace (
 )
 
 require (
-	github.com/tetratelabs/wazero v1.10.1
 	k8s.io/api v0.33.4
 	k8s.io/apimachinery v0.33.4
 	k8s.io/client-go v0.33.4

@@ -1,4 +1,4 @@
-"""The kit's wasm-capable scheduler starts against the apiserver and binds pods by name.
+"""Upstream's scheduler, as the kit builds it, starts against the apiserver and binds pods by name.
 
 With no wasm plugin configured it must behave as a plain kube-scheduler for its own
 `schedulerName`, and leave pods of other schedulers alone.
@@ -12,12 +12,13 @@ import yaml
 from kubernetes import client
 
 from support.kit import KitHandle
+from wasmgate.kit.components import UPSTREAM_SCHEDULER_BINARY
 from wasmgate.kit.net import LOOPBACK, free_port
 from wasmgate.kit.nodes import DEFAULT_NODE_COUNT, kit_node_name
 from wasmgate.kit.process import ManagedProcess
 from wasmgate.kit.wait import wait_for
 
-SCHEDULER_NAME = "kit-wasm-scheduler"
+SCHEDULER_NAME = "upstream-wasm-scheduler"
 
 
 def _pod(name: str, scheduler_name: str) -> client.V1Pod:
@@ -32,7 +33,7 @@ def _pod(name: str, scheduler_name: str) -> client.V1Pod:
     )
 
 
-def test_wasm_scheduler_without_plugins_binds_its_pods(kit: KitHandle, tmp_path: Path) -> None:
+def test_upstream_scheduler_without_plugins_binds_its_pods(kit: KitHandle, tmp_path: Path) -> None:
     assert kit.kit.control_plane is not None
     kubeconfig = kit.kit.control_plane.scheduler_kubeconfig
     config = {
@@ -45,16 +46,16 @@ def test_wasm_scheduler_without_plugins_binds_its_pods(kit: KitHandle, tmp_path:
     config_path = tmp_path / "scheduler.yaml"
     config_path.write_text(yaml.safe_dump(config))
     scheduler = ManagedProcess(
-        "wasm-scheduler",
+        UPSTREAM_SCHEDULER_BINARY,
         [
-            kit.bin("wasm-scheduler"),
+            kit.bin(UPSTREAM_SCHEDULER_BINARY),
             f"--config={config_path}",
             f"--bind-address={LOOPBACK}",
             f"--secure-port={free_port()}",
             f"--authentication-kubeconfig={kubeconfig}",
             f"--authorization-kubeconfig={kubeconfig}",
         ],
-        tmp_path / "wasm-scheduler.log",
+        tmp_path / "upstream-scheduler.log",
     )
     scheduler.start()
     try:
@@ -64,7 +65,7 @@ def test_wasm_scheduler_without_plugins_binds_its_pods(kit: KitHandle, tmp_path:
             core.create_namespaced_pod("default", _pod("someone-elses", "nobody-scheduler"))
             node = wait_for(
                 lambda: core.read_namespaced_pod("wasm-sched-smoke", "default").spec.node_name,
-                what="the wasm scheduler to bind wasm-sched-smoke",
+                what="upstream's scheduler to bind wasm-sched-smoke",
                 timeout=60,
                 alive=scheduler.check_alive,
             )
