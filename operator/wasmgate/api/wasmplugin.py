@@ -213,8 +213,9 @@ class Limits(ApiModel):
         DEFAULT_MEMORY_PAGES,
         ge=1,
         le=MAX_MEMORY_PAGES,
-        description="Largest linear memory the guest may grow to, in 64 KiB wasm pages "
-        "(1024 pages = 64 MiB).",
+        description="Linear memory the guest is expected to stay within, in 64 KiB wasm pages "
+        "(1024 pages = 64 MiB). Upstream's scheduler sets no memory limit, so a guest that "
+        "declares or grows past it gets a warning in status.validation.warnings, not a refusal.",
     )
     call_timeout_ms: int = Field(
         DEFAULT_CALL_TIMEOUT_MS,
