@@ -8,8 +8,11 @@ request from that identity.
 
 from __future__ import annotations
 
+import json
+import subprocess
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from kubernetes import client
@@ -28,7 +31,13 @@ NAMESPACE = "wasmgate-system"
 OPERATOR = f"system:serviceaccount:{NAMESPACE}:wasmgate-operator"
 AGENT = f"system:serviceaccount:{NAMESPACE}:wasmgate-agent"
 NODE_NAME_EXTRA = "authentication.kubernetes.io%2fnode-name"
-RBAC_FILES = ("agent/namespace.yaml", "agent/rbac.yaml", "operator/rbac.yaml")
+SCHEDULER = f"system:serviceaccount:{NAMESPACE}:wasmgate-scheduler"
+RBAC_FILES = (
+    "agent/namespace.yaml",
+    "agent/rbac.yaml",
+    "operator/rbac.yaml",
+    "scheduler/rbac.yaml",
+)
 
 
 @pytest.fixture(scope="module")
@@ -88,11 +97,16 @@ CAN_I = [
     (OPERATOR, "create", "deployments.apps", NAMESPACE, "yes"),
     (OPERATOR, "create", "deployments.apps", "default", "no"),
     (OPERATOR, "create", "pods", NAMESPACE, "no"),
-    (OPERATOR, "bind", "clusterroles.rbac.authorization.k8s.io/system:kube-scheduler", None,
-     "yes"),
-    (OPERATOR, "bind", "clusterroles.rbac.authorization.k8s.io/cluster-admin", None, "no"),
-    (OPERATOR, "escalate", "roles.rbac.authorization.k8s.io", NAMESPACE, "no"),
-    (OPERATOR, "create", "rolebindings.rbac.authorization.k8s.io", "default", "no"),
+    (OPERATOR, "get", "serviceaccounts/wasmgate-scheduler", NAMESPACE, "yes"),
+    (OPERATOR, "create", "serviceaccounts", NAMESPACE, "no"),
+    (OPERATOR, "create", "serviceaccounts/token", NAMESPACE, "no"),
+    (OPERATOR, "create", "namespaces", None, "no"),
+    (SCHEDULER, "create", "bindings", "default", "yes"),
+    (SCHEDULER, "update", "leases.coordination.k8s.io/team-a", NAMESPACE, "yes"),
+    (SCHEDULER, "update", "leases.coordination.k8s.io/team-a", "default", "no"),
+    (SCHEDULER, "get", "configmaps/extension-apiserver-authentication", "kube-system", "yes"),
+    (SCHEDULER, "list", "secrets", None, "no"),
+    (SCHEDULER, "create", "rolebindings.rbac.authorization.k8s.io", NAMESPACE, "no"),
     (OPERATOR, "update",
      "validatingwebhookconfigurations.admissionregistration.k8s.io/wasmgate.dev", None, "yes"),
     (OPERATOR, "update",
@@ -148,30 +162,225 @@ def test_an_agent_cannot_write_another_nodes_cache(rbac_applied: KitHandle) -> N
     assert f"this token is for {own}, the object is {other}" in body
 
 
-@pytest.mark.parametrize(
-    ("role", "allowed"),
-    [("system:kube-scheduler", True), ("cluster-admin", False)],
-    ids=["scheduler-role-bound", "cluster-admin-refused"],
+# --- The operator grants nothing -------------------------------------------------------------
+#
+# The operator creates no RBAC object: scheduler pods run as the wasmgate-scheduler account that
+# deploy/scheduler/rbac.yaml binds. So nothing it holds lets it give any role to any subject, and
+# the complete list of what it holds is pinned below: a rule added to deploy/operator/rbac.yaml
+# (or any binding that reaches its ServiceAccount or groups) fails the listing test.
+
+# What a token of the operator's ServiceAccount authenticates as (its groups grant rules too).
+OPERATOR_GROUPS = (
+    "system:serviceaccounts",
+    f"system:serviceaccounts:{NAMESPACE}",
+    "system:authenticated",
 )
-def test_the_operator_binds_only_the_scheduler_roles(
-    rbac_applied: KitHandle, role: str, allowed: bool
+RBAC = "rbac.authorization.k8s.io"
+
+# Every way to hand out permissions, asked everywhere it could apply (None: every namespace).
+GRANTING = [
+    ("create", f"clusterrolebindings.{RBAC}", None),
+    ("update", f"clusterrolebindings.{RBAC}", None),
+    ("patch", f"clusterrolebindings.{RBAC}", None),
+    ("create", f"rolebindings.{RBAC}", None),
+    ("create", f"rolebindings.{RBAC}", NAMESPACE),
+    ("create", f"rolebindings.{RBAC}", "kube-system"),
+    ("patch", f"rolebindings.{RBAC}", NAMESPACE),
+    ("create", f"clusterroles.{RBAC}", None),
+    ("patch", f"clusterroles.{RBAC}", None),
+    ("create", f"roles.{RBAC}", NAMESPACE),
+    ("patch", f"roles.{RBAC}", NAMESPACE),
+    ("bind", f"clusterroles.{RBAC}", None),
+    ("bind", f"clusterroles.{RBAC}/cluster-admin", None),
+    ("bind", f"clusterroles.{RBAC}/system:kube-scheduler", None),
+    ("bind", f"roles.{RBAC}", NAMESPACE),
+    ("escalate", f"clusterroles.{RBAC}", None),
+    ("escalate", f"roles.{RBAC}", NAMESPACE),
+    ("impersonate", "users", None),
+    ("impersonate", "groups", None),
+    ("impersonate", "serviceaccounts", NAMESPACE),
+    ("create", "serviceaccounts/token", NAMESPACE),
+    ("create", "certificatesigningrequests.certificates.k8s.io", None),
+    ("update", "certificatesigningrequests.certificates.k8s.io/approval", None),
+    ("create", "pods", NAMESPACE),
+    ("create", "pods/exec", NAMESPACE),
+    ("update", "deployments.apps", NAMESPACE),
+    ("create", "daemonsets.apps", NAMESPACE),
+    ("create", "validatingadmissionpolicies.admissionregistration.k8s.io", None),
+    ("create", "mutatingwebhookconfigurations.admissionregistration.k8s.io", None),
+    ("update", "customresourcedefinitions.apiextensions.k8s.io", None),
+]
+
+
+def _as_operator(
+    kit: KitHandle, *args: str, document: dict[str, Any] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """kubectl as a token of the operator's ServiceAccount authenticates: its name and groups."""
+    groups = [f"--as-group={group}" for group in OPERATOR_GROUPS]
+    return kit.run("kubectl", *args, f"--as={OPERATOR}", *groups, check=False,
+                   input_text=None if document is None else json.dumps(document))  # fmt: skip
+
+
+def _operator_can_i(kit: KitHandle, verb: str, resource: str, namespace: str | None) -> str:
+    scope = ["-n", namespace] if namespace else ["--all-namespaces"]
+    if resource.endswith(("/approval", "/token", "/exec")):
+        resource, subresource = resource.rsplit("/", 1)
+        scope.append(f"--subresource={subresource}")
+    answer = _as_operator(kit, "auth", "can-i", verb, resource, *scope)
+    return answer.stdout.strip() or answer.stderr.strip()
+
+
+@pytest.mark.parametrize(
+    "row", GRANTING, ids=[f"{v}-{r.split('.')[0]}{'-in-' + n if n else ''}" for v, r, n in GRANTING]
+)
+def test_the_operator_cannot_grant(
+    rbac_applied: KitHandle, row: tuple[str, str, str | None]
 ) -> None:
-    rbac = client.RbacAuthorizationV1Api(_as(rbac_applied, OPERATOR))
-    role_ref = client.V1RoleRef(
-        api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=role
+    assert _operator_can_i(rbac_applied, *row) == "no"
+
+
+def _binding(kind: str, role_kind: str, role: str, namespace: str | None) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"name": f"wasmgate-grant-test-{uuid.uuid4().hex[:6]}"}
+    if namespace:
+        metadata["namespace"] = namespace
+    return {
+        "apiVersion": f"{RBAC}/v1",
+        "kind": kind,
+        "metadata": metadata,
+        "roleRef": {"apiGroup": RBAC, "kind": role_kind, "name": role},
+        # An arbitrary subject: a user nobody vouches for.
+        "subjects": [{"apiGroup": RBAC, "kind": "User", "name": "mallory"}],
+    }
+
+
+@pytest.mark.parametrize(
+    ("kind", "role_kind", "role", "namespace"),
+    [
+        ("ClusterRoleBinding", "ClusterRole", "cluster-admin", None),
+        ("ClusterRoleBinding", "ClusterRole", "system:kube-scheduler", None),
+        ("ClusterRoleBinding", "ClusterRole", "wasmgate-operator", None),
+        ("RoleBinding", "ClusterRole", "cluster-admin", NAMESPACE),
+        ("RoleBinding", "Role", "wasmgate-operator", NAMESPACE),
+        ("RoleBinding", "Role", "wasmgate-scheduler:leader-election", NAMESPACE),
+        ("RoleBinding", "Role", "extension-apiserver-authentication-reader", "kube-system"),
+    ],
+    ids=["cluster-admin", "kube-scheduler", "its-own-clusterrole", "cluster-admin-in-namespace",
+         "its-own-role", "scheduler-lease-role", "auth-reader"],
+)  # fmt: skip
+def test_the_operator_binds_no_role_to_anyone(
+    rbac_applied: KitHandle, kind: str, role_kind: str, role: str, namespace: str | None
+) -> None:
+    """A real request (server dry run) as the operator: refused by authorization, before the
+    escalation check could weigh the role (the operator holds no verb on bindings at all)."""
+    body = _binding(kind, role_kind, role, namespace)
+    refused = _as_operator(rbac_applied, "create", "--dry-run=server", "-f", "-", document=body)
+    assert refused.returncode != 0, refused.stdout
+    resource = "clusterrolebindings" if namespace is None else "rolebindings"
+    assert "(Forbidden)" in refused.stderr, refused.stderr
+    assert f'cannot create resource "{resource}" in API group "{RBAC}"' in refused.stderr, (
+        refused.stderr
     )
-    binding = client.V1ClusterRoleBinding(
-        metadata=client.V1ObjectMeta(name=f"wasmgate-deploy-test-{uuid.uuid4().hex[:6]}"),
-        role_ref=role_ref,
-        subjects=[client.RbacV1Subject(kind="ServiceAccount", name="anyone", namespace=NAMESPACE)],
+
+
+# Everything the operator holds, from the apiserver's own rules review (what
+# `kubectl auth can-i --list` prints), as (API group, resource, resource name or ""): verbs.
+# Cluster-wide rules, seen from every namespace:
+HELD_EVERYWHERE = {
+    ("wasmgate.dev", "wasmplugins", ""): "get list patch watch",
+    ("wasmgate.dev", "wasmschedulers", ""): "get list patch watch",
+    ("wasmgate.dev", "wasmplugins/status", ""): "get patch",
+    ("wasmgate.dev", "wasmschedulers/status", ""): "get patch",
+    ("wasmgate.dev", "wasmtrustpolicies/status", ""): "get patch",
+    ("wasmgate.dev", "wasmtrustpolicies", ""): "get list watch",
+    ("wasmgate.dev", "wasmnodecaches", ""): "get list watch",
+    ("", "nodes", ""): "get list watch",
+    ("", "namespaces", ""): "get list watch",
+    ("apiextensions.k8s.io", "customresourcedefinitions", ""): "get list watch",
+    ("admissionregistration.k8s.io", "validatingwebhookconfigurations", ""): "create",
+    ("admissionregistration.k8s.io", "validatingwebhookconfigurations", "wasmgate.dev"): (
+        "get patch update"
+    ),
+    # system:basic-user, bound to system:authenticated by every apiserver.
+    ("authorization.k8s.io", "selfsubjectaccessreviews", ""): "create",
+    ("authorization.k8s.io", "selfsubjectrulesreviews", ""): "create",
+    ("authentication.k8s.io", "selfsubjectreviews", ""): "create",
+}
+# Added in wasmgate-system only (the Role wasmgate-operator):
+HELD_IN_NAMESPACE = {
+    ("", "secrets", ""): "create get list watch",
+    ("", "secrets", "wasmgate-webhook-ca"): "update",
+    ("kopf.dev", "kopfpeerings", ""): "get list patch watch",
+    ("", "events", ""): "create patch",
+    ("events.k8s.io", "events", ""): "create patch",
+    ("", "configmaps", ""): "create delete get list patch watch",
+    ("", "serviceaccounts", "wasmgate-scheduler"): "get",
+    ("", "pods", ""): "get list watch",
+    ("apps", "deployments", ""): "create get list patch watch",
+}
+# system:discovery and system:public-info-viewer (every authenticated identity), and
+# system:service-account-issuer-discovery (every ServiceAccount).
+HELD_URLS = {
+    "/.well-known/openid-configuration": "get",
+    "/.well-known/openid-configuration/": "get",
+    "/openid/v1/jwks": "get",
+    "/openid/v1/jwks/": "get",
+    "/api": "get",
+    "/api/*": "get",
+    "/apis": "get",
+    "/apis/*": "get",
+    "/healthz": "get",
+    "/livez": "get",
+    "/openapi": "get",
+    "/openapi/*": "get",
+    "/readyz": "get",
+    "/version": "get",
+    "/version/": "get",
+}
+
+
+def _rules_review(kit: KitHandle, namespace: str) -> tuple[dict[Any, str], dict[str, str]]:
+    """What the operator may do as seen from `namespace`: resource and non-resource rules (the
+    SelfSubjectRulesReview `kubectl auth can-i --list` prints, here as JSON)."""
+    review = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectRulesReview",
+        "spec": {"namespace": namespace},
+    }
+    answer = _as_operator(kit, "create", "-f", "-", "-o", "json", document=review)
+    assert answer.returncode == 0, answer.stderr
+    status = json.loads(answer.stdout)["status"]
+    assert not status.get("incomplete"), status
+    held: dict[Any, set[str]] = {}
+    for rule in status.get("resourceRules") or []:
+        for group in rule.get("apiGroups") or [""]:
+            for resource in rule.get("resources") or []:
+                for name in rule.get("resourceNames") or [""]:
+                    held.setdefault((group, resource, name), set()).update(rule["verbs"])
+    urls: dict[str, set[str]] = {}
+    for rule in status.get("nonResourceRules") or []:
+        for url in rule["nonResourceURLs"]:
+            urls.setdefault(url, set()).update(rule["verbs"])
+    return (
+        {key: " ".join(sorted(verbs)) for key, verbs in held.items()},
+        {url: " ".join(sorted(verbs)) for url, verbs in urls.items()},
     )
-    if allowed:
-        created = rbac.create_cluster_role_binding(binding, dry_run="All")
-        assert created.role_ref.name == role
-        return
-    with pytest.raises(ApiException) as refused:
-        rbac.create_cluster_role_binding(binding, dry_run="All")
-    assert refused.value.status == 403
-    assert "is attempting to grant RBAC permissions not currently held" in (
-        refused.value.body or ""
-    ), refused.value.body
+
+
+def test_the_operator_holds_exactly_the_listed_rules_in_every_namespace(
+    rbac_applied: KitHandle,
+) -> None:
+    listed = rbac_applied.kubectl("get", "namespaces", "-o", "name").stdout.split()
+    namespaces = sorted(name.removeprefix("namespace/") for name in listed)
+    assert NAMESPACE in namespaces and "kube-system" in namespaces
+    for namespace in namespaces:
+        held, urls = _rules_review(rbac_applied, namespace)
+        expected = dict(HELD_EVERYWHERE)
+        if namespace == NAMESPACE:
+            expected.update(HELD_IN_NAMESPACE)
+        assert held == expected, (namespace, held)
+        assert urls == HELD_URLS, (namespace, urls)
+        # Spelled out, though the tables above already exclude it: nothing that grants.
+        assert not [key for key in held if key[0] == RBAC], (namespace, held)
+        assert not [key for key, verbs in held.items() if {"*", "bind", "escalate",
+                    "impersonate"} & set(verbs.split())], (namespace, held)  # fmt: skip
+        assert not [key for key in held if "*" in key], (namespace, held)

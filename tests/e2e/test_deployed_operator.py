@@ -23,6 +23,7 @@ import yaml
 from support.kit import KitHandle
 from support.operator import (
     OperatorProcess,
+    apply,
     conditions,
     key_secret,
     namespace,
@@ -34,6 +35,8 @@ from support.signing import BUNDLE, cosign_sign, make_key
 from support.wasmgate_cli import push
 from wasmgate.kit.net import free_port
 from wasmgate.kit.wait import wait_for
+from wasmgate.rollout.names import LABEL_SCHEDULER
+from wasmgate.rollout.rbac import SCHEDULER_SERVICE_ACCOUNT
 
 pytestmark = pytest.mark.e2e
 
@@ -73,7 +76,8 @@ def _install(kit: KitHandle) -> None:
     kit.kubectl("apply", "--server-side", "--force-conflicts", "-k", DEPLOY / "crds")
     kit.kubectl("wait", "--for=condition=Established", "crd",
                 "-l", "app.kubernetes.io/part-of=wasmgate", "--timeout=60s")  # fmt: skip
-    for name in ("agent/namespace.yaml", "operator/rbac.yaml", "operator/kopf-peering.yaml"):
+    for name in ("agent/namespace.yaml", "operator/rbac.yaml", "scheduler/rbac.yaml",
+                 "operator/kopf-peering.yaml"):  # fmt: skip
         kit.kubectl("apply", "-f", DEPLOY / name)
 
 
@@ -209,3 +213,42 @@ def test_the_replica_reports_ready(deployed: tuple[KitHandle, OperatorProcess, i
             return response.read().decode() if response.status == 200 else None
 
     assert wait_for(ready, what=f"{url} to answer 200", timeout=30) == "ok\n"
+
+
+def test_a_scheduler_rolls_out_under_the_deploy_rbac(
+    deployed: tuple[KitHandle, OperatorProcess, int],
+) -> None:
+    """The operator creates no RBAC: the scheduler Deployment it renders runs as the account
+    deploy/scheduler/rbac.yaml installs, and the ReplicaSet can create its pods. The pods ask
+    for a node label nobody has, so they stay Pending: the point is that they exist."""
+    kit, operator, _ = deployed
+    name = "deploy-e2e-scheduler"
+    apply(kit, {
+        "apiVersion": "wasmgate.dev/v1alpha1",
+        "kind": "WasmScheduler",
+        "metadata": {"name": name},
+        "spec": {
+            "image": "registry.k8s.io/kube-scheduler-wasm-extension:v0.1.0",
+            "replicas": 1,
+            "nodeSelector": {"wasmgate.dev/deploy-e2e-no-such-node": "true"},
+        },
+    })  # fmt: skip
+    try:
+
+        def pod_accounts() -> list[str] | None:
+            selector = f"{LABEL_SCHEDULER}={name}"
+            pods = kit.kubectl("get", "pods", "-n", SYSTEM, "-l", selector, "-o", "json")
+            listed = json.loads(pods.stdout)
+            accounts = [pod["spec"]["serviceAccountName"] for pod in listed["items"]]
+            return accounts or None
+
+        accounts = wait_for(pod_accounts, what=f"a pod of WasmScheduler {name}", timeout=90,
+                            alive=operator.check_alive)  # fmt: skip
+        assert accounts == [SCHEDULER_SERVICE_ACCOUNT]
+        log = operator.log_file.read_text(errors="replace")
+        problems = [
+            line for line in log.splitlines() if any(p in line.lower() for p in PERMISSION_PROBLEMS)
+        ]
+        assert problems == [], "\n".join(problems[:20])
+    finally:
+        kit.kubectl("delete", "wasmscheduler", name, "--ignore-not-found", "--wait=false")

@@ -9,7 +9,6 @@ from rollout_samples import entry, scheduler
 from wasmgate.rollout.config import build_scheduler_config
 from wasmgate.rollout.configmap import build_config_map
 from wasmgate.rollout.deployment import build_deployment
-from wasmgate.rollout.rbac import build_rbac
 from wasmgate.rollout.settings import RolloutConfig
 
 
@@ -55,9 +54,9 @@ def test_deployment_runs_the_image_with_the_config_map() -> None:
     assert deployment["spec"]["replicas"] == 3
     assert deployment["spec"]["progressDeadlineSeconds"] == 120
     assert deployment["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
+    assert container["image"] == "registry.example/wasm-scheduler:v1"
     # Upstream's scheduler/Dockerfile installs the binary here; the image has no kube-scheduler.
     assert container["command"] == ["/kube-scheduler-wasm-extension"]
-    assert container["image"] == "registry.example/wasm-scheduler:v1"
     assert "--config=/etc/wasmgate/scheduler/config.yaml" in container["args"]
     assert container["terminationMessagePolicy"] == "FallbackToLogsOnError"
     volumes = {volume["name"]: volume for volume in pod["spec"]["volumes"]}
@@ -119,33 +118,6 @@ def test_settings_move_namespace_and_store() -> None:
     volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
     assert deployment["metadata"]["namespace"] == "sched"
     assert volumes["store"]["hostPath"]["path"] == "/srv/store"
-
-
-def test_rbac_binds_the_scheduler_roles_and_its_own_lease() -> None:
-    objects = build_rbac(scheduler(schedulerName="team-a"), RolloutConfig(namespace="sched"))
-    by_kind: dict[str, list[dict[str, Any]]] = {}
-    for obj in objects:
-        by_kind.setdefault(obj["kind"], []).append(obj)
-    assert objects[0]["kind"] == "ServiceAccount"
-    assert sorted(b["roleRef"]["name"] for b in by_kind["ClusterRoleBinding"]) == [
-        "system:kube-scheduler",
-        "system:volume-scheduler",
-    ]
-    [role] = by_kind["Role"]
-    assert role["metadata"]["namespace"] == "sched"
-    assert role["rules"][1] == {
-        "apiGroups": ["coordination.k8s.io"],
-        "resources": ["leases"],
-        "resourceNames": ["team-a"],
-        "verbs": ["get", "update"],
-    }
-    subjects = {
-        (b["metadata"].get("namespace"), b["roleRef"]["name"]): b["subjects"]
-        for b in by_kind["RoleBinding"] + by_kind["ClusterRoleBinding"]
-    }
-    expected = [{"kind": "ServiceAccount", "name": "wasmgate-scheduler", "namespace": "sched"}]
-    assert all(value == expected for value in subjects.values())
-    assert ("kube-system", "extension-apiserver-authentication-reader") in subjects
 
 
 def test_long_names_are_shortened_stably() -> None:

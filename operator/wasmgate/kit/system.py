@@ -47,6 +47,8 @@ def install_crds(kit: Kit) -> None:
     _kubectl(kit, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
     namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": SYSTEM_NAMESPACE}}
     _kubectl(kit, "apply", "-f", "-", stdin=json.dumps(namespace))
+    # The account scheduler pods run as: installed by deploy/, never by the operator.
+    _kubectl(kit, "apply", "-f", repo_root() / "deploy" / "scheduler" / "rbac.yaml")
 
 
 def start_wasmgate(kit: Kit) -> list[ManagedProcess]:

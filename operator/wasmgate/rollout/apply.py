@@ -39,7 +39,7 @@ from wasmgate.rollout.names import (
     selector_labels,
 )
 from wasmgate.rollout.plugins import PluginEntry, entry_from_wasmplugin
-from wasmgate.rollout.rbac import build_rbac
+from wasmgate.rollout.rbac import SCHEDULER_SERVICE_ACCOUNT, missing_identity_message
 from wasmgate.rollout.settings import RolloutConfig
 
 NOT_FOUND = 404
@@ -85,25 +85,7 @@ def _upsert(api: client.ApiClient, obj: Mapping[str, Any], *, exists: bool = Fal
     name = obj["metadata"]["name"]
     namespace = obj["metadata"].get("namespace")
     core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
-    rbac = client.RbacAuthorizationV1Api(api)
     operations: dict[str, tuple[Any, Callable[..., object], Callable[..., object]]] = {
-        "Namespace": (client.V1Namespace, core.create_namespace, core.patch_namespace),
-        "ServiceAccount": (
-            client.V1ServiceAccount,
-            core.create_namespaced_service_account,
-            core.patch_namespaced_service_account,
-        ),
-        "ClusterRoleBinding": (
-            client.V1ClusterRoleBinding,
-            rbac.create_cluster_role_binding,
-            rbac.patch_cluster_role_binding,
-        ),
-        "Role": (client.V1Role, rbac.create_namespaced_role, rbac.patch_namespaced_role),
-        "RoleBinding": (
-            client.V1RoleBinding,
-            rbac.create_namespaced_role_binding,
-            rbac.patch_namespaced_role_binding,
-        ),
         "Deployment": (
             client.V1Deployment,
             apps.create_namespaced_deployment,
@@ -129,15 +111,24 @@ def _upsert(api: client.ApiClient, obj: Mapping[str, Any], *, exists: bool = Fal
             patch(name, *scope, dict(obj))
 
 
-def ensure_scheduler_identity(
-    api: client.ApiClient, scheduler: WasmScheduler, settings: RolloutConfig
-) -> None:
-    """Namespace, ServiceAccount and RBAC of the scheduler; run before the first Deployment."""
-    _upsert(
-        api, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": settings.namespace}}
-    )
-    for obj in build_rbac(scheduler, settings):
-        _upsert(api, obj)
+class SchedulerIdentityMissing(ApiException):
+    """The scheduler ServiceAccount is not installed: retried like any refusal of the apiserver,
+    with a reason that names the fix (rollout/rbac.py says why the operator does not create it)."""
+
+
+def ensure_scheduler_identity(api: client.ApiClient, settings: RolloutConfig) -> None:
+    """Raise SchedulerIdentityMissing unless the ServiceAccount scheduler pods run as exists;
+    without it the ReplicaSet could create no pod and the rollout would only time out."""
+    try:
+        client.CoreV1Api(api).read_namespaced_service_account(
+            SCHEDULER_SERVICE_ACCOUNT, settings.namespace
+        )
+    except ApiException as e:
+        if e.status != NOT_FOUND:
+            raise
+        raise SchedulerIdentityMissing(
+            status=NOT_FOUND, reason=missing_identity_message(settings.namespace)
+        ) from e
 
 
 def _read_config(api: client.ApiClient, name: str, namespace: str) -> dict[str, Any] | None:
@@ -303,7 +294,7 @@ def rollout_step(
     settings = settings or RolloutConfig()
     now = now or datetime.now(UTC)
     model = WasmScheduler.model_validate(scheduler)
-    ensure_scheduler_identity(api, model, settings)
+    ensure_scheduler_identity(api, settings)
     body = read_deployment(api, model, settings)
     inputs = gather(api, model, plugins, staged, now=now, settings=settings, deployment_body=body)
     decision = decide(inputs)
@@ -357,6 +348,7 @@ def plugins_for_scheduler(
 
 __all__ = [
     "Known",
+    "SchedulerIdentityMissing",
     "carries",
     "ensure_scheduler_identity",
     "execute",

@@ -23,8 +23,8 @@ from wasmgate.rollout.names import (
     deployment_name,
     owner_references,
     selector_labels,
-    service_account_name,
 )
+from wasmgate.rollout.rbac import SCHEDULER_SERVICE_ACCOUNT
 from wasmgate.rollout.settings import RolloutConfig
 
 CONFIG_DIR = "/etc/wasmgate/scheduler"
@@ -115,7 +115,7 @@ def build_deployment(
     selector = selector_labels(scheduler)
     pod_labels = {**selector, LABEL_CONFIG_HASH: config_hash_of(config_map_name)}
     pod_spec: dict[str, Any] = {
-        "serviceAccountName": service_account_name(scheduler),
+        "serviceAccountName": SCHEDULER_SERVICE_ACCOUNT,
         "priorityClassName": "system-cluster-critical",
         "securityContext": {
             "runAsNonRoot": True,

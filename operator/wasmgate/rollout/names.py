@@ -41,7 +41,7 @@ def scheduler_name(scheduler: WasmScheduler) -> str:
 
 
 def object_stem(scheduler: WasmScheduler) -> str:
-    """Base name of the Deployment, ServiceAccount and ConfigMaps of this WasmScheduler."""
+    """Base name of the Deployment and ConfigMaps of this WasmScheduler."""
     name = scheduler.metadata.name
     if not name:
         raise ValueError("WasmScheduler has no metadata.name")
@@ -52,10 +52,6 @@ def object_stem(scheduler: WasmScheduler) -> str:
 
 
 def deployment_name(scheduler: WasmScheduler) -> str:
-    return object_stem(scheduler)
-
-
-def service_account_name(scheduler: WasmScheduler) -> str:
     return object_stem(scheduler)
 
 
