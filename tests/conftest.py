@@ -16,6 +16,7 @@ from wasmgate.errors import KitError
 from wasmgate.kit.build import binary_path, build, build_all
 from wasmgate.kit.components import component_named
 from wasmgate.kit.kit import Kit
+from wasmgate.kit.real_node import RealNode, start_real_node
 from wasmgate.kit.sigstore_stack import SigstoreStack, start_sigstore
 
 
@@ -50,3 +51,16 @@ def sigstore(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SigstoreStack
     finally:
         for process in reversed(processes):
             process.stop()
+
+
+@pytest.fixture(scope="session")
+def real_node(kit_session: KitHandle) -> Iterator[RealNode]:
+    """A real node (kubelet, containerd, runc) joined to the session's kit, started only for the
+    tests that ask for it. Needs root and the Debian packages; fails loudly without them."""
+    kit = kit_session.kit
+    node = kit.node = start_real_node(kit)
+    try:
+        yield node
+    finally:
+        node.stop()
+        kit.node = None

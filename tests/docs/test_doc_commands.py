@@ -97,6 +97,10 @@ EXCLUDED: dict[tuple[str, str], Excluded] = {
     ("docs/kit.md", "make kit"): Excluded(_MAKE_KIT, "tests/conftest.py::kit_session"),
     ("docs/kit.md", ".venv/bin/wasmgate dev up"): Excluded(_SECOND_KIT, _DEV_CLI),
     ("docs/kit.md", ".venv/bin/wasmgate dev down"): Excluded(_STOPS_KIT, _DEV_CLI),
+    ("docs/kit.md", ".venv/bin/wasmgate dev up --real-node"): Excluded(
+        _SECOND_KIT + ", with a real node (kubelet, containerd)",
+        "tests/e2e/test_real_node.py::test_dev_up_real_node_runs_a_pod_and_down_leaves_nothing",
+    ),
     ("docs/quickstart.md", "make demo"): Excluded(_SECOND_KIT + ", then the whole demo", _DEMO),
     ("docs/quickstart.md", "wasmgate dev up"): Excluded(_SECOND_KIT, _DEV_CLI),
     ("docs/quickstart.md", "wasmgate dev down"): Excluded(_STOPS_KIT, _DEMO),

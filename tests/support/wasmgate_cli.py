@@ -9,14 +9,16 @@ from pathlib import Path
 COMMAND_TIMEOUT = 120.0
 
 
-def wasmgate(*args: str | Path) -> subprocess.CompletedProcess[str]:
+def wasmgate(
+    *args: str | Path, timeout: float = COMMAND_TIMEOUT
+) -> subprocess.CompletedProcess[str]:
     """`python -m wasmgate ARGS`, output captured, never raising on a non-zero exit."""
     return subprocess.run(
         [sys.executable, "-m", "wasmgate", *map(str, args)],
         capture_output=True,
         text=True,
         check=False,
-        timeout=COMMAND_TIMEOUT,
+        timeout=timeout,
     )
 
 

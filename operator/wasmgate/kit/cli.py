@@ -36,6 +36,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                 action="store_true",
                 help="also start a private sigstore (Fulcio, Rekor, CT log, OIDC issuer)",
             )
+            action.add_argument(
+                "--real-node",
+                action="store_true",
+                help="also start a real node: kubelet, containerd and runc (needs root)",
+            )
 
 
 def _exports(state: dict[str, Any]) -> list[str]:
@@ -78,13 +83,13 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     state_dir: Path = args.state_dir
     if args.action == "supervise":
-        return supervisor.supervise(state_dir, args.nodes, args.sigstore)
+        return supervisor.supervise(state_dir, args.nodes, args.sigstore, args.real_node)
     if args.action == "up":
         if supervisor.running_supervisor(state_dir):
             print(f"the kit is already up (state in {state_dir}); `wasmgate dev env` prints it")
             return 0
         build.build_all()
-        started = supervisor.start_detached(state_dir, args.nodes, args.sigstore)
+        started = supervisor.start_detached(state_dir, args.nodes, args.sigstore, args.real_node)
         print(f"kit up in {started['startedInSeconds']}s; state in {state_dir}")
         print("\n".join(_exports(started)))
         return 0

@@ -138,6 +138,16 @@ COMPONENTS: tuple[Component, ...] = (
         package="docker-registry",
         binaries={"docker-registry": "usr/bin/docker-registry"},
     ),
+    # The real node (kit/real_node.py): its own tool module because the kubelet needs go.sum
+    # entries the kubernetes module lacks; same pins, so the Go build cache is shared.
+    GoComponent(
+        name="kubelet",
+        version=KUBERNETES_VERSION,
+        module_dir="tools/go/kubelet",
+        packages={"kubelet": "k8s.io/kubernetes/cmd/kubelet", "kit-pause": "./cmd/kit-pause"},
+        ldflags=f"-s -w {_K8S_VERSION_LDFLAGS}",
+        own_sources=("cmd/kit-pause",),
+    ),
 )
 
 

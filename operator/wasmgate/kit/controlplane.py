@@ -95,6 +95,9 @@ class ControlPlane:
         )
         self.admin_cert = ca.issue("admin", "kit-admin", organization="system:masters", client=True)
         sa = write_service_account_keys(pki)
+        # For `kubectl logs/exec` on the real node, whose kubelet authenticates its callers.
+        kubelet_client = ca.issue("apiserver-kubelet-client", "kube-apiserver-kubelet-client",
+                                  organization="system:masters", client=True)  # fmt: skip
         self.sa_key = sa.key
         apiserver = self._track(
             ManagedProcess(
@@ -116,6 +119,10 @@ class ControlPlane:
                     f"--service-cluster-ip-range={SERVICE_CIDR}",
                     f"--cert-dir={pki}",
                     "--enable-priority-and-fairness=false",
+                    f"--kubelet-client-certificate={kubelet_client.cert}",
+                    f"--kubelet-client-key={kubelet_client.key}",
+                    # Dial nodes by address: a node's hostname would mean a DNS query.
+                    "--kubelet-preferred-address-types=InternalIP",
                     "--v=1",
                 ],
                 self.state_dir / "logs" / "kube-apiserver.log",

@@ -25,6 +25,7 @@ from wasmgate.kit.controlplane import ControlPlane
 from wasmgate.kit.kubelet import KitKubelet, start_kit_kubelet
 from wasmgate.kit.nodes import DEFAULT_NODE_COUNT, build_node, kit_node_name, node_is_ready
 from wasmgate.kit.process import ManagedProcess
+from wasmgate.kit.real_node import RealNode, start_real_node
 from wasmgate.kit.registries import Registry, start_registries
 from wasmgate.kit.sigstore_stack import SigstoreStack, start_sigstore
 from wasmgate.kit.wait import wait_for
@@ -46,6 +47,9 @@ class Kit:
     sigstore: bool = False
     """Also start the private sigstore instance (keyless signing); off unless asked for."""
     sigstore_stack: SigstoreStack | None = None
+    real_node: bool = False
+    """Also start a real node (kubelet, containerd; kit/real_node.py); off unless asked for."""
+    node: RealNode | None = None
 
     def start(self, write_state: bool = True) -> None:
         started = time.monotonic()
@@ -63,6 +67,8 @@ class Kit:
             for index in range(self.nodes):
                 self.add_node(kit_node_name(index))
             self._wait_for_default_service_account()
+            if self.real_node:
+                self.node = start_real_node(self)
             self.kubelet = start_kit_kubelet(self)
         except BaseException:
             self.stop()
@@ -108,13 +114,16 @@ class Kit:
 
     def processes(self) -> list[ManagedProcess]:
         own = self.control_plane.processes if self.control_plane else []
-        return [*own, *self.extra_processes]
+        node = self.node.processes if self.node else []
+        return [*own, *self.extra_processes, *node]
 
     def check_alive(self) -> None:
         for process in self.processes():
             process.check_alive()
 
     def stop(self) -> None:
+        if self.node is not None:
+            self.node.stop()
         if self.kubelet is not None:
             self.kubelet.stop()
         for process in reversed(self.extra_processes):
@@ -133,6 +142,7 @@ class Kit:
             "registries": {name: r.to_dict() for name, r in self.registries.items()},
             "processes": {p.name: p.pid for p in self.processes()},
             "sigstore": self.sigstore_stack.to_dict() if self.sigstore_stack else None,
+            "realNode": self.node.to_dict() if self.node else None,
             "startedInSeconds": round(self.started_in, 2),
         }
 

@@ -79,6 +79,19 @@ class CertificateAuthority:
         _write_key(directory / "ca.key", self._key)
         self.key_path = directory / "ca.key"
 
+    @classmethod
+    def load(cls, directory: Path) -> CertificateAuthority:
+        """The CA a running kit wrote to `directory`, to issue more certificates (a node's)."""
+        ca = cls.__new__(cls)
+        ca.directory = directory
+        ca.cert_path, ca.key_path = directory / "ca.crt", directory / "ca.key"
+        ca._cert = x509.load_pem_x509_certificate(ca.cert_path.read_bytes())
+        key = serialization.load_pem_private_key(ca.key_path.read_bytes(), password=None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise TypeError(f"{ca.key_path}: not the EC key the kit writes")
+        ca._key = key
+        return ca
+
     def issue(
         self,
         name: str,

@@ -58,11 +58,11 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
     raise _Stop
 
 
-def supervise(state_dir: Path, nodes: int, sigstore: bool = False) -> int:
+def supervise(state_dir: Path, nodes: int, sigstore: bool = False, real_node: bool = False) -> int:
     """Run the kit in this process until signalled. Returns an exit code."""
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
-    kit = Kit(state_dir=state_dir, nodes=nodes, sigstore=sigstore)
+    kit = Kit(state_dir=state_dir, nodes=nodes, sigstore=sigstore, real_node=real_node)
     try:
         kit.start(write_state=False)
         kit.extra_processes.extend(start_wasmgate(kit))
@@ -87,7 +87,9 @@ def supervise(state_dir: Path, nodes: int, sigstore: bool = False) -> int:
         (state_dir / PID_FILE).unlink(missing_ok=True)
 
 
-def start_detached(state_dir: Path, nodes: int, sigstore: bool = False) -> dict[str, Any]:
+def start_detached(
+    state_dir: Path, nodes: int, sigstore: bool = False, real_node: bool = False
+) -> dict[str, Any]:
     """Start a supervisor in the background and wait until its kit is ready."""
     state_dir.mkdir(parents=True, exist_ok=True)
     log = state_dir.parent / "supervisor.log"
@@ -104,6 +106,7 @@ def start_detached(state_dir: Path, nodes: int, sigstore: bool = False) -> dict[
                 "--nodes",
                 str(nodes),
                 *(["--sigstore"] if sigstore else []),
+                *(["--real-node"] if real_node else []),
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -111,14 +114,18 @@ def start_detached(state_dir: Path, nodes: int, sigstore: bool = False) -> dict[
             start_new_session=True,
         )
 
-    def ready() -> dict[str, Any] | None:
+    def alive() -> None:
+        # Checked as `alive`, not in the probe: wait_for would take a probe's error for an
+        # observation and wait out the whole timeout.
         if process.poll() is not None:
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
             raise KitError(f"the kit supervisor exited with {process.returncode}:\n{tail}")
+
+    def ready() -> dict[str, Any] | None:
         state = read_state(state_dir)
         return state if state and state.get("pid") == process.pid else None
 
-    return wait_for(ready, what="the kit to come up", timeout=UP_TIMEOUT)
+    return wait_for(ready, what="the kit to come up", timeout=UP_TIMEOUT, alive=alive)
 
 
 def stop_detached(state_dir: Path) -> bool:

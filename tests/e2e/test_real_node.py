@@ -1,0 +1,108 @@
+"""Pods really run on the kit's real node, as deploy/'s hardening demands, and go away with it.
+
+The kubelet and containerd are real; so is the pod's process, which the tests inspect through
+/proc: its user, its capabilities and its read-only root are the kernel's word, not the pod
+status's. `wasmgate dev down` must leave nothing of the node on the host.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+from support.kit import KitHandle
+from support.real_node import NON_ROOT_UID, container_process, hardened_pod, leftovers, wait_running
+from support.wasmgate_cli import wasmgate
+from wasmgate.kit.build import binary_path
+from wasmgate.kit.components import KUBERNETES_VERSION
+from wasmgate.kit.kit import read_state
+from wasmgate.kit.netns import NAME_PREFIX, KitNetwork
+from wasmgate.kit.real_node import NODE_NAME, TAINT, RealNode
+from wasmgate.kit.supervisor import pid_alive
+
+DEV_TIMEOUT = 600
+
+
+def test_real_node_registers_with_its_namespace_address(
+    kit: KitHandle, real_node: RealNode
+) -> None:
+    node = json.loads(kit.kubectl("get", "node", NODE_NAME, "-o", "json").stdout)
+    info = node["status"]["nodeInfo"]
+    assert info["kubeletVersion"] == KUBERNETES_VERSION
+    assert info["containerRuntimeVersion"].startswith("containerd://1.6."), info
+    assert real_node.network is not None
+    addresses = {a["type"]: a["address"] for a in node["status"]["addresses"]}
+    assert addresses["InternalIP"] == real_node.network.node_address
+    assert not ipaddress.ip_address(addresses["InternalIP"]).is_loopback
+    assert {k: node["spec"]["taints"][0][k] for k in TAINT} == TAINT
+
+
+def test_hardened_pod_runs_on_the_real_node_as_non_root_without_capabilities(
+    kit: KitHandle, real_node: RealNode
+) -> None:
+    name = "hardened"
+    kit.run(
+        "kubectl",
+        "apply",
+        "-f",
+        "-",
+        input_text=json.dumps(hardened_pod(name, real_node.sandbox_image)),
+    )
+    try:
+        pod = wait_running(kit.kubectl, name)
+        assert pod["spec"]["nodeName"] == NODE_NAME
+        assert real_node.network is not None
+        pod_ip = ipaddress.ip_address(pod["status"]["podIP"])
+        assert pod_ip in ipaddress.ip_network(real_node.network.pod_cidr)
+
+        process = container_process(real_node.socket, pod)
+        uid = str(NON_ROOT_UID)
+        assert process.status["Uid"].split() == [uid] * 4
+        assert process.status["Gid"].split() == [uid] * 4
+        assert process.status["CapEff"].strip() == "0000000000000000"
+        assert process.status["CapBnd"].strip() == "0000000000000000"
+        assert process.status["NoNewPrivs"].strip() == "1"
+        assert "ro" in process.root_mount_options, process.root_mount_options
+        # The apiserver reaches the kubelet in the node's namespace (logs, exec) with its own
+        # client certificate; the kubelet admits it through the apiserver's review.
+        logs = kit.kubectl("logs", name, check=False)
+        assert logs.returncode == 0, logs.stderr
+    finally:
+        kit.kubectl("delete", "pod", name, "--wait=true", "--timeout=60s")
+
+
+def test_dev_up_real_node_runs_a_pod_and_down_leaves_nothing(tmp_path: Path) -> None:
+    state_dir = tmp_path / "kit"
+    started = time.monotonic()
+    up = wasmgate(
+        "dev", "up", "--real-node", "--nodes", "1", "--state-dir", state_dir, timeout=DEV_TIMEOUT
+    )
+    print(f"wasmgate dev up --real-node took {time.monotonic() - started:.1f}s")
+    assert up.returncode == 0, up.stderr
+    state = read_state(state_dir)
+    assert state is not None and state["realNode"] is not None, state
+    print(f"real node timings: {state['realNode']['timings']}")
+    network = KitNetwork(int(state["realNode"]["network"]["name"].removeprefix(NAME_PREFIX)))
+    pids = [state["pid"], *state["processes"].values()]
+    assert {"containerd", "kubelet"} <= set(state["processes"])
+    try:
+        env = {**os.environ, "KUBECONFIG": state["kubeconfig"]}
+
+        def kubectl(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [str(binary_path("kubectl")), *args],
+                input=stdin, capture_output=True, text=True, env=env, check=True, timeout=60,
+            )  # fmt: skip
+
+        pod = hardened_pod("survives-nothing", state["realNode"]["sandboxImage"])
+        kubectl("apply", "-f", "-", stdin=json.dumps(pod))
+        wait_running(kubectl, "survives-nothing")
+    finally:
+        down = wasmgate("dev", "down", "--state-dir", state_dir, timeout=DEV_TIMEOUT)
+    assert down.returncode == 0 and "kit stopped" in down.stdout, down.stderr
+    assert [pid for pid in pids if pid_alive(pid)] == []
+    assert leftovers(network, state_dir) == {}
