@@ -31,7 +31,7 @@ from wasmgate.errors import WasmgateError
 from wasmgate.metrics import record_rollout
 from wasmgate.oci.reference import parse_reference
 from wasmgate.reconcile.deps import KubernetesApiUnavailable, NamedPolicy, StageDeps
-from wasmgate.reconcile.material import plugin_secret_refs
+from wasmgate.reconcile.material import SecretVersion, plugin_secret_refs
 from wasmgate.reconcile.pipeline import Outcome
 from wasmgate.reconcile.plugin_pass import (
     INPUTS_ANNOTATION,
@@ -114,12 +114,25 @@ def wasmgate_scheduler_names(name: str, **_: Any) -> dict[str, str]:
 # --- WasmPlugin pipeline --------------------------------------------------------------------
 
 
-def _deps(memo: Runtime, policies: Sequence[NamedPolicy]) -> StageDeps:
+# Key Secrets a pass read, reused while the Secret index shows the same version.
+SECRET_DATA = cluster.SecretData()
+
+
+def _deps(
+    memo: Runtime,
+    policies: Sequence[NamedPolicy],
+    secret_version: SecretVersion,
+) -> StageDeps:
     settings = memo.settings
+
+    def read_secret(namespace: str, name: str) -> Mapping[str, str]:
+        version = secret_version(namespace, name)
+        return SECRET_DATA.read(memo.api, namespace, name, version)
+
     return StageDeps(
         registry=settings.registry,
         trust=settings.trust,
-        read_secret=lambda namespace, name: cluster.read_secret_data(memo.api, namespace, name),
+        read_secret=read_secret,
         policies=policies,
         clock=lambda: datetime.now(UTC),
         validation_cache=memo.validation_cache,
@@ -164,7 +177,7 @@ def _run_pass(
             stored,
             raw_policies=list(policies.get(ALL, [])),
             secret_version=secret_version,
-            make_deps=lambda named: _deps(memo, named),
+            make_deps=lambda named: _deps(memo, named, secret_version),
             make_stages=plugin_stages,
             now=datetime.now(UTC),
             rerun=rerun,

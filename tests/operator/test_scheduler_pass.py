@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from kubernetes.client.exceptions import ApiException
@@ -156,3 +156,94 @@ def test_describe_keeps_one_line() -> None:
         "the Kubernetes API answered 403 Forbidden"
     )
     assert module.describe(RuntimeError("")) == "RuntimeError: "
+
+
+def _validated(name: str, version: str) -> dict[str, Any]:
+    return {
+        "metadata": {"name": name, "generation": 1, "resourceVersion": version},
+        "spec": {"scheduler": {"schedulers": ["gone"]}},
+        "status": {
+            "layerDigest": "sha256:" + "a" * 64,
+            "conditions": [
+                {
+                    "type": "Validated",
+                    "status": "True",
+                    "reason": "Validated",
+                    "observedGeneration": 1,
+                    "lastTransitionTime": "2026-01-01T00:00:00Z",
+                }
+            ],
+        },
+    }
+
+
+MERGED = "merged"
+
+
+class Custom:
+    """CustomObjectsApi stand-in: records calls, answers from a script."""
+
+    calls: ClassVar[list[tuple[str, Any]]] = []
+    answers: ClassVar[list[Any]] = []
+
+    def __init__(self, _: Any) -> None:
+        pass
+
+    def _answer(self, method: str, body: Any) -> Any:
+        Custom.calls.append((method, body))
+        answer = Custom.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        if answer == MERGED:  # what the apiserver answers a status patch: the whole object
+            return {"metadata": {"name": "p"}, "status": body["status"]}
+        return answer
+
+    def patch_cluster_custom_object_status(self, *args: Any) -> Any:
+        return self._answer("patch", args[-1])
+
+    def get_cluster_custom_object(self, *args: Any) -> Any:
+        return self._answer("get", None)
+
+
+@pytest.mark.parametrize(
+    ("answers", "calls"),
+    [
+        pytest.param([MERGED], ["patch"], id="one_conditional_write"),
+        pytest.param(
+            [ApiException(status=409), _validated("p", "42"), MERGED],
+            ["patch", "get", "patch"],
+            id="conflict_reads_again",
+        ),
+    ],
+)
+def test_a_staging_change_on_a_listed_plugin_is_written_conditionally(
+    monkeypatch: pytest.MonkeyPatch, answers: list[Any], calls: list[str]
+) -> None:
+    monkeypatch.setattr(module.client, "CustomObjectsApi", Custom)
+    monkeypatch.setattr(Custom, "calls", [])
+    monkeypatch.setattr(Custom, "answers", list(answers))
+    events: list[Any] = []
+    listed = _validated("p", "41")
+    module.write_staging(object(), "p", {}, [], [], _no_lock, events, listed=listed)  # type: ignore[arg-type]
+    assert [method for method, _ in Custom.calls] == calls
+    first = Custom.calls[0][1]
+    assert first["metadata"] == {"resourceVersion": "41"}
+    staged = next(c for c in first["status"]["conditions"] if c["type"] == "Staged")
+    assert staged["reason"] == "SchedulerNotFound"
+    assert [event.reason for _, event in events] == ["SchedulerNotFound"]
+    if len(calls) > 1:
+        assert "metadata" not in Custom.calls[-1][1]
+
+
+def test_an_unchanged_listed_plugin_costs_no_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(module.client, "CustomObjectsApi", Custom)
+    monkeypatch.setattr(Custom, "calls", [])
+    monkeypatch.setattr(Custom, "answers", [MERGED])
+    listed = _validated("p", "41")
+    first = module.write_staging(object(), "p", {}, [], [], _no_lock, listed=listed)  # type: ignore[arg-type]
+    assert first is not None
+    Custom.calls.clear()
+    staged = {**listed, "status": first["status"]}
+    again = module.write_staging(object(), "p", {}, [], [], _no_lock, listed=staged)  # type: ignore[arg-type]
+    assert Custom.calls == []
+    assert again == staged

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from kubernetes.client.exceptions import ApiException
 from rollout_samples import entry, scheduler
 
 from wasmgate.api.condition import ConditionStatus
@@ -40,6 +41,7 @@ class Recorder:
 
     def __init__(self, responses: dict[str, Any] | None = None) -> None:
         self.calls: list[str] = []
+        self.bodies: list[Any] = []
         self.responses = responses or {}
 
     def __getattr__(self, name: str) -> Any:
@@ -61,7 +63,13 @@ class _Api:
     def __getattr__(self, method: str) -> Any:
         def call(*args: Any, **kwargs: Any) -> Any:
             self._recorder.calls.append(method)
-            return copy.deepcopy(self._recorder.responses.get(method, {}))
+            self._recorder.bodies.append(args[-1] if args else None)
+            answer = self._recorder.responses.get(method, {})
+            if isinstance(answer, list):  # one answer per call
+                answer = answer.pop(0)
+            if isinstance(answer, Exception):
+                raise answer
+            return copy.deepcopy(answer)
 
         return call
 
@@ -87,6 +95,13 @@ def _carrying(mark_message: str) -> dict[str, Any]:
         "lastTransitionTime": "2026-01-01T00:00:00Z",
     }
     return {"metadata": {"name": "a", "generation": 1}, "status": {"conditions": [condition]}}
+
+
+def _listed(mark_message: str) -> dict[str, Any]:
+    """As a list returns it: with a resourceVersion to make a write conditional on."""
+    plugin = _carrying(mark_message)
+    plugin["metadata"]["resourceVersion"] = "41"
+    return plugin
 
 
 def _execute(
@@ -164,3 +179,39 @@ def test_carries_needs_the_current_generation() -> None:
     assert apply.carries(plugin, mark)
     plugin["metadata"]["generation"] = 2
     assert not apply.carries(plugin, mark)
+
+
+def test_a_mark_on_a_listed_plugin_is_one_conditional_write(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ws, decision, _ = _idle(scheduler())
+    decision = Decision(step=Step.IDLE, status=decision.status, plugin_marks=decision.plugin_marks)
+    recorder = Recorder()
+    monkeypatch.setattr(apply, "client", recorder)
+    known = apply.Known({"a": _listed("loaded by an older revision")})
+    apply.execute(object(), ws, decision, now=NOW, settings=RolloutConfig(), known=known)  # type: ignore[arg-type]
+    assert recorder.calls == ["patch_cluster_custom_object_status"]
+    written = recorder.bodies[0]
+    assert written["metadata"] == {"resourceVersion": "41"}
+    rolled = next(c for c in written["status"]["conditions"] if c["type"] == "RolledOut")
+    assert (rolled["status"], rolled["message"]) == ("True", "loaded by x")
+
+
+def test_a_conflict_reads_the_plugin_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    ws, decision, _ = _idle(scheduler())
+    decision = Decision(step=Step.IDLE, status=decision.status, plugin_marks=decision.plugin_marks)
+    recorder = Recorder(
+        {
+            "patch_cluster_custom_object_status": [ApiException(status=409), {}],
+            "get_cluster_custom_object": _listed("loaded by an older revision"),
+        }
+    )
+    monkeypatch.setattr(apply, "client", recorder)
+    known = apply.Known({"a": _listed("loaded by an older revision")})
+    apply.execute(object(), ws, decision, now=NOW, settings=RolloutConfig(), known=known)  # type: ignore[arg-type]
+    assert recorder.calls == [
+        "patch_cluster_custom_object_status",
+        "get_cluster_custom_object",
+        "patch_cluster_custom_object_status",
+    ]
+    assert "metadata" not in recorder.bodies[-1]

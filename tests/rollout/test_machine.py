@@ -323,3 +323,14 @@ def test_a_new_plugin_over_the_limit_never_evicts_a_running_one() -> None:
         ("p000", "PluginLimitExceeded")
     ]
     assert "p000" not in _names(idle.status.plugins)
+
+
+def test_a_new_revision_does_not_rewrite_the_marks_of_plugins_it_keeps() -> None:
+    cluster = Cluster()
+    ws = _roll(scheduler(), cluster, [entry("a", "1")])
+    ws, started = _step(ws, cluster, [entry("a", "1"), entry("b", "2")])
+    assert [m.name for m in started.plugin_marks] == ["b"]
+    _, done = _step(ws, cluster, [entry("a", "1"), entry("b", "2")], available=True)
+    assert done.step == Step.SUCCEEDED
+    # The same message as after revision 1: a plugin that carries it is not written again.
+    assert {m.message for m in done.plugin_marks} == {"loaded by WasmScheduler wasmgate-scheduler"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,3 +101,18 @@ def cosign_sign(
         if bundle_out is not None:
             argv += ["--bundle", str(bundle_out)]
     _run([*argv, image], _env(workdir, registry), workdir)
+
+
+def push_signed(
+    cosign: Path, registry: LocalRegistry, module: Path, image: str, key: SigningKey, workdir: Path
+) -> str:
+    """`wasmgate push --plain-http` the module to `image` (a tag reference), sign the pushed
+    digest with cosign (bundle format); returns the image by digest."""
+    pushed = subprocess.run(
+        [sys.executable, "-m", "wasmgate", "push", "--plain-http", str(module), image],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert pushed.returncode == 0, pushed.stderr
+    by_digest = f"{image.rsplit(':', 1)[0]}@{pushed.stdout.strip()}"
+    cosign_sign(cosign, registry, by_digest, key, BUNDLE, workdir)
+    return by_digest

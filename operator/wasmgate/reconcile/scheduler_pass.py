@@ -48,12 +48,14 @@ from wasmgate.rollout.apply import (
 )
 from wasmgate.rollout.machine import Decision, Step
 from wasmgate.rollout.settings import RolloutConfig
+from wasmgate.stage.aggregate import PULLING
 from wasmgate.stage.plugin_staging import staged_digests, staging_status
 
 SCHEDULERS = "wasmschedulers"
 PLUGINS = "wasmplugins"
 NODE_CACHES = "wasmnodecaches"
 NOT_FOUND = 404
+CONFLICT = 409
 # Steps that end a rollout: the RolledOut marks they set are news worth an Event.
 FINISHING_STEPS = frozenset({Step.SUCCEEDED, Step.ROLLED_BACK, Step.FAILED})
 
@@ -85,9 +87,13 @@ def _staged(status: Mapping[str, Any]) -> Condition | None:
 
 
 def _staging_event(before: Mapping[str, Any], after: Mapping[str, Any]) -> PipelineEvent | None:
-    """An Event when the Staged condition's status or reason changed."""
+    """An Event when the Staged condition's status or reason changed; not for `Pulling`, the
+    few seconds every plugin passes through (the condition says it; an Event per plugin was a
+    fifth of the operator's API requests for nothing a user acts on)."""
     old, new = _staged(before), _staged(after)
     if new is None or (old is not None and (old.status, old.reason) == (new.status, new.reason)):
+        return None
+    if new.reason == PULLING:
         return None
     kind: EventType = "Warning" if new.status == ConditionStatus.FALSE else "Normal"
     return PipelineEvent(kind, new.reason, f"Staged: {new.message}")
@@ -120,15 +126,23 @@ def write_staging(
     """Recompute one plugin's staging status under its lock and write what changed.
 
     Returns the plugin as it stands afterwards (None if it is gone); a change of the Staged
-    condition is added to `events`. With `listed` (the plugin as a list just returned it), a
-    plugin whose status already shows its staging costs no request at all."""
+    condition is added to `events`. With `listed` (the plugin as a list just returned it), an
+    unchanged plugin costs no request, and a changed one one write, conditional on the listed
+    resourceVersion; only when the plugin changed meanwhile is it read again."""
     custom = client.CustomObjectsApi(api)
     if listed is not None and not listed["metadata"].get("deletionTimestamp"):
         patch = staging_status(listed, schedulers, nodes, caches, datetime.now(UTC))
-        if patch is None or not status_changes(listed.get("status") or {}, patch):
-            if patch is not None:
-                _record(name, patch["staging"])
+        if patch is not None:
+            _record(name, patch["staging"])
+        changes = status_changes(listed.get("status") or {}, patch or {})
+        if not changes:
             return dict(listed)
+        version = listed["metadata"].get("resourceVersion")
+        with hold(name):
+            written = _write_if_unchanged(custom, name, version, changes)
+        if written is not None:
+            _note_event(listed, written, events)
+            return written
     with hold(name):
         plugin = _read_plugin(custom, name)
         if plugin is None or plugin["metadata"].get("deletionTimestamp"):
@@ -141,12 +155,36 @@ def write_staging(
             custom.patch_cluster_custom_object_status(
                 GROUP, VERSION, PLUGINS, name, {"status": changes}
             )
-            before = plugin.get("status") or {}
-            plugin["status"] = {**before, **changes}
-            event = _staging_event(before, plugin["status"])
-            if event is not None and events is not None:
-                events.append((plugin, event))
+            before = dict(plugin)
+            plugin["status"] = {**(plugin.get("status") or {}), **changes}
+            _note_event(before, plugin, events)
     return plugin
+
+
+def _write_if_unchanged(
+    custom: client.CustomObjectsApi, name: str, version: str | None, changes: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """Merge-patch the status if the plugin is still at `version`; None if it moved on."""
+    if not version:
+        return None
+    body = {"metadata": {"resourceVersion": version}, "status": dict(changes)}
+    try:
+        written = custom.patch_cluster_custom_object_status(GROUP, VERSION, PLUGINS, name, body)
+    except ApiException as e:
+        if e.status in (CONFLICT, NOT_FOUND):
+            return None
+        raise
+    return cast(dict[str, Any], written)
+
+
+def _note_event(
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    events: list[tuple[dict[str, Any], PipelineEvent]] | None,
+) -> None:
+    event = _staging_event(before.get("status") or {}, after.get("status") or {})
+    if event is not None and events is not None:
+        events.append((dict(after), event))
 
 
 def _record(plugin: str, staging: Mapping[str, Any]) -> None:

@@ -131,7 +131,16 @@ def ensure_scheduler_identity(api: client.ApiClient, settings: RolloutConfig) ->
         ) from e
 
 
+# Parsed configurations by (namespace, ConfigMap name). The ConfigMaps are immutable and named by
+# their content's hash, so a name always means the same content: read once per process.
+_CONFIGS: dict[tuple[str, str], dict[str, Any]] = {}
+_MAX_CONFIGS = 256
+
+
 def _read_config(api: client.ApiClient, name: str, namespace: str) -> dict[str, Any] | None:
+    cached = _CONFIGS.get((namespace, name))
+    if cached is not None:
+        return cached
     try:
         config_map = client.CoreV1Api(api).read_namespaced_config_map(name, namespace)
     except ApiException as e:
@@ -139,6 +148,9 @@ def _read_config(api: client.ApiClient, name: str, namespace: str) -> dict[str, 
             return None
         raise
     loaded: dict[str, Any] = yaml.safe_load((config_map.data or {}).get(CONFIG_KEY, "")) or {}
+    if len(_CONFIGS) >= _MAX_CONFIGS:
+        _CONFIGS.clear()
+    _CONFIGS[(namespace, name)] = loaded
     return loaded
 
 
@@ -169,9 +181,12 @@ def gather(
     """What `decide()` needs, read from the apiserver (the Deployment read by the caller)."""
     core = client.CoreV1Api(api)
     deployment = observe_deployment(deployment_body) if deployment_body is not None else None
-    selector = ",".join(f"{k}={v}" for k, v in selector_labels(scheduler).items())
-    pods = core.list_namespaced_pod(settings.namespace, label_selector=selector).items
     revisions = scheduler.status.revisions if scheduler.status else []
+    pods = []
+    # Pods are judged only while a revision rolls out (health.judge); an idle pass skips them.
+    if any(revision.outcome == RevisionOutcome.PROGRESSING for revision in revisions):
+        selector = ",".join(f"{k}={v}" for k, v in selector_labels(scheduler).items())
+        pods = core.list_namespaced_pod(settings.namespace, label_selector=selector).items
     wanted = {
         revision.config_map_name
         for revision in revisions
@@ -203,22 +218,9 @@ def carries(plugin: Mapping[str, Any], mark: PluginMark) -> bool:
     )
 
 
-def mark_plugin(api: client.ApiClient, mark: PluginMark, now: datetime) -> bool:
-    """Set RolledOut (and Ready, phase) on a WasmPlugin; False if it changed meanwhile."""
-    custom = client.CustomObjectsApi(api)
-    try:
-        plugin = cast(
-            dict[str, Any], custom.get_cluster_custom_object(GROUP, VERSION, WASMPLUGINS, mark.name)
-        )
-    except ApiException as e:
-        if e.status == NOT_FOUND:
-            return False
-        raise
-    generation = plugin["metadata"].get("generation")
-    if mark.generation is not None and generation != mark.generation:
-        return False
-    if carries(plugin, mark):
-        return True
+def _mark_patch(plugin: Mapping[str, Any], mark: PluginMark, now: datetime) -> dict[str, Any]:
+    """The status merge patch that puts `mark` on the plugin (JSON)."""
+    generation = (plugin.get("metadata") or {}).get("generation")
     conditions = parse_conditions((plugin.get("status") or {}).get("conditions") or [])
     conditions = set_condition(
         conditions,
@@ -230,13 +232,55 @@ def mark_plugin(api: client.ApiClient, mark: PluginMark, now: datetime) -> bool:
         now=now,
     )
     conditions = set_ready_condition(conditions, generation=generation, now=now)
-    body = {
+    return {
         "status": {
             "conditions": dump_conditions(conditions),
             "phase": derive_phase(conditions, generation).value,
         }
     }
-    custom.patch_cluster_custom_object_status(GROUP, VERSION, WASMPLUGINS, mark.name, body)
+
+
+def _moved_on(plugin: Mapping[str, Any], mark: PluginMark) -> bool:
+    generation = (plugin.get("metadata") or {}).get("generation")
+    return mark.generation is not None and generation != mark.generation
+
+
+def mark_plugin(
+    api: client.ApiClient, mark: PluginMark, now: datetime, seen: Mapping[str, Any] | None = None
+) -> bool:
+    """Set RolledOut (and Ready, phase) on a WasmPlugin; False if it changed meanwhile.
+
+    With `seen` (the plugin as the caller just read it) the write is conditional on its
+    resourceVersion, so the common case costs one request; a conflict costs a fresh read."""
+    custom = client.CustomObjectsApi(api)
+    version = ((seen or {}).get("metadata") or {}).get("resourceVersion")
+    if seen is not None and version and not _moved_on(seen, mark):
+        if carries(seen, mark):
+            return True
+        body = {"metadata": {"resourceVersion": version}, **_mark_patch(seen, mark, now)}
+        try:
+            custom.patch_cluster_custom_object_status(GROUP, VERSION, WASMPLUGINS, mark.name, body)
+            return True
+        except ApiException as e:
+            if e.status == NOT_FOUND:
+                return False
+            if e.status != CONFLICT:
+                raise
+    try:
+        plugin = cast(
+            dict[str, Any], custom.get_cluster_custom_object(GROUP, VERSION, WASMPLUGINS, mark.name)
+        )
+    except ApiException as e:
+        if e.status == NOT_FOUND:
+            return False
+        raise
+    if _moved_on(plugin, mark):
+        return False
+    if carries(plugin, mark):
+        return True
+    custom.patch_cluster_custom_object_status(
+        GROUP, VERSION, WASMPLUGINS, mark.name, _mark_patch(plugin, mark, now)
+    )
     return True
 
 
@@ -273,7 +317,7 @@ def execute(
         if seen is not None and carries(seen, mark):
             continue
         with hold(mark.name):
-            mark_plugin(api, mark, now)
+            mark_plugin(api, mark, now, seen)
 
 
 def rollout_step(

@@ -215,6 +215,13 @@ def _finish(
     return Decision(step=kind, status=status, delete_config_maps=tuple(dropped), **rest)
 
 
+def _loaded_by(step: _Step) -> str:
+    # Names the scheduler, not the revision's ConfigMap: with the ConfigMap, every new revision
+    # rewrote the RolledOut condition of every plugin it kept (writes grew with plugins times
+    # revisions); the revision is in the WasmScheduler's status.
+    return f"loaded by WasmScheduler {step.inputs.scheduler.metadata.name}"
+
+
 def _marks(
     entries: Sequence[PluginEntry], status: ConditionStatus, reason: str, message: str
 ) -> tuple[PluginMark, ...]:
@@ -293,7 +300,7 @@ def _decide(
             active=active,
             deployment=inputs.deployment,
             apply_deployment=keep_running,
-            plugin_marks=_marks(current, ConditionStatus.TRUE, ROLLED_OUT, f"loaded by {name}"),
+            plugin_marks=_marks(current, ConditionStatus.TRUE, ROLLED_OUT, _loaded_by(step)),
         )
     failed_before = next(
         (
@@ -407,7 +414,7 @@ def _watch(
             active=now_active,
             deployment=inputs.deployment,
             apply_deployment=deploy(name),
-            plugin_marks=_marks(current, ConditionStatus.TRUE, ROLLED_OUT, f"loaded by {name}"),
+            plugin_marks=_marks(current, ConditionStatus.TRUE, ROLLED_OUT, _loaded_by(step)),
             message=message,
         )
     changed = changed_plugins(entries, active_entries)

@@ -8,6 +8,7 @@ raw JSON so their bytes stay base64 strings until a parser decodes them; they ar
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -31,6 +32,43 @@ def _unavailable(what: str, error: ApiException) -> KubernetesApiUnavailable:
 
 def read_secret_data(api: client.ApiClient, namespace: str, name: str) -> Mapping[str, str]:
     """The Secret's `data` (base64 values); InvalidSpec when it does not exist."""
+    return _read_secret(api, namespace, name)[0]
+
+
+def _version(secret: client.V1Secret) -> str:
+    # The form the operator's Secret index keys versions by: uid and resourceVersion.
+    metadata = secret.metadata
+    return f"{metadata.uid}:{metadata.resource_version}" if metadata else ""
+
+
+class SecretData:
+    """Secret data this process read, by namespace/name and version (`uid:resourceVersion`, as
+    the operator's Secret index holds it), so a plugin pass reads a key Secret that did not
+    change from memory instead of the apiserver: every plugin of a team shares one key Secret.
+    Values are never shown (no repr of the data)."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._read: dict[tuple[str, str], tuple[str, Mapping[str, str]]] = {}
+
+    def __repr__(self) -> str:
+        return f"SecretData({len(self._read)} Secrets)"
+
+    def read(
+        self, api: client.ApiClient, namespace: str, name: str, version: str | None
+    ) -> Mapping[str, str]:
+        """The data, from memory when `version` (None: unknown) is the one read before."""
+        with self._guard:
+            known = self._read.get((namespace, name))
+        if known is not None and version is not None and known[0] == version:
+            return known[1]
+        data, read_version = _read_secret(api, namespace, name)
+        with self._guard:
+            self._read[(namespace, name)] = (read_version, data)
+        return data
+
+
+def _read_secret(api: client.ApiClient, namespace: str, name: str) -> tuple[Mapping[str, str], str]:
     core = client.CoreV1Api(api)
     try:
         secret = core.read_namespaced_secret(
@@ -49,10 +87,11 @@ def read_secret_data(api: client.ApiClient, namespace: str, name: str) -> Mappin
             ) from None
         raise _unavailable(f"reading Secret {namespace}/{name}", e) from None
     # The API serialises values as base64 text; keep them that way for the parsers.
-    return {
+    data = {
         key: value.decode("ascii") if isinstance(value, bytes) else value
         for key, value in (secret.data or {}).items()
     }
+    return data, _version(secret)
 
 
 def read_plugin(api: client.ApiClient, name: str) -> dict[str, Any] | None:
