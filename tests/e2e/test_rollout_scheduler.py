@@ -397,6 +397,45 @@ def test_two_plugins_in_one_scheduler_and_a_second_scheduler(
     assert set(placed.values()) == {kit_node_name(0)}
 
 
+def test_a_module_upstream_fails_on_never_reaches_the_scheduler(system: System) -> None:
+    # filter_trap_unreachable loads in upstream's scheduler, but its filter returns Error for
+    # every pod (the differential suite agrees): signed and verified, it must still never be
+    # staged, rendered or rolled; the scheduler keeps placing pods with the plugin it has.
+    scheduler = "refusal-e2e"
+    system.scheduler(scheduler)
+    good = system.publish("refusal-good", "v1", system.asset("filter_node_name_suffix"))
+    generation = system.plugin("refusal-good", scheduler, good)
+    before = system.wait_rolled_out("refusal-good", generation, scheduler)["status"]
+    config_map = system.only_revision_running(scheduler)
+
+    bad = system.publish("refusal-bad", "v1", system.asset("filter_trap_unreachable"))
+    system.plugin("refusal-bad", scheduler, bad)
+
+    def validated() -> Body | None:
+        found = condition(system.get("wasmplugins", "refusal-bad"), "Validated")
+        return found if found is not None and found["status"] == "False" else None
+
+    refused = system.wait("refusal-bad Validated=False", validated, "refusal-bad", scheduler)
+    assert refused["reason"] == "DryRunTrapped", refused
+    assert "filter (node node-0) trapped" in refused["message"], refused["message"]
+    body = system.get("wasmplugins", "refusal-bad")
+    assert condition(body, "Verified")["status"] == "True"  # signed: only validation stops it
+    layer = body["status"]["layerDigest"]
+    after = system.get("wasmschedulers", scheduler)["status"]
+    assert [p["name"] for p in after["plugins"]] == ["refusal-good"]
+    assert (after["activeRevision"], after["configMapName"]) == (
+        before["activeRevision"],
+        config_map,
+    )
+    rendered = client.CoreV1Api(system.api).read_namespaced_config_map(config_map, SYSTEM_NAMESPACE)
+    assert "refusal-bad" not in json.dumps(rendered.data)
+    caches = client.CustomObjectsApi(system.api).list_cluster_custom_object(
+        GROUP, VERSION, "wasmnodecaches"
+    )
+    assert layer not in json.dumps([c.get("status") for c in caches["items"]])
+    assert digit_rule_broken(system.place_pods("refusal", scheduler, count=3)) == {}
+
+
 def test_an_operator_killed_mid_rollout_is_resumed_by_the_next_one(system: System) -> None:
     scheduler, plugin = "rollout-resume", "resume-filter"
     system.scheduler(scheduler)
