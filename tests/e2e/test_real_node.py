@@ -19,10 +19,12 @@ from support.real_node import NON_ROOT_UID, container_process, hardened_pod, lef
 from support.wasmgate_cli import wasmgate
 from wasmgate.kit.build import binary_path
 from wasmgate.kit.components import KUBERNETES_VERSION
+from wasmgate.kit.debian_image import python_base
 from wasmgate.kit.kit import read_state
 from wasmgate.kit.netns import NAME_PREFIX, KitNetwork
 from wasmgate.kit.real_node import NODE_NAME, TAINT, RealNode
 from wasmgate.kit.supervisor import pid_alive
+from wasmgate.kit.wait import wait_for
 
 DEV_TIMEOUT = 600
 
@@ -71,6 +73,41 @@ def test_hardened_pod_runs_on_the_real_node_as_non_root_without_capabilities(
         # client certificate; the kubelet admits it through the apiserver's review.
         logs = kit.kubectl("logs", name, check=False)
         assert logs.returncode == 0, logs.stderr
+    finally:
+        kit.kubectl("delete", "pod", name, "--wait=true", "--timeout=60s")
+
+
+# Shows what the kernel allows the container: its Python, its user, whether / is writable.
+PROBE = """
+import os, sys, time
+try:
+    open("/probe", "w")
+    print("root file system: writable", flush=True)
+except OSError as e:
+    print("root file system:", e.strerror, flush=True)
+print("python", sys.version.split()[0], "uid", os.getuid(), flush=True)
+time.sleep(3600)
+"""
+
+
+def test_debian_python_image_built_here_runs_on_the_real_node(
+    kit: KitHandle, real_node: RealNode
+) -> None:
+    reference, archive = python_base().archive()
+    real_node.import_image(archive)
+    name = "debian-python"
+    pod = hardened_pod(name, reference)
+    pod["spec"]["containers"][0]["command"] = ["python3", "-c", PROBE]
+    kit.run("kubectl", "apply", "-f", "-", input_text=json.dumps(pod))
+    try:
+        wait_running(kit.kubectl, name)
+        logs = wait_for(
+            lambda: "uid" in (out := kit.kubectl("logs", name).stdout) and out,
+            what=f"pod {name} to print its probe",
+            timeout=30,
+        )
+        assert "root file system: Read-only file system" in logs, logs
+        assert "python 3.11." in logs and f"uid {NON_ROOT_UID}" in logs, logs
     finally:
         kit.kubectl("delete", "pod", name, "--wait=true", "--timeout=60s")
 

@@ -12,6 +12,7 @@ import pytest
 from cryptography import x509
 
 from wasmgate.kit import containerd
+from wasmgate.kit.debian_image import NON_ROOT_UID, python_base
 from wasmgate.kit.images import CONTAINERD_NAME_ANNOTATION, NON_ROOT, StaticImage
 from wasmgate.kit.netns import KitNetwork
 from wasmgate.kit.pki import CertificateAuthority
@@ -122,3 +123,11 @@ def test_a_loaded_ca_issues_certificates_the_original_verifies(tmp_path: Path) -
     cert = x509.load_pem_x509_certificate(pair.cert.read_bytes())
     ca = x509.load_pem_x509_certificate(original.cert_path.read_bytes())
     cert.verify_directly_issued_by(ca)
+
+
+def test_debian_images_get_a_non_root_user_a_writable_tmp_and_their_links(tmp_path: Path) -> None:
+    python_base()._add_container_files(tmp_path)
+    assert f"nonroot:x:{NON_ROOT_UID}:{NON_ROOT_UID}:" in (tmp_path / "etc" / "passwd").read_text()
+    assert f"nonroot:x:{NON_ROOT_UID}:" in (tmp_path / "etc" / "group").read_text()
+    assert (tmp_path / "tmp").stat().st_mode & 0o7777 == 0o1777
+    assert (tmp_path / "usr" / "bin" / "python3").readlink() == Path("python3.11")

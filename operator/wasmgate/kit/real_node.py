@@ -233,6 +233,11 @@ class RealNode:
                 if e.status != 409:
                     raise
 
+    def import_image(self, archive: Path) -> None:
+        """Make an image archive the kit built (kit/images.py, kit/debian_image.py) available
+        to pods (`imagePullPolicy: Never`): the node pulls from nowhere."""
+        containerd.import_image(self.socket, archive)
+
     def stop(self) -> None:
         """Kubelet, pods, containerd and its shims, forwarder, namespace, cgroups: all gone.
 
