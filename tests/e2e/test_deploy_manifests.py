@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -22,7 +22,9 @@ from agent.staging_kit import REPO_ROOT, delete_if_present
 from agent.staging_kit import build_node_cache_body as cache_body
 from support.kit import KitHandle
 from wasmgate.api.base import GROUP, VERSION
+from wasmgate.api.wasmscheduler import WasmScheduler
 from wasmgate.kit.wait import wait_for
+from wasmgate.rollout.deployment import build_deployment
 
 pytestmark = pytest.mark.e2e
 
@@ -36,6 +38,7 @@ RBAC_FILES = (
     "agent/namespace.yaml",
     "agent/rbac.yaml",
     "operator/rbac.yaml",
+    "operator/admission-policy.yaml",
     "scheduler/rbac.yaml",
 )
 
@@ -64,6 +67,7 @@ def test_the_whole_base_passes_a_server_dry_run(rbac_applied: KitHandle) -> None
         "wasmscheduler.wasmgate.dev/wasmgate-scheduler",
         "kopfpeering.kopf.dev/wasmgate",
         "validatingadmissionpolicy.admissionregistration.k8s.io/wasmgate-agent-own-node-cache",
+        "validatingadmissionpolicy.admissionregistration.k8s.io/wasmgate-operator-scheduler-pods",
     ):
         assert any(line.startswith(expected + " ") for line in lines), (expected, result.stdout)
 
@@ -384,3 +388,101 @@ def test_the_operator_holds_exactly_the_listed_rules_in_every_namespace(
         assert not [key for key, verbs in held.items() if {"*", "bind", "escalate",
                     "impersonate"} & set(verbs.split())], (namespace, held)  # fmt: skip
         assert not [key for key in held if "*" in key], (namespace, held)
+
+
+# --- The Deployments it may write run as the scheduler, unprivileged --------------------------
+#
+# Creating Deployments in wasmgate-system (Pod Security `privileged`, for the hostPath store)
+# would otherwise let the operator run a pod as any ServiceAccount there, or as root on a node.
+# deploy/operator/admission-policy.yaml holds its Deployments to what rollout/deployment.py
+# builds; each case below changes one thing in a real build and is tried as the operator. (Its
+# rule against privileged containers cannot be shown here: the kit's apiserver runs with
+# --allow-privileged=false and refuses them before any admission policy sees them.)
+
+
+def _scheduler_deployment() -> dict[str, Any]:
+    scheduler = WasmScheduler.model_validate(
+        {"metadata": {"name": "policy-test", "uid": "u"}, "spec": {"image": "example/s:v1"}}
+    )
+    return build_deployment(scheduler, "policy-test-config-0123456789abcdef")
+
+
+def _pod(deployment: dict[str, Any]) -> dict[str, Any]:
+    pod: dict[str, Any] = deployment["spec"]["template"]["spec"]
+    return pod
+
+
+def _as_account(d: dict[str, Any]) -> None:
+    _pod(d)["serviceAccountName"] = "wasmgate-operator"
+
+
+def _escalating(d: dict[str, Any]) -> None:
+    _pod(d)["initContainers"][0]["securityContext"]["allowPrivilegeEscalation"] = True
+
+
+def _capability(d: dict[str, Any]) -> None:
+    _pod(d)["containers"][0]["securityContext"]["capabilities"]["add"] = ["SYS_ADMIN"]
+
+
+def _root(d: dict[str, Any]) -> None:
+    _pod(d)["containers"][0]["securityContext"]["runAsNonRoot"] = False
+
+
+def _host_root(d: dict[str, Any]) -> None:
+    _pod(d)["volumes"].append({"name": "host", "hostPath": {"path": "/"}})
+
+
+def _writable_store(d: dict[str, Any]) -> None:
+    for mount in _pod(d)["containers"][0]["volumeMounts"]:
+        if mount["name"] == "store":
+            mount["readOnly"] = False
+
+
+def _host_pid(d: dict[str, Any]) -> None:
+    _pod(d)["hostPID"] = True
+
+
+REFUSED_DEPLOYMENTS = [
+    (_as_account, "only as ServiceAccount wasmgate-scheduler, not wasmgate-operator"),
+    (_escalating, "must not be privileged"),
+    (_capability, "may add no capability"),
+    (_root, "may not run as root"),
+    (_host_root, "no hostPath but /var/lib/wasmgate/store"),
+    (_writable_store, "mount the node store read-only"),
+    (_host_pid, "PID or IPC namespace"),
+]
+
+
+def _create_as_operator(
+    kit: KitHandle, deployment: dict[str, Any]
+) -> subprocess.CompletedProcess[str]:
+    return _as_operator(kit, "create", "--dry-run=server", "-f", "-", document=deployment)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"), REFUSED_DEPLOYMENTS, ids=[c.__name__[1:] for c, _ in REFUSED_DEPLOYMENTS]
+)
+def test_the_operator_may_not_create_another_kind_of_pod(
+    rbac_applied: KitHandle, change: Callable[[dict[str, Any]], None], message: str
+) -> None:
+    deployment = _scheduler_deployment()
+    change(deployment)
+
+    # A new policy binding takes effect a moment after it is created.
+    def refusal() -> str:
+        answer = _create_as_operator(rbac_applied, deployment)
+        assert "ValidatingAdmissionPolicy" in answer.stderr, answer.stdout + answer.stderr
+        return answer.stderr
+
+    refused = wait_for(refusal, what="the operator's Deployment policy to refuse", timeout=30)
+    assert "wasmgate-operator-scheduler-pods" in refused, refused
+    assert message in refused, refused
+
+
+def test_the_operator_may_create_the_scheduler_deployment_it_builds(
+    rbac_applied: KitHandle,
+) -> None:
+    """After the refusals above (so the policy is in force): the real build passes it."""
+    created = _create_as_operator(rbac_applied, _scheduler_deployment())
+    assert created.returncode == 0, created.stderr
+    assert "created (server dry run)" in created.stdout

@@ -76,8 +76,8 @@ def _install(kit: KitHandle) -> None:
     kit.kubectl("apply", "--server-side", "--force-conflicts", "-k", DEPLOY / "crds")
     kit.kubectl("wait", "--for=condition=Established", "crd",
                 "-l", "app.kubernetes.io/part-of=wasmgate", "--timeout=60s")  # fmt: skip
-    for name in ("agent/namespace.yaml", "operator/rbac.yaml", "scheduler/rbac.yaml",
-                 "operator/kopf-peering.yaml"):  # fmt: skip
+    for name in ("agent/namespace.yaml", "operator/rbac.yaml", "operator/admission-policy.yaml",
+                 "scheduler/rbac.yaml", "operator/kopf-peering.yaml"):  # fmt: skip
         kit.kubectl("apply", "-f", DEPLOY / name)
 
 
