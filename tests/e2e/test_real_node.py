@@ -20,6 +20,7 @@ from support.wasmgate_cli import wasmgate
 from wasmgate.kit.build import binary_path
 from wasmgate.kit.components import KUBERNETES_VERSION
 from wasmgate.kit.debian_image import python_base
+from wasmgate.kit.image_push import push_archive
 from wasmgate.kit.kit import read_state
 from wasmgate.kit.netns import NAME_PREFIX, KitNetwork
 from wasmgate.kit.real_node import NODE_NAME, TAINT, RealNode
@@ -108,6 +109,36 @@ def test_debian_python_image_built_here_runs_on_the_real_node(
         )
         assert "root file system: Read-only file system" in logs, logs
         assert "python 3.11." in logs and f"uid {NON_ROOT_UID}" in logs, logs
+    finally:
+        kit.kubectl("delete", "pod", name, "--wait=true", "--timeout=60s")
+
+
+def test_real_node_pulls_an_image_built_here_from_the_kit_registry(
+    kit: KitHandle, real_node: RealNode
+) -> None:
+    local, archive = python_base().archive()
+    tag = local.rsplit(":", 1)[1]
+    reference = push_archive(archive, kit.registries["oci"], "kit/debian-python", tag)
+    name = "pulled"
+    pod = hardened_pod(name, reference)
+    pod["spec"]["containers"][0] |= {
+        "imagePullPolicy": "Always",
+        "command": ["python3", "-c", PROBE],
+    }
+    kit.run("kubectl", "apply", "-f", "-", input_text=json.dumps(pod))
+    try:
+        running = wait_running(kit.kubectl, name)
+        status = running["status"]["containerStatuses"][0]
+        assert status["image"] == reference
+        events = kit.kubectl("get", "events", "--field-selector", f"involvedObject.name={name}",
+                             "-o", "jsonpath={.items[*].reason}").stdout.split()  # fmt: skip
+        assert "Pulled" in events, events
+        logs = wait_for(
+            lambda: "uid" in (out := kit.kubectl("logs", name).stdout) and out,
+            what=f"pod {name} to print its probe",
+            timeout=30,
+        )
+        assert f"uid {NON_ROOT_UID}" in logs, logs
     finally:
         kit.kubectl("delete", "pod", name, "--wait=true", "--timeout=60s")
 

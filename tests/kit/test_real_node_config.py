@@ -42,7 +42,7 @@ def test_pods_get_no_default_route_and_no_masquerading(tmp_path: Path) -> None:
 def test_containerd_runs_runc_with_oom_score_adj_restricted(tmp_path: Path) -> None:
     path = containerd.write_config(
         tmp_path, socket=tmp_path / "c.sock", sandbox_image="wasmgate.kit/pause:x",
-        cni_conf_dir=tmp_path / "net.d",
+        cni_conf_dir=tmp_path / "net.d", registries=("127.0.0.1:5000",),
     )  # fmt: skip
     text = path.read_text()
     for line in (
@@ -52,6 +52,8 @@ def test_containerd_runs_runc_with_oom_score_adj_restricted(tmp_path: Path) -> N
         "SystemdCgroup = false",
         f'address = "{tmp_path / "c.sock"}"',
         f'root = "{tmp_path / "root"}"',
+        '[plugins."io.containerd.grpc.v1.cri".registry.mirrors."127.0.0.1:5000"]',
+        'endpoint = ["http://127.0.0.1:5000"]',
     ):
         assert line in text, line
 

@@ -71,7 +71,26 @@ def check_installed() -> None:
         )
 
 
-def write_config(directory: Path, *, socket: Path, sandbox_image: str, cni_conf_dir: Path) -> Path:
+def _plain_http_registries(hosts: tuple[str, ...]) -> str:
+    """The kit's registries speak plain HTTP on loopback; the forwarder shows each on the node's
+    own 127.0.0.1 at the same port, so an image name means the same on both sides."""
+    return "".join(
+        f"""
+  [plugins."io.containerd.grpc.v1.cri".registry.mirrors.{json.dumps(host)}]
+    endpoint = [{json.dumps(f"http://{host}")}]
+"""
+        for host in hosts
+    )
+
+
+def write_config(
+    directory: Path,
+    *,
+    socket: Path,
+    sandbox_image: str,
+    cni_conf_dir: Path,
+    registries: tuple[str, ...] = (),
+) -> Path:
     root = directory / "root"
     config = f"""version = 2
 root = {json.dumps(str(root))}
@@ -105,7 +124,7 @@ state = "/run/containerd"
     bin_dir = {json.dumps(str(CNI_BIN_DIR))}
     conf_dir = {json.dumps(str(cni_conf_dir))}
     max_conf_num = 1
-"""
+{_plain_http_registries(registries)}"""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "config.toml"
     path.write_text(config)

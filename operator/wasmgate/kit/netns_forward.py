@@ -5,6 +5,8 @@ inside the node's network namespace cannot reach. This forwarder opens its liste
 inside that namespace (127.0.0.1:<port> there) and connects out from the host namespace to
 127.0.0.1:<port>: bytes are copied in user space, no route or NAT joins the two namespaces, and
 hostNetwork pods of the node see the apiserver on the same loopback address as everything else.
+The kit's registries are forwarded the same way, so containerd pulls `127.0.0.1:<port>/...`
+from the very registry a test pushed to.
 
 Run as `python -m wasmgate.kit.netns_forward <netns path> <port> [<port> ...]`.
 """

@@ -115,13 +115,18 @@ class RealNode:
 
     def _start_forwarder(self) -> None:
         assert self.network is not None
-        port = int(self.kit_server.rsplit(":", 1)[1])
+        ports = [self.kit_server.rsplit(":", 1)[1], *(h.rsplit(":", 1)[1] for h in self.registries)]
         self.forwarder = ManagedProcess(
             "real-node-forwarder",
-            [sys.executable, "-m", "wasmgate.kit.netns_forward", self.network.path, str(port)],
+            [sys.executable, "-m", "wasmgate.kit.netns_forward", self.network.path, *ports],
             self._log("real-node-forwarder"),
         )
         self.forwarder.start()
+
+    @property
+    def registries(self) -> tuple[str, ...]:
+        """host:port of every kit registry: containerd pulls from them over the forwarder."""
+        return tuple(r.host for r in self.kit.registries.values())
 
     @property
     def kit_server(self) -> str:
@@ -140,7 +145,11 @@ class RealNode:
             self.state_dir / "cni" / "net.d", self.network, self.state_dir / "cni" / "ipam"
         )
         config = containerd.write_config(
-            directory, socket=self.socket, sandbox_image=self.sandbox_image, cni_conf_dir=cni.parent
+            directory,
+            socket=self.socket,
+            sandbox_image=self.sandbox_image,
+            cni_conf_dir=cni.parent,
+            registries=self.registries,
         )
         self.containerd = ManagedProcess(
             "containerd", containerd.containerd_argv(config, self.network), self._log("containerd")
