@@ -19,6 +19,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("wasmgate.validate_cli", "check a plugin against the scheduler ABI, dry-run it"),
     "crds": ("wasmgate.api.cli", "write or check the CRDs and API reference from the models"),
     "push": ("wasmgate.oci.push_cli", "push a .wasm module as a CNCF artifact; print its digest"),
+    "inspect": ("wasmgate.inspect_cli", "show a pushed plugin: digest, layers, exports, signers"),
+    "verify": ("wasmgate.verify_cli", "the verdict the cluster's WasmTrustPolicies would give"),
     "run": ("wasmgate.runner.cli", "run the operator (kopf) against the cluster"),
     "agent": ("wasmgate.agent.cli", "node agent: stage verified plugins into this node's store"),
     "verify-store": ("wasmgate.agent.verify_store_cli", "re-hash the store files a config loads"),

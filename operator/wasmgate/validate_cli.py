@@ -8,17 +8,16 @@ stages, which never import each other, so it sits beside them rather than in eit
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from wasmgate.errors import WasmgateError
-from wasmgate.oci.credentials import Credentials, parse_dockerconfigjson
 from wasmgate.oci.fetch import fetch_layer
-from wasmgate.oci.reference import Reference, normalize_registry, parse_reference
+from wasmgate.oci.reference import Reference, parse_reference
 from wasmgate.oci.resolve import resolve
-from wasmgate.oci.settings import RegistrySettings
+from wasmgate.registry_args import add_registry_arguments, registry_settings
+from wasmgate.registry_args import credentials as docker_credentials
 from wasmgate.validate import cli as validate_cli
 
 FETCHED_FILE = "plugin.wasm"
@@ -42,20 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the plugin's .wasm file, or an OCI reference (registry/repository:tag or @sha256:)",
     )
     validate_cli.add_arguments(parser)
-    parser.add_argument(
-        "--plain-http",
-        action="append",
-        default=[],
-        metavar="REGISTRY",
-        help="talk HTTP, not HTTPS, to this registry host[:port] (repeatable)",
-    )
-    parser.add_argument(
-        "--docker-config",
-        type=Path,
-        default=Path(os.environ.get("DOCKER_CONFIG", Path.home() / ".docker")) / "config.json",
-        metavar="FILE",
-        help="docker config with registry credentials (default: $DOCKER_CONFIG/config.json)",
-    )
+    add_registry_arguments(parser)
 
 
 def _reference(target: str) -> Reference | None:
@@ -66,17 +52,9 @@ def _reference(target: str) -> Reference | None:
         return None
 
 
-def _credentials(docker_config: Path) -> Credentials:
-    if not docker_config.is_file():
-        return Credentials()
-    return parse_dockerconfigjson(docker_config.read_bytes(), str(docker_config))
-
-
 def _fetch(ref: Reference, args: argparse.Namespace) -> Module:
-    settings = RegistrySettings(
-        plain_http=frozenset(normalize_registry(host) for host in args.plain_http)
-    )
-    credentials = _credentials(args.docker_config)
+    settings = registry_settings(args)
+    credentials = docker_credentials(args)
     resolved = resolve(ref, settings, credentials)
     with tempfile.TemporaryDirectory(prefix="wasmgate-validate-") as tmp:
         fetched = fetch_layer(resolved, Path(tmp) / FETCHED_FILE, settings, credentials)
