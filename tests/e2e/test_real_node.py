@@ -10,9 +10,12 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from support.kit import KitHandle
 from support.real_node import NON_ROOT_UID, container_process, hardened_pod, leftovers, wait_running
@@ -23,7 +26,7 @@ from wasmgate.kit.debian_image import python_base
 from wasmgate.kit.image_push import push_archive
 from wasmgate.kit.kit import read_state
 from wasmgate.kit.netns import NAME_PREFIX, KitNetwork
-from wasmgate.kit.real_node import NODE_NAME, TAINT, RealNode
+from wasmgate.kit.real_node import NODE_NAME, TAINT, RealNode, sweep_abandoned
 from wasmgate.kit.supervisor import pid_alive
 from wasmgate.kit.wait import wait_for
 
@@ -143,8 +146,8 @@ def test_real_node_pulls_an_image_built_here_from_the_kit_registry(
         kit.kubectl("delete", "pod", name, "--wait=true", "--timeout=60s")
 
 
-def test_dev_up_real_node_runs_a_pod_and_down_leaves_nothing(tmp_path: Path) -> None:
-    state_dir = tmp_path / "kit"
+def _dev_up_real_node(state_dir: Path) -> tuple[dict[str, Any], KitNetwork]:
+    """`wasmgate dev up --real-node` with one kwok node; its kit.json and the node's network."""
     started = time.monotonic()
     up = wasmgate(
         "dev", "up", "--real-node", "--nodes", "1", "--state-dir", state_dir, timeout=DEV_TIMEOUT
@@ -155,17 +158,29 @@ def test_dev_up_real_node_runs_a_pod_and_down_leaves_nothing(tmp_path: Path) -> 
     assert state is not None and state["realNode"] is not None, state
     print(f"real node timings: {state['realNode']['timings']}")
     network = KitNetwork(int(state["realNode"]["network"]["name"].removeprefix(NAME_PREFIX)))
+    return state, network
+
+
+def _kubectl_of(state: dict[str, Any]) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """kubectl against the kit `wasmgate dev up` described in `state`."""
+    env = {**os.environ, "KUBECONFIG": state["kubeconfig"]}
+
+    def kubectl(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(binary_path("kubectl")), *args],
+            input=stdin, capture_output=True, text=True, env=env, check=True, timeout=60,
+        )  # fmt: skip
+
+    return kubectl
+
+
+def test_dev_up_real_node_runs_a_pod_and_down_leaves_nothing(tmp_path: Path) -> None:
+    state_dir = tmp_path / "kit"
+    state, network = _dev_up_real_node(state_dir)
     pids = [state["pid"], *state["processes"].values()]
     assert {"containerd", "kubelet"} <= set(state["processes"])
     try:
-        env = {**os.environ, "KUBECONFIG": state["kubeconfig"]}
-
-        def kubectl(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-            return subprocess.run(
-                [str(binary_path("kubectl")), *args],
-                input=stdin, capture_output=True, text=True, env=env, check=True, timeout=60,
-            )  # fmt: skip
-
+        kubectl = _kubectl_of(state)
         pod = hardened_pod("survives-nothing", state["realNode"]["sandboxImage"])
         kubectl("apply", "-f", "-", stdin=json.dumps(pod))
         wait_running(kubectl, "survives-nothing")
@@ -173,4 +188,23 @@ def test_dev_up_real_node_runs_a_pod_and_down_leaves_nothing(tmp_path: Path) -> 
         down = wasmgate("dev", "down", "--state-dir", state_dir, timeout=DEV_TIMEOUT)
     assert down.returncode == 0 and "kit stopped" in down.stdout, down.stderr
     assert [pid for pid in pids if pid_alive(pid)] == []
+    assert leftovers(network, state_dir) == {}
+
+
+def test_a_real_node_whose_owner_was_killed_is_swept_by_the_next(tmp_path: Path) -> None:
+    """SIGKILL the supervisor: its children die with it (PR_SET_PDEATHSIG), but containerd's
+    shims and the pods' processes do not, and the namespace stays. The next real node to start
+    removes all of it (`sweep_abandoned`)."""
+    state_dir = tmp_path / "kit"
+    state, network = _dev_up_real_node(state_dir)
+    kubectl = _kubectl_of(state)
+    pod = hardened_pod("orphan", state["realNode"]["sandboxImage"])
+    kubectl("apply", "-f", "-", stdin=json.dumps(pod))
+    wait_running(kubectl, "orphan")
+    os.kill(state["pid"], signal.SIGKILL)
+    wait_for(lambda: not pid_alive(state["pid"]), what="the supervisor to die", timeout=30)
+    survivors = leftovers(network, state_dir)
+    assert {"network namespace", "cgroups", "processes"} <= set(survivors), survivors
+
+    sweep_abandoned()
     assert leftovers(network, state_dir) == {}
