@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from wasmgate.agent.wanted import wanted_blobs
+from wasmgate.agent.wanted import pinned_blobs, wanted_blobs
 
 MANIFEST = "sha256:" + "1" * 64
 LAYER = "sha256:" + "2" * 64
@@ -102,3 +102,52 @@ def test_an_object_that_is_not_a_valid_wasmplugin_is_refused_not_crashed_on() ->
     wanted, refused = wanted_blobs([broken], [SCHEDULER], NODE)
     assert wanted == {}
     assert refused == {"p": "the object does not match the WasmPlugin schema"}
+
+
+def _scheduler_status(**status: Any) -> dict[str, Any]:
+    return {**SCHEDULER, "status": status}
+
+
+def _revision(number: int, outcome: str, layer: str) -> dict[str, Any]:
+    return {
+        "revision": number,
+        "configMapName": f"s-config-{number}",
+        "outcome": outcome,
+        "createdAt": NOW,
+        "plugins": [{"name": "p", "digest": MANIFEST, "layerDigest": layer}],
+    }
+
+
+def test_live_revisions_pin_their_blobs_on_the_scheduler_nodes_only() -> None:
+    scheduler = _scheduler_status(
+        plugins=[{"name": "p", "digest": MANIFEST, "layerDigest": LAYER}],
+        revisions=[_revision(1, "Superseded", OTHER), _revision(2, "Active", LAYER)],
+    )
+    elsewhere = {"metadata": {"name": "n2", "labels": {}}, "spec": {}}
+
+    assert pinned_blobs([scheduler], NODE) == {
+        LAYER: "WasmScheduler s, active revision",
+        OTHER: "WasmScheduler s, revision 1 (Superseded)",
+    }
+    assert pinned_blobs([scheduler], elsewhere) == {}
+
+
+def test_a_failed_revision_pins_nothing() -> None:
+    scheduler = _scheduler_status(revisions=[_revision(3, "Failed", OTHER)])
+
+    assert pinned_blobs([scheduler], NODE) == {}
+
+
+def test_a_live_blob_stays_pinned_whatever_the_plugin_conditions_say() -> None:
+    # Verification could not reach the registry: the plugin may not be staged anew, but the
+    # blob the active revision runs is still pinned.
+    plugin = _plugin(_status(_condition("Verified", "Unknown"), _condition("Validated")))
+    scheduler = _scheduler_status(
+        plugins=[{"name": "p", "digest": MANIFEST, "layerDigest": LAYER}],
+        revisions=[_revision(2, "Active", LAYER)],
+    )
+
+    wanted, refused = wanted_blobs([plugin], [scheduler], NODE)
+
+    assert (wanted, refused) == ({}, {"p": "condition Verified is not True"})
+    assert LAYER in pinned_blobs([scheduler], NODE)

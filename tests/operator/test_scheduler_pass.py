@@ -163,15 +163,17 @@ def _validated(name: str, version: str) -> dict[str, Any]:
         "metadata": {"name": name, "generation": 1, "resourceVersion": version},
         "spec": {"scheduler": {"schedulers": ["gone"]}},
         "status": {
+            "digest": "sha256:" + "b" * 64,
             "layerDigest": "sha256:" + "a" * 64,
             "conditions": [
                 {
-                    "type": "Validated",
+                    "type": type_,
                     "status": "True",
-                    "reason": "Validated",
+                    "reason": type_,
                     "observedGeneration": 1,
                     "lastTransitionTime": "2026-01-01T00:00:00Z",
                 }
+                for type_ in ("Resolved", "Verified", "Validated")
             ],
         },
     }

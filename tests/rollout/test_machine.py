@@ -334,3 +334,42 @@ def test_a_new_revision_does_not_rewrite_the_marks_of_plugins_it_keeps() -> None
     assert done.step == Step.SUCCEEDED
     # The same message as after revision 1: a plugin that carries it is not written again.
     assert {m.message for m in done.plugin_marks} == {"loaded by WasmScheduler wasmgate-scheduler"}
+
+
+def test_a_plugin_the_load_gate_refuses_keeps_its_live_version_and_rolls_nothing() -> None:
+    # Verification went Unknown (registry unreachable after a key Secret edit): the plugin is
+    # held, the scheduler keeps running what it has, no revision is started.
+    cluster = Cluster()
+    ws = _roll(scheduler(), cluster, [entry("a", "1"), entry("b", "2")])
+    active_map = cluster.deployment_config
+    held = [entry("a", "1"), entry("b", "2", held=True)]
+
+    ws, idle = _step(ws, cluster, held, available=True)
+
+    assert idle.step == Step.IDLE
+    assert (idle.create_config_map, cluster.deployment_config) == (None, active_map)
+    assert [p.name for p in idle.status.plugins] == ["a", "b"]
+
+
+def test_a_held_plugin_with_a_new_version_keeps_the_old_one_running() -> None:
+    cluster = Cluster()
+    ws = _roll(scheduler(), cluster, [entry("a", "1")])
+    # generation 2 names new bytes that failed validation: the live version stays.
+    failed_update = [entry("a", "3", generation=2, held=True, distrusted=True)]
+
+    _, idle = _step(ws, cluster, failed_update, available=True)
+
+    assert idle.step == Step.IDLE
+    assert {p.name: p.layer_digest for p in idle.status.plugins} == {"a": digest("1")}
+
+
+def test_live_bytes_whose_verdict_is_withdrawn_are_rolled_out_of_the_scheduler() -> None:
+    # Verified is False for the very bytes the scheduler runs (a revoked key): they go.
+    cluster = Cluster()
+    ws = _roll(scheduler(), cluster, [entry("a", "1"), entry("b", "2")])
+    withdrawn = [entry("a", "1"), entry("b", "2", held=True, distrusted=True)]
+
+    _, started = _step(ws, cluster, withdrawn, available=True)
+
+    assert started.step == Step.STARTED
+    assert [p.name for p in started.status.revisions[-1].plugins] == ["a"]

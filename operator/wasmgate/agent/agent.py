@@ -15,6 +15,7 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,7 +27,7 @@ from wasmgate.agent.pull import pull_blob
 from wasmgate.agent.report import CacheWriter, EntryState, build_status
 from wasmgate.agent.settings import AgentSettings
 from wasmgate.agent.store import BlobStore
-from wasmgate.agent.wanted import PullSource, wanted_blobs
+from wasmgate.agent.wanted import PullSource, pinned_blobs, wanted_blobs
 from wasmgate.api.base import GROUP, VERSION
 from wasmgate.api.refs import SecretRef
 from wasmgate.api.wasmnodecache import CacheState
@@ -135,22 +136,48 @@ class Agent:
             log.info("node %s does not exist (yet); nothing to report", self.settings.node)
             return
         node = nodes[0]
-        wanted, refused = wanted_blobs(self._plugins.objects(), self._schedulers.objects(), node)
+        schedulers = self._schedulers.objects()
+        wanted, refused = wanted_blobs(self._plugins.objects(), schedulers, node)
+        pinned = pinned_blobs(schedulers, node)
         if refused != self._refused:
             for name, why in sorted(refused.items()):
                 log.info("plugin %s is not staged: %s", name, why)
             self._refused = refused
         with self._lock:
             self._start_pulls(wanted)
+            held = self._hold(pinned, wanted)
             for digest in list(self._ledger):
-                if digest not in wanted and digest not in self._in_flight:
+                if digest not in wanted and digest not in self._in_flight and digest not in held:
                     del self._ledger[digest]
             busy = set(self._in_flight)
         if all(i.synced.is_set() for i in (self._plugins, self._schedulers, self._node)):
-            for digest in self.store.collect(wanted, busy):
+            # A blob a live scheduler revision names is never collected (issue: a registry
+            # outage made plugins unloadable, and the agents collected what schedulers ran).
+            for digest in self.store.collect(set(wanted) | set(pinned), busy):
                 log.info("collected %s: no plugin referenced it for %.0fs", digest,
                          self.settings.gc_grace_seconds)  # fmt: skip
         self._report(node["metadata"]["uid"])
+
+    def _hold(self, pinned: dict[str, str], wanted: dict[str, PullSource]) -> set[str]:
+        """Report the stored blobs that only a live revision keeps; the digests held."""
+        held: set[str] = set()
+        for digest, label in pinned.items():
+            if digest in wanted:
+                entry = self._ledger.get(digest)
+                if entry is not None and entry.held_for is not None:
+                    self._ledger[digest] = replace(entry, held_for=None)
+                continue
+            if not self.store.has(digest):
+                continue
+            held.add(digest)
+            entry = self._ledger.get(digest)
+            if entry is None or entry.state is not CacheState.READY or entry.held_for != label:
+                size = self.store.path_for(digest).stat().st_size
+                verified = self._verified_at.get(digest, _now())
+                self._ledger[digest] = EntryState(
+                    CacheState.READY, _now(), size=size, verified_at=verified, held_for=label
+                )
+        return held
 
     def _start_pulls(self, wanted: dict[str, PullSource]) -> None:
         moment = time.monotonic()

@@ -36,6 +36,8 @@ class EntryState:
     last_error: str | None = None
     failures: int = 0
     retry_at: float = 0.0
+    held_for: str | None = None
+    """The live scheduler revision that keeps the blob while no plugin may load it now."""
 
 
 def build_entry(digest: str, entry: EntryState) -> dict[str, Any]:
@@ -49,6 +51,8 @@ def build_entry(digest: str, entry: EntryState) -> dict[str, Any]:
         item["size"] = entry.size
     if entry.verified_at is not None:
         item["verifiedAt"] = rfc3339(entry.verified_at)
+    if entry.held_for is not None:
+        item["heldFor"] = entry.held_for[:_MAX_TEXT]
     if entry.state is CacheState.FAILED:
         item["reason"] = entry.reason or "StagingFailed"
         item["lastError"] = (entry.last_error or "")[:_MAX_TEXT]

@@ -1,11 +1,9 @@
 """Which blobs this node must hold: the agent's whole trust decision, as one pure function.
 
-A node stages a plugin only when the operator recorded, for the plugin's current generation,
-that its digest was Verified and Validated, and only when a WasmScheduler that loads it may run
-on this node. Status that merely looks done (a hand-edited Staged condition, a staging count,
-a phase of Ready) is not evidence; only those two conditions, for this generation, are. The
-bytes themselves are checked again when pulled: the manifest must hash to status.digest and the
-module to status.layerDigest.
+A node stages a plugin only when the one load gate (`api.plugin_json.load_refusal`, which the
+rollout applies too) lets its digest through, and only when a WasmScheduler that loads it may run
+on this node. The bytes themselves are checked again when pulled: the manifest must hash to
+status.digest and the module to status.layerDigest.
 """
 
 from __future__ import annotations
@@ -16,14 +14,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from wasmgate.api.condition import ConditionStatus
-from wasmgate.api.conditions import PluginCondition, find_condition
+from wasmgate.api.plugin_json import load_refusal
 from wasmgate.api.refs import SecretRef
+from wasmgate.api.scheduler_json import live_layers
 from wasmgate.api.wasmplugin import WasmPlugin
 from wasmgate.api.wasmscheduler import WasmScheduler
 from wasmgate.stage.targets import node_is_target
-
-REQUIRED_CONDITIONS = (PluginCondition.VERIFIED, PluginCondition.VALIDATED)
 
 
 @dataclass(frozen=True)
@@ -36,29 +32,6 @@ class PullSource:
     plugin: str
     pull_secret: SecretRef | None
     max_size: int
-
-
-def refusal(plugin: WasmPlugin) -> str | None:
-    """Why the plugin's digest must not be staged, or None when it may be."""
-    status = plugin.status
-    generation = plugin.metadata.generation
-    if status is None or status.digest is None or status.layer_digest is None:
-        return "status names no digest and layerDigest yet"
-    if generation is None:
-        return "metadata.generation is missing"
-    pin = plugin.spec.source.digest
-    if pin is not None and pin != status.digest:
-        return f"status.digest {status.digest} differs from spec.source.digest {pin}"
-    for type_ in REQUIRED_CONDITIONS:
-        condition = find_condition(status.conditions, type_)
-        if condition is None or condition.status != ConditionStatus.TRUE:
-            return f"condition {type_.value} is not True"
-        if condition.observed_generation != generation:
-            return (
-                f"condition {type_.value} describes generation {condition.observed_generation}, "
-                f"not the current {generation}"
-            )
-    return None
 
 
 def _parse(kind: type[WasmPlugin] | type[WasmScheduler], raw: Mapping[str, Any]) -> Any:
@@ -90,7 +63,7 @@ def wanted_blobs(
             continue
         if not targets.intersection(plugin.spec.scheduler.schedulers):
             continue
-        reason = refusal(plugin)
+        reason = load_refusal(raw)
         if reason is not None:
             refused[name] = reason
             continue
@@ -108,3 +81,18 @@ def wanted_blobs(
             ),
         )
     return wanted, refused
+
+
+def pinned_blobs(
+    schedulers: Iterable[Mapping[str, Any]], node: Mapping[str, Any]
+) -> dict[str, str]:
+    """Layer digest -> the live scheduler revision that needs it, for the schedulers that may run
+    on this node: the store keeps these whatever the plugins' conditions say."""
+    pinned: dict[str, str] = {}
+    for raw in schedulers:
+        scheduler = _parse(WasmScheduler, raw)
+        if scheduler is None or not node_is_target(scheduler.spec, node):
+            continue
+        for layer, label in live_layers(raw).items():
+            pinned.setdefault(layer, label)
+    return pinned

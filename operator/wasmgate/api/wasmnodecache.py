@@ -61,6 +61,13 @@ class CacheEntry(ApiModel):
     last_error: str | None = Field(
         None, max_length=1024, description="Message of the last failure."
     )
+    held_for: str | None = Field(
+        None,
+        max_length=1024,
+        description="Set while no WasmPlugin may load this module now (for example its "
+        "verification cannot reach the registry) but a live WasmScheduler revision names it: "
+        "the agent keeps it for that revision and never collects it.",
+    )
     last_transition_time: Timestamp = Field(description="When state last changed (RFC 3339, UTC).")
 
 

@@ -23,6 +23,7 @@ MAX_FAILING_NODES = 20
 MAX_IMPORTS = 128
 MAX_DETAIL_LENGTH = 1024
 MAX_VALIDATION_WARNINGS = 16
+MAX_HELD_FOR = 8
 SHORT_DIGEST_LENGTH = 12
 
 Digest = Annotated[str, Field(max_length=71, pattern=DIGEST_PATTERN)]
@@ -255,6 +256,16 @@ class StagingStatus(ApiModel):
         default_factory=list,
         description=f"Nodes that failed to stage, with the reason; at most {MAX_FAILING_NODES} "
         "are listed.",
+    )
+    held_for: Annotated[
+        list[Annotated[str, Field(max_length=MAX_DETAIL_LENGTH)]],
+        Field(max_length=MAX_HELD_FOR),
+    ] = Field(
+        default_factory=list,
+        description="Live WasmScheduler revisions for which the nodes keep this plugin's module "
+        "although the plugin may not be loaded now (Verified or Validated is not True for its "
+        "current generation, e.g. while the registry is unreachable). The schedulers keep "
+        "running it; nothing new is rolled until the plugin passes again.",
     )
 
     @model_validator(mode="before")

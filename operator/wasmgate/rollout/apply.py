@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -28,7 +28,7 @@ from wasmgate.api.conditions import (
     set_condition,
     set_ready_condition,
 )
-from wasmgate.api.plugin_json import scheduler_names, validated_for_current_spec
+from wasmgate.api.plugin_json import load_verdict_withdrawn, may_be_loaded, scheduler_names
 from wasmgate.api.wasmscheduler import RevisionOutcome, WasmScheduler
 from wasmgate.rollout.compare import holds
 from wasmgate.rollout.health import observe_deployment, observe_pod
@@ -375,16 +375,17 @@ def report_failure(
 def plugins_for_scheduler(
     plugins: Iterable[Mapping[str, Any]], scheduler_object: str
 ) -> list[PluginEntry]:
-    """Entries of the WasmPlugins (JSON) that name `scheduler_object` and passed validation for
-    their current generation; staging is judged by the rollout machine from the staged digests
-    it is given."""
+    """Entries of the WasmPlugins (JSON) that name `scheduler_object`. One the load gate refuses
+    (`api.plugin_json.load_refusal`, the agents' gate too) is held: the machine keeps its live
+    version, if any, and rolls nothing new for it. Staging is judged by the rollout machine from
+    the staged digests it is given."""
     entries: list[PluginEntry] = []
     for plugin in plugins:
         if scheduler_object not in scheduler_names(plugin):
             continue
-        if not validated_for_current_spec(plugin):
-            continue
         entry = entry_from_wasmplugin(plugin)
+        if entry is not None and not may_be_loaded(plugin):
+            entry = replace(entry, held=True, distrusted=load_verdict_withdrawn(plugin))
         if entry is not None:
             entries.append(entry)
     return entries

@@ -157,13 +157,17 @@ def _active_entries(inputs: RolloutInputs, active: SchedulerRevision | None) -> 
 def desired_entries(
     plugins: Sequence[PluginEntry], active: Mapping[str, PluginEntry]
 ) -> list[PluginEntry]:
-    """The plugins the next configuration loads: blocked ones as the active revision runs them."""
+    """The plugins the next configuration loads: blocked ones as the active revision runs them,
+    unless the live bytes themselves lost their Verified or Validated verdict."""
     chosen: list[PluginEntry] = []
     for plugin in plugins:
+        live = active.get(plugin.name)
         if not plugin.blocked:
             chosen.append(plugin)
-        elif plugin.name in active:
-            chosen.append(active[plugin.name])
+        elif live is not None and not (
+            plugin.distrusted and live.layer_digest == plugin.layer_digest
+        ):
+            chosen.append(live)
     return sorted(chosen, key=lambda entry: entry.name)
 
 

@@ -33,10 +33,16 @@ class PluginEntry:
     generation: int | None = None
     rollout_failed_generation: int | None = None
     """Generation whose rollout failed; the plugin is not rolled again until it changes."""
+    held: bool = False
+    """The load gate refuses the plugin now (say verification cannot reach the registry): a
+    live revision keeps running the version it has, nothing new is rolled."""
+    distrusted: bool = False
+    """Verified or Validated is False for the current generation: if these very bytes are live,
+    they go; a different live version keeps running."""
 
     @property
     def blocked(self) -> bool:
-        return (
+        return self.held or (
             self.rollout_failed_generation is not None
             and self.rollout_failed_generation == self.generation
         )

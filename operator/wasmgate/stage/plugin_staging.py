@@ -24,9 +24,9 @@ from wasmgate.api.conditions import (
     set_condition,
     set_ready_condition,
 )
-from wasmgate.api.plugin_json import scheduler_names, validated_for_current_spec
+from wasmgate.api.plugin_json import may_be_loaded, scheduler_names
 from wasmgate.api.wasmnodecache import CacheState, WasmNodeCache
-from wasmgate.api.wasmplugin_status import StagingStatus
+from wasmgate.api.wasmplugin_status import MAX_HELD_FOR, StagingStatus
 from wasmgate.api.wasmscheduler import WasmSchedulerSpec
 from wasmgate.stage.aggregate import aggregate_staging
 from wasmgate.stage.targets import desired_nodes
@@ -35,10 +35,8 @@ NO_SCHEDULER = "SchedulerNotFound"
 
 
 def ready_to_stage(plugin: Mapping[str, Any]) -> bool:
-    """Whether the plugin's bytes passed validation for its current spec (agents then pull)."""
-    return bool((plugin.get("status") or {}).get("layerDigest")) and validated_for_current_spec(
-        plugin
-    )
+    """Whether agents may pull the plugin's digest: the load gate the agents and rollout use."""
+    return may_be_loaded(plugin)
 
 
 def staging_status(
@@ -50,11 +48,12 @@ def staging_status(
 ) -> dict[str, Any] | None:
     """The status fields to merge into `plugin`: staging, conditions (Staged, Ready), phase.
 
-    None when the plugin is not ready to stage (its pipeline has not validated the current
-    spec); the pipeline's own pass owns its status until then.
+    When the load gate refuses the plugin (its pipeline has not verified and validated the
+    current spec), only `staging.heldFor` is written, when live revisions keep its module; the
+    pipeline's own pass owns the rest of its status until then.
     """
     if not ready_to_stage(plugin):
-        return None
+        return _held_staging(plugin, caches)
     status = plugin.get("status") or {}
     generation = (plugin.get("metadata") or {}).get("generation")
     conditions = parse_conditions(status.get("conditions") or [])
@@ -89,6 +88,29 @@ def staging_status(
         "conditions": dump_conditions(conditions),
         "phase": derive_phase(conditions, generation).value,
     }
+
+
+def _held_staging(
+    plugin: Mapping[str, Any], caches: Sequence[WasmNodeCache]
+) -> dict[str, Any] | None:
+    """For a plugin the load gate refuses now: which live revisions keep its module on the nodes
+    (None when none does, or when its status names no module yet)."""
+    status = plugin.get("status") or {}
+    layer = status.get("layerDigest")
+    if not layer:
+        return None
+    held = sorted(
+        {
+            entry.held_for
+            for cache in caches
+            if cache.status is not None
+            for entry in cache.status.entries
+            if entry.digest == layer and entry.held_for
+        }
+    )
+    if not held and not (status.get("staging") or {}).get("heldFor"):
+        return None
+    return {"staging": {**(status.get("staging") or {}), "heldFor": held[:MAX_HELD_FOR]}}
 
 
 def staged_digests(
