@@ -17,6 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from support.kit import KitHandle
 from support.real_node import NON_ROOT_UID, container_process, hardened_pod, leftovers, wait_running
 from support.wasmgate_cli import wasmgate
@@ -81,37 +83,72 @@ def test_hardened_pod_runs_on_the_real_node_as_non_root_without_capabilities(
         kit.kubectl("delete", "pod", name, "--wait=true", "--timeout=60s")
 
 
-# Shows what the kernel allows the container: its Python, its user, whether / is writable.
+# Shows what the kernel allows the container: its Python, its user, whether / is writable, and
+# what it can connect to. 192.0.2.1 (TEST-NET-1) stands for "outside": with no route to it, the
+# connect fails before any packet is sent.
 PROBE = """
-import os, sys, time
+import os, socket, sys, time
+
+def attempt(host, port):
+    try:
+        socket.create_connection((host, port), timeout=3).close()
+        return "connected"
+    except OSError as e:
+        return e.strerror
+
 try:
     open("/probe", "w")
     print("root file system: writable", flush=True)
 except OSError as e:
     print("root file system:", e.strerror, flush=True)
+print("outside:", attempt("192.0.2.1", 80), flush=True)
+print("apiserver:", attempt("127.0.0.1", int(os.environ.get("APISERVER_PORT", "0"))), flush=True)
 print("python", sys.version.split()[0], "uid", os.getuid(), flush=True)
 time.sleep(3600)
 """
+OUTSIDE_UNREACHABLE = "outside: Network is unreachable"
 
 
-def test_debian_python_image_built_here_runs_on_the_real_node(
-    kit: KitHandle, real_node: RealNode
+def _probe_pod(name: str, image: str, apiserver_port: int, host_network: bool) -> dict[str, Any]:
+    pod = hardened_pod(name, image)
+    pod["spec"]["hostNetwork"] = host_network
+    pod["spec"]["containers"][0] |= {
+        "command": ["python3", "-c", PROBE],
+        "env": [{"name": "APISERVER_PORT", "value": str(apiserver_port)}],
+    }
+    return pod
+
+
+def _probe_output(kit: KitHandle, name: str) -> str:
+    wait_running(kit.kubectl, name)
+    logs: str = wait_for(
+        lambda: "uid" in (out := kit.kubectl("logs", name).stdout) and out,
+        what=f"pod {name} to print its probe",
+        timeout=30,
+    )
+    return logs
+
+
+@pytest.mark.parametrize("host_network", [False, True], ids=["pod-network", "host-network"])
+def test_debian_python_image_built_here_runs_on_the_real_node_and_reaches_nothing_outside(
+    kit: KitHandle, real_node: RealNode, host_network: bool
 ) -> None:
+    """On the pod network a pod reaches neither the outside nor the host's loopback; with
+    hostNetwork it shares the node's namespace, whose loopback shows the apiserver (forwarder),
+    and still reaches nothing outside."""
     reference, archive = python_base().archive()
     real_node.import_image(archive)
-    name = "debian-python"
-    pod = hardened_pod(name, reference)
-    pod["spec"]["containers"][0]["command"] = ["python3", "-c", PROBE]
-    kit.run("kubectl", "apply", "-f", "-", input_text=json.dumps(pod))
+    name = "python-host" if host_network else "python-pod"
+    port = int(real_node.kit_server.rsplit(":", 1)[1])
+    kit.run("kubectl", "apply", "-f", "-",
+            input_text=json.dumps(_probe_pod(name, reference, port, host_network)))  # fmt: skip
     try:
-        wait_running(kit.kubectl, name)
-        logs = wait_for(
-            lambda: "uid" in (out := kit.kubectl("logs", name).stdout) and out,
-            what=f"pod {name} to print its probe",
-            timeout=30,
-        )
+        logs = _probe_output(kit, name)
         assert "root file system: Read-only file system" in logs, logs
         assert "python 3.11." in logs and f"uid {NON_ROOT_UID}" in logs, logs
+        assert OUTSIDE_UNREACHABLE in logs, logs
+        apiserver = "apiserver: connected" if host_network else "apiserver: Connection refused"
+        assert apiserver in logs, logs
     finally:
         kit.kubectl("delete", "pod", name, "--wait=true", "--timeout=60s")
 
@@ -123,11 +160,8 @@ def test_real_node_pulls_an_image_built_here_from_the_kit_registry(
     tag = local.rsplit(":", 1)[1]
     reference = push_archive(archive, kit.registries["oci"], "kit/debian-python", tag)
     name = "pulled"
-    pod = hardened_pod(name, reference)
-    pod["spec"]["containers"][0] |= {
-        "imagePullPolicy": "Always",
-        "command": ["python3", "-c", PROBE],
-    }
+    pod = _probe_pod(name, reference, 0, host_network=False)
+    pod["spec"]["containers"][0]["imagePullPolicy"] = "Always"
     kit.run("kubectl", "apply", "-f", "-", input_text=json.dumps(pod))
     try:
         running = wait_running(kit.kubectl, name)
@@ -136,11 +170,7 @@ def test_real_node_pulls_an_image_built_here_from_the_kit_registry(
         events = kit.kubectl("get", "events", "--field-selector", f"involvedObject.name={name}",
                              "-o", "jsonpath={.items[*].reason}").stdout.split()  # fmt: skip
         assert "Pulled" in events, events
-        logs = wait_for(
-            lambda: "uid" in (out := kit.kubectl("logs", name).stdout) and out,
-            what=f"pod {name} to print its probe",
-            timeout=30,
-        )
+        logs = _probe_output(kit, name)
         assert f"uid {NON_ROOT_UID}" in logs, logs
     finally:
         kit.kubectl("delete", "pod", name, "--wait=true", "--timeout=60s")
