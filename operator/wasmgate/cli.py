@@ -21,6 +21,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "push": ("wasmgate.oci.push_cli", "push a .wasm module as a CNCF artifact; print its digest"),
     "inspect": ("wasmgate.inspect_cli", "show a pushed plugin: digest, layers, exports, signers"),
     "verify": ("wasmgate.verify_cli", "the verdict the cluster's WasmTrustPolicies would give"),
+    "save": ("wasmgate.airgap.save_cli", "write plugins with signatures to an OCI layout tar"),
+    "load": ("wasmgate.airgap.load_cli", "push a `wasmgate save` tar into another registry"),
     "run": ("wasmgate.runner.cli", "run the operator (kopf) against the cluster"),
     "agent": ("wasmgate.agent.cli", "node agent: stage verified plugins into this node's store"),
     "verify-store": ("wasmgate.agent.verify_store_cli", "re-hash the store files a config loads"),

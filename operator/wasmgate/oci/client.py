@@ -106,6 +106,12 @@ class RegistryClient:
 
     def manifest_or_none(self, repository: str, reference: str) -> Manifest | None:
         """Like `manifest`, but None when the registry has no such manifest."""
+        found = self.manifest_and_bytes(repository, reference)
+        return None if found is None else found[0]
+
+    def manifest_and_bytes(self, repository: str, reference: str) -> tuple[Manifest, bytes] | None:
+        """The parsed manifest and its exact bytes (to copy it elsewhere under the same digest),
+        or None when the registry has no such manifest."""
         expected: str | None = reference if reference.startswith("sha256:") else None
         if expected is None:
             try:
@@ -133,7 +139,7 @@ class RegistryClient:
                 f"{what}: the manifest bytes hash to {actual}; the registry's copy is corrupt "
                 "or was tampered with"
             )
-        return parse_manifest(data, actual, content_type, self.settings.max_layers)
+        return parse_manifest(data, actual, content_type, self.settings.max_layers), data
 
     def put_manifest(self, repository: str, reference: str, data: bytes, media_type: str) -> str:
         """Upload a manifest under a tag (or its digest) and return its digest."""

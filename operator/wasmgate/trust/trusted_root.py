@@ -54,14 +54,18 @@ def load_trusted_root(data: bytes, name: str) -> TrustedRoot:
     return TrustedRoot(name, hashlib.sha256(data).hexdigest(), root)
 
 
-@functools.cache
-def production_trusted_root() -> TrustedRoot:
-    """The public-good root from the installed sigstore-python, read from package data (once:
-    it cannot change while the process runs)."""
-    data = (
+def production_trusted_root_bytes() -> bytes:
+    """The public-good root's JSON as sigstore-python ships it (what `wasmgate save` bundles)."""
+    return (
         resources.files("sigstore._store")
         .joinpath(_PRODUCTION_STORE)
         .joinpath("trusted_root.json")
         .read_bytes()
     )
-    return load_trusted_root(data, PRODUCTION_NAME)
+
+
+@functools.cache
+def production_trusted_root() -> TrustedRoot:
+    """The public-good root from the installed sigstore-python, read from package data (once:
+    it cannot change while the process runs)."""
+    return load_trusted_root(production_trusted_root_bytes(), PRODUCTION_NAME)
