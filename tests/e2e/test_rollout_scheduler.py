@@ -13,238 +13,35 @@ moment a rollout starts and the moment its pods start (remove a staged file, kil
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from kubernetes import client
-from kubernetes.client.exceptions import ApiException
 
 from support.kit import KitHandle
-from support.operator import apply, key_secret
-from support.registries import LocalRegistry, of_kit
-from support.signing import BUNDLE, SigningKey, cosign_sign, make_key
+from support.operator import key_secret
+from support.registries import of_kit
+from support.rollout_system import (
+    KEY_SECRET,
+    Body,
+    System,
+    condition,
+    digit_rule_broken,
+    inverted_rule_broken,
+    revisions,
+)
+from support.signing import make_key
 from support.wasm_assets import with_custom_section
 from wasmgate.api.base import GROUP, VERSION
-from wasmgate.kit.kubelet import KitKubelet, kit_store_dir
+from wasmgate.kit.kubelet import kit_store_dir
 from wasmgate.kit.nodes import DEFAULT_NODE_COUNT, kit_node_name
 from wasmgate.kit.process import ManagedProcess
 from wasmgate.kit.system import OPERATOR_PROCESS, SYSTEM_NAMESPACE, start_wasmgate
-from wasmgate.kit.wait import wait_for
 from wasmgate.rollout.apply import as_json
-from wasmgate.rollout.names import LABEL_CONFIG_HASH, LABEL_SCHEDULER
 
 pytestmark = pytest.mark.e2e
-
-KEY_SECRET = "rollout-e2e-key"
-PODS_NAMESPACE = "default"
-ROLLOUT_TIMEOUT = 180.0
-POD_COUNT = 10
-Body = dict[str, Any]
-
-
-@dataclass
-class System:
-    """The kit with wasmgate running on it, and what the tests created."""
-
-    kit: KitHandle
-    api: client.ApiClient
-    work: Path
-    registry: LocalRegistry
-    key: SigningKey
-    assets: dict[str, Path]
-    processes: list[ManagedProcess]
-    created: list[tuple[str, str]] = field(default_factory=list)
-
-    @property
-    def kubelet(self) -> KitKubelet:
-        kubelet = self.kit.kit.kubelet
-        assert kubelet is not None, "the kit runs without its kubelet"
-        return kubelet
-
-    @property
-    def operator(self) -> ManagedProcess:
-        return next(p for p in self.processes if p.name == OPERATOR_PROCESS)
-
-    def check_alive(self) -> None:
-        for process in self.processes:
-            process.check_alive()
-
-    def signal_agents(self, signum: signal.Signals) -> None:
-        """SIGSTOP freezes every node agent (a stuck agent repairs nothing); SIGCONT resumes."""
-        for process in self.processes:
-            if process.name.startswith("wasmgate-agent-") and process.pid is not None:
-                os.kill(process.pid, signum)
-
-    def publish(self, name: str, tag: str, data: bytes) -> str:
-        """Push `data` with `wasmgate push`, sign it with cosign (bundle); the tag reference."""
-        module = self.work / f"{name}-{tag}.wasm"
-        module.write_bytes(data)
-        image = f"{self.registry.host}/rollout-e2e/{name}:{tag}"
-        pushed = subprocess.run(
-            [sys.executable, "-m", "wasmgate", "push", "--plain-http", str(module), image],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        assert pushed.returncode == 0, pushed.stderr
-        digest = pushed.stdout.strip()
-        cosign = self.kit.bin("cosign")
-        by_digest = f"{image.rsplit(':', 1)[0]}@{digest}"
-        cosign_sign(cosign, self.registry, by_digest, self.key, BUNDLE, self.work)
-        return image
-
-    def asset(self, name: str) -> bytes:
-        return self.assets[name].read_bytes()
-
-    def apply(self, document: Body) -> None:
-        apply(self.kit, document)
-
-    def scheduler(self, name: str) -> None:
-        self.apply({
-            "apiVersion": f"{GROUP}/{VERSION}", "kind": "WasmScheduler",
-            "metadata": {"name": name},
-            "spec": {"image": "registry.example/wasm-scheduler:v1",
-                     "rollout": {"progressDeadlineSeconds": 90}},
-        })  # fmt: skip
-        if ("wasmschedulers", name) not in self.created:
-            self.created.append(("wasmschedulers", name))
-
-    def plugin(self, name: str, scheduler: str, image: str, **settings: str | int) -> int:
-        """Apply (create or update) a WasmPlugin; its generation afterwards."""
-        self.apply({
-            "apiVersion": f"{GROUP}/{VERSION}", "kind": "WasmPlugin",
-            "metadata": {"name": name},
-            "spec": {
-                "source": {"image": image},
-                "verify": {"keys": [{"secretRef": {"namespace": SYSTEM_NAMESPACE,
-                                                   "name": KEY_SECRET}}]},
-                "scheduler": {"schedulers": [scheduler], **settings},
-            },
-        })  # fmt: skip
-        if ("wasmplugins", name) not in self.created:
-            self.created.insert(0, ("wasmplugins", name))
-        return int(self.get("wasmplugins", name)["metadata"]["generation"])
-
-    def get(self, plural: str, name: str) -> Body:
-        custom = client.CustomObjectsApi(self.api)
-        body: Body = custom.get_cluster_custom_object(GROUP, VERSION, plural, name)
-        return body
-
-    def explain(self, plugin: str, scheduler: str) -> str:
-        """What the objects and the operator looked like, for a failed wait."""
-        parts = []
-        for plural, name in (("wasmplugins", plugin), ("wasmschedulers", scheduler)):
-            try:
-                parts.append(json.dumps(self.get(plural, name).get("status"), indent=1))
-            except ApiException as e:
-                parts.append(f"{plural}/{name}: {e.status}")
-        return "\n".join([*parts, "operator log:", self.operator.log_tail(30)])
-
-    def wait(self, what: str, probe: Callable[[], Any], plugin: str, scheduler: str) -> Any:
-        try:
-            return wait_for(probe, what=what, timeout=ROLLOUT_TIMEOUT, alive=self.check_alive)
-        except AssertionError as e:
-            raise AssertionError(f"{e}\n{self.explain(plugin, scheduler)}") from e
-
-    def wait_rolled_out(self, plugin: str, generation: int, scheduler: str) -> Body:
-        """Wait until `plugin` at `generation` is Ready (RolledOut True); the scheduler then."""
-
-        def probe() -> Body | None:
-            rolled = condition(self.get("wasmplugins", plugin), "RolledOut")
-            done = rolled is not None and rolled["status"] == "True"
-            return rolled if done and rolled["observedGeneration"] >= generation else None
-
-        self.wait(f"{plugin} generation {generation} rolled out", probe, plugin, scheduler)
-        return self.get("wasmschedulers", scheduler)
-
-    def only_revision_running(self, scheduler: str) -> str:
-        """Wait until every scheduler process runs the active ConfigMap, so the previous
-        revision cannot bind the pods a test creates next; returns that ConfigMap's name."""
-        config_map = str(self.get("wasmschedulers", scheduler)["status"]["configMapName"])
-        hash_ = config_map.rsplit("-", 1)[-1]
-
-        def probe() -> dict[str, str] | None:
-            running = self.kubelet.running_pods(LABEL_SCHEDULER, scheduler)
-            hashes = {pod: labels.get(LABEL_CONFIG_HASH, "") for pod, labels in running.items()}
-            return hashes if hashes and set(hashes.values()) == {hash_} else None
-
-        wait_for(probe, what=f"only scheduler processes of {config_map}", timeout=ROLLOUT_TIMEOUT)
-        return config_map
-
-    def place_pods(self, prefix: str, scheduler: str, count: int = POD_COUNT) -> dict[str, str]:
-        """Create pods for a wasm scheduler; pod name -> node once all are bound."""
-        core = client.CoreV1Api(self.api)
-        # Every pod name ends with the digit of a kit node, so each rule has a node to pick.
-        names = [f"{prefix}-{index}-{index % DEFAULT_NODE_COUNT}" for index in range(count)]
-        for name in names:
-            pod = {
-                "metadata": {"name": name},
-                "spec": {
-                    "schedulerName": scheduler,
-                    "containers": [{"name": "app", "image": "registry.example/app:v1"}],
-                },
-            }
-            core.create_namespaced_pod(PODS_NAMESPACE, client.V1Pod.model_validate(pod))
-
-        def bound() -> dict[str, str] | None:
-            placed = {}
-            for name in names:
-                pod = as_json(self.api, core.read_namespaced_pod(name, PODS_NAMESPACE))
-                if not pod["spec"].get("nodeName"):
-                    return None
-                placed[name] = pod["spec"]["nodeName"]
-            return placed
-
-        try:
-            placed: dict[str, str] = wait_for(bound, what=f"{prefix} pods bound", timeout=60.0)
-            return placed
-        finally:
-            for name in names:
-                core.delete_namespaced_pod(name, PODS_NAMESPACE, grace_period_seconds=0)
-
-    def event_reasons(self, plugin: str) -> set[str]:
-        def probe() -> set[str] | None:
-            events = client.CoreV1Api(self.api).list_event_for_all_namespaces(
-                field_selector=f"involvedObject.name={plugin}"
-            )
-            reasons = {str(event.reason) for event in events.items}
-            return reasons if "RolledOut" in reasons else None
-
-        found: set[str] = wait_for(probe, what=f"Events of {plugin}", timeout=30.0)
-        return found
-
-    def config_map_exists(self, name: str) -> bool:
-        try:
-            client.CoreV1Api(self.api).read_namespaced_config_map(name, SYSTEM_NAMESPACE)
-        except ApiException as e:
-            if e.status == 404:
-                return False
-            raise
-        return True
-
-
-def condition(body: Body, type_: str) -> Body | None:
-    conditions = (body.get("status") or {}).get("conditions") or []
-    return next((c for c in conditions if c["type"] == type_), None)
-
-
-def revisions(scheduler: Body) -> list[tuple[int, str]]:
-    return [(r["revision"], r["outcome"]) for r in scheduler["status"]["revisions"]]
-
-
-def digit_rule_broken(placed: dict[str, str]) -> dict[str, str]:
-    """Pods NOT on the node ending with their last digit."""
-    return {pod: node for pod, node in placed.items() if node[-1] != pod[-1]}
-
-
-def inverted_rule_broken(placed: dict[str, str]) -> dict[str, str]:
-    """Pods on the node ending with their last digit."""
-    return {pod: node for pod, node in placed.items() if node[-1] == pod[-1]}
 
 
 @pytest.fixture(scope="module")

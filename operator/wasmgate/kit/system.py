@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from kubernetes import client
@@ -51,8 +52,9 @@ def install_crds(kit: Kit) -> None:
     _kubectl(kit, "apply", "-f", repo_root() / "deploy" / "scheduler" / "rbac.yaml")
 
 
-def start_wasmgate(kit: Kit) -> list[ManagedProcess]:
-    """Install the CRDs, then start the operator and the agents; returns the processes."""
+def start_wasmgate(kit: Kit, agent_flags: Sequence[str] = ()) -> list[ManagedProcess]:
+    """Install the CRDs, then start the operator and the agents (with `agent_flags` added, e.g.
+    a short `--gc-grace` for a fault test); returns the processes."""
     install_crds(kit)
     hosts = [registry.host for registry in kit.registries.values()]
     logs = kit.state_dir / "logs"
@@ -78,6 +80,7 @@ def start_wasmgate(kit: Kit) -> list[ManagedProcess]:
                     f"--kubeconfig={kit.kubeconfig}",
                     f"--secret-namespace={SYSTEM_NAMESPACE}",
                     *(f"--plain-http={host}" for host in hosts),
+                    *agent_flags,
                 ],
                 logs / f"wasmgate-agent-{node}.log",
             )
