@@ -17,7 +17,16 @@ from typing import Any
 import pytest
 
 from support.kit import KitHandle
-from support.operator import apply, fingerprint, install_crds, key_secret, namespace
+from support.operator import (
+    apply,
+    conditions,
+    fingerprint,
+    install_crds,
+    key_secret,
+    namespace,
+    running_operator,
+    wait_plugins,
+)
 from support.registries import of_kit
 from support.signing import BUNDLE, LEGACY, SigningKey, cosign_sign, make_key
 from support.wasmgate_cli import push, wasmgate
@@ -197,3 +206,67 @@ def test_verify_gives_the_cluster_verdict_with_the_operators_reasons(
     missing = _verify(kit, signed, "--kubeconfig", tmp_path / "nope")
     assert missing.returncode == 2
     assert f"--kubeconfig: {tmp_path / 'nope'} does not exist" in missing.stderr
+
+
+def _plugin_document(name: str, image: str, verify_key: str | None = None) -> dict[str, Any]:
+    spec: dict[str, Any] = {"source": {"image": image}}
+    if verify_key is not None:
+        secret_ref = {"namespace": NAMESPACE, "name": f"inspect-verify-{verify_key}"}
+        spec["verify"] = {"keys": [{"secretRef": secret_ref}]}
+    return {
+        "apiVersion": "wasmgate.dev/v1alpha1",
+        "kind": "WasmPlugin",
+        "metadata": {"name": name},
+        "spec": spec,
+    }
+
+
+def test_verify_says_what_the_operator_writes_in_status(
+    kit: KitHandle,
+    policies: None,
+    signed: str,
+    wasm_assets: dict[str, Path],
+    tmp_path: Path,
+) -> None:
+    host = kit.registries["oci"].host
+    unsigned = f"{host}/inspect-e2e/unsigned-for-status:v1"
+    push(wasm_assets["score_node_label"], unsigned)
+    documents = {
+        "verify-e2e-trusted": _plugin_document("verify-e2e-trusted", signed),
+        "verify-e2e-unsigned": _plugin_document("verify-e2e-unsigned", unsigned),
+        # Its own spec.verify trusts only `other`; the artifact is signed by `trusted`.
+        "verify-e2e-own-key": _plugin_document("verify-e2e-own-key", signed, "other"),
+    }
+    expected = {
+        "verify-e2e-trusted": ("Verified", "True"),
+        "verify-e2e-unsigned": ("Verified", "False"),
+        "verify-e2e-own-key": ("Verified", "False"),
+    }
+    with running_operator(kit, tmp_path, "--no-webhook", "--resync-seconds=3600") as operator:
+        try:
+            for document in documents.values():
+                apply(kit, document)
+            bodies = wait_plugins(kit, operator, expected)
+        finally:
+            kit.kubectl("delete", "wasmplugin", *documents, "--ignore-not-found", "--wait=false")
+
+    for name, document in documents.items():
+        manifest = tmp_path / f"{name}.yaml"
+        manifest.write_text(json.dumps(document))
+        result = _verify(
+            kit, document["spec"]["source"]["image"], "-o", "json", "--plugin", manifest
+        )
+        cli = _json(result)
+        status = conditions(bodies[name])
+        assert [(c["type"], c["status"], c["reason"], c["message"]) for c in cli["conditions"]] == [
+            (t, status[t]["status"], status[t]["reason"], status[t]["message"])
+            for t in ("Resolved", "Verified")
+        ], name
+        assert cli["reason"] == status["Verified"]["reason"]
+        assert result.returncode == (0 if expected[name][1] == "True" else 1)
+    reasons = {name: conditions(body)["Verified"]["reason"] for name, body in bodies.items()}
+    assert reasons == {
+        "verify-e2e-trusted": "Verified",
+        "verify-e2e-unsigned": "SignatureMissing",
+        "verify-e2e-own-key": "SignatureUntrusted",
+    }
