@@ -14,6 +14,7 @@ changes, and again when the rollout step asks to be called back (while pods roll
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import time
@@ -39,7 +40,7 @@ from wasmgate.reconcile.plugin_pass import (
     recorded_inputs,
     status_changes,
 )
-from wasmgate.reconcile.scheduler_pass import scheduler_pass, write_staging
+from wasmgate.reconcile.scheduler_pass import Snapshot, node_shape, scheduler_pass, write_staging
 from wasmgate.reconcile.stages import plugin_stages
 from wasmgate.rollout.machine import Step
 from wasmgate.runner import cluster
@@ -109,6 +110,28 @@ def wasmgate_plugin_names(name: str, **_: Any) -> dict[str, str]:
 @kopf.index(GROUP, VERSION, SCHEDULERS)
 def wasmgate_scheduler_names(name: str, **_: Any) -> dict[str, str]:
     return {ALL: name}
+
+
+# What scheduler passes read, kept by the watches instead of listed on every pass (four LISTs
+# per pass per WasmScheduler were most of the operator's reads). Copies: kopf's bodies are views.
+@kopf.index(GROUP, VERSION, SCHEDULERS)
+def wasmgate_scheduler_bodies(body: kopf.Body, **_: Any) -> dict[str, dict[str, Any]]:
+    return {ALL: copy.deepcopy(dict(body))}
+
+
+@kopf.index(GROUP, VERSION, PLUGINS)
+def wasmgate_plugin_bodies(body: kopf.Body, **_: Any) -> dict[str, dict[str, Any]]:
+    return {ALL: copy.deepcopy(dict(body))}
+
+
+@kopf.index(GROUP, VERSION, NODE_CACHES)
+def wasmgate_node_cache_bodies(body: kopf.Body, **_: Any) -> dict[str, dict[str, Any]]:
+    return {ALL: copy.deepcopy(dict(body))}
+
+
+@kopf.index("", "v1", "nodes")
+def wasmgate_node_shapes(body: kopf.Body, **_: Any) -> dict[str, dict[str, Any]]:
+    return {ALL: node_shape(body)}
 
 
 # --- WasmPlugin pipeline --------------------------------------------------------------------
@@ -298,14 +321,47 @@ def wasmtrustpolicy_changed(type: str | None, name: str, memo: Runtime, **kwargs
 # --- WasmScheduler staging and rollout -----------------------------------------------------
 
 
+SNAPSHOT_ATTEMPTS = 5
+
+
+def _every(kwargs: Mapping[str, Any], index: str) -> list[dict[str, Any]]:
+    """The values of an index, copied from this (daemon) thread while kopf's event loop may
+    update it: a copy that meets a change starts again."""
+    store = _index(kwargs, index)
+    for _attempt in range(SNAPSHOT_ATTEMPTS):
+        try:
+            return list(store.get(ALL, []))
+        except RuntimeError:  # changed size during iteration
+            continue
+    return list(store.get(ALL, []))
+
+
+def _snapshot(kwargs: Mapping[str, Any]) -> Snapshot | None:
+    """The cluster as the watches hold it; None (list instead) when run without the indexes."""
+    names = (
+        "wasmgate_scheduler_bodies",
+        "wasmgate_plugin_bodies",
+        "wasmgate_node_shapes",
+        "wasmgate_node_cache_bodies",
+    )
+    if not all(name in kwargs for name in names):
+        return None
+    schedulers, plugins, nodes, caches = (_every(kwargs, name) for name in names)
+    return Snapshot(schedulers=schedulers, plugins=plugins, nodes=nodes, node_caches=caches)
+
+
 @kopf.daemon(GROUP, VERSION, SCHEDULERS, id="rollout", cancellation_timeout=30)
-def wasmscheduler_rollout(name: str, stopped: kopf.DaemonStopped, memo: Runtime, **_: Any) -> None:
+def wasmscheduler_rollout(
+    name: str, stopped: kopf.DaemonStopped, memo: Runtime, **kwargs: Any
+) -> None:
     """Run scheduler passes for one WasmScheduler until it is deleted or the operator stops."""
     settings = memo.settings
     while not stopped:
         seen = memo.wakeups.count
         try:
-            result = scheduler_pass(memo.api, name, settings.rollout, memo.locks.hold)
+            result = scheduler_pass(
+                memo.api, name, settings.rollout, memo.locks.hold, _snapshot(kwargs)
+            )
         except (ApiException, OSError) as e:
             # The apiserver is away or refused one call: the next pass starts from scratch.
             logger.warning("WasmScheduler %s: pass failed, retrying: %s", name, e)

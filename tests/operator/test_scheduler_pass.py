@@ -249,3 +249,35 @@ def test_an_unchanged_listed_plugin_costs_no_request(monkeypatch: pytest.MonkeyP
     again = module.write_staging(object(), "p", {}, [], [], _no_lock, listed=staged)  # type: ignore[arg-type]
     assert Custom.calls == []
     assert again == staged
+
+
+def test_with_the_watches_snapshot_a_pass_lists_nothing_and_reads_its_scheduler_fresh(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cluster = Cluster()
+    cluster.install(monkeypatch, _decision(**RENDERED))
+
+    def no_list(*_: Any) -> Any:
+        raise AssertionError("a pass with a snapshot must not list")
+
+    fresh = {**SCHEDULER, "status": _decision(**OVER).status.to_json()}
+    reads: list[str] = []
+
+    def read(_: Any, plural: str, name: str) -> dict[str, Any]:
+        reads.append(f"{plural}/{name}")
+        return fresh
+
+    monkeypatch.setattr(module, "_items", no_list)
+    monkeypatch.setattr(module, "_read", read)
+    snapshot = module.Snapshot(
+        schedulers=[SCHEDULER],  # stale: without the status the last step wrote
+        plugins=cluster.items["wasmplugins"],
+        nodes=[],
+        node_caches=[],
+    )
+    result = module.scheduler_pass(object(), "s", RolloutConfig(), _no_lock, snapshot)  # type: ignore[arg-type]
+    assert result is not None
+    assert reads == ["wasmschedulers/s"]
+    assert cluster.rolled_with == ["a", "b", "c"]
+    # Judged against the fresh status (over the limit before): back within it, one Event.
+    assert [(e.type, e.reason) for _, e in result.events] == [("Normal", "Rendered")]

@@ -373,3 +373,15 @@ def test_live_bytes_whose_verdict_is_withdrawn_are_rolled_out_of_the_scheduler()
 
     assert started.step == Step.STARTED
     assert [p.name for p in started.status.revisions[-1].plugins] == ["a"]
+
+
+def test_a_superseded_revision_does_not_rewrite_rolling_out_marks() -> None:
+    cluster = Cluster()
+    ws, first = _step(scheduler(), cluster, [entry("a", "1")])
+    _, second = _step(ws, cluster, [entry("a", "1"), entry("b", "2")])
+    assert second.step == Step.STARTED
+    assert {(m.name, m.message) for m in second.plugin_marks} == {
+        ("a", first.plugin_marks[0].message),
+        ("b", first.plugin_marks[0].message),
+    }
+    assert first.plugin_marks[0].message == "rolling out on WasmScheduler wasmgate-scheduler"

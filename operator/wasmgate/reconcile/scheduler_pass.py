@@ -2,9 +2,12 @@
 
 Staging and rollout are judged together because the rollout gate *is* staging: a scheduler rolls
 a configuration only when every node it may run on holds every digest the configuration names.
-The pass reads everything it needs fresh from the apiserver (schedulers, plugins, nodes,
-WasmNodeCaches), so a restarted operator needs no memory of earlier passes: the rollout state
-lives in WasmScheduler.status, the staging evidence in the WasmNodeCaches.
+The pass reads schedulers, plugins, nodes and WasmNodeCaches from the operator's watches (a
+`Snapshot` of kopf's indexes; listed from the apiserver without one) and its own WasmScheduler
+fresh, so a restarted operator needs no memory of earlier passes: the rollout state lives in
+WasmScheduler.status, the staging evidence in the WasmNodeCaches. A stale plugin in the snapshot
+costs nothing wrong: every write to a plugin is conditional on the resourceVersion it was
+computed from.
 
 A failure is contained where it happens, so the status never waits for the next pass to say
 what the pass knew: one plugin's staging write failing leaves the others' written and the
@@ -104,13 +107,17 @@ def _items(custom: client.CustomObjectsApi, plural: str) -> list[dict[str, Any]]
     return list(listed.get("items") or [])
 
 
-def _read_plugin(custom: client.CustomObjectsApi, name: str) -> dict[str, Any] | None:
+def _read(custom: client.CustomObjectsApi, plural: str, name: str) -> dict[str, Any] | None:
     try:
-        return cast(dict[str, Any], custom.get_cluster_custom_object(GROUP, VERSION, PLUGINS, name))
+        return cast(dict[str, Any], custom.get_cluster_custom_object(GROUP, VERSION, plural, name))
     except ApiException as e:
         if e.status == NOT_FOUND:
             return None
         raise
+
+
+def _read_plugin(custom: client.CustomObjectsApi, name: str) -> dict[str, Any] | None:
+    return _read(custom, PLUGINS, name)
 
 
 def write_staging(
@@ -242,14 +249,57 @@ def _limit_event(before: Mapping[str, Any], decision: Decision) -> PipelineEvent
     return None
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """What a pass reads about the cluster, as the operator's watches hold it (kopf indexes):
+    with it, a pass lists nothing. Nodes need only their name, labels and taints."""
+
+    schedulers: list[dict[str, Any]]
+    plugins: list[dict[str, Any]]
+    nodes: list[dict[str, Any]]
+    node_caches: list[dict[str, Any]]
+
+
+def node_shape(node: Mapping[str, Any]) -> dict[str, Any]:
+    """What staging reads of a Node (stage.targets): name, labels, taints."""
+    metadata = node.get("metadata") or {}
+    return {
+        "metadata": {"name": metadata.get("name"), "labels": dict(metadata.get("labels") or {})},
+        "spec": {"taints": list((node.get("spec") or {}).get("taints") or [])},
+    }
+
+
+def read_snapshot(api: client.ApiClient) -> Snapshot:
+    """The snapshot listed from the apiserver (four requests)."""
+    custom = client.CustomObjectsApi(api)
+    return Snapshot(
+        schedulers=_items(custom, SCHEDULERS),
+        plugins=_items(custom, PLUGINS),
+        nodes=[node_shape(as_json(api, node)) for node in client.CoreV1Api(api).list_node().items],
+        node_caches=_items(custom, NODE_CACHES),
+    )
+
+
 def scheduler_pass(
-    api: client.ApiClient, name: str, settings: RolloutConfig, hold: PluginLock
+    api: client.ApiClient,
+    name: str,
+    settings: RolloutConfig,
+    hold: PluginLock,
+    snapshot: Snapshot | None = None,
 ) -> PassResult | None:
     """Stage-check the scheduler's plugins and take one rollout step; None if it is gone.
 
-    A failed rollout step is written into the WasmScheduler's conditions, then raised."""
-    custom = client.CustomObjectsApi(api)
-    schedulers = {item["metadata"]["name"]: item for item in _items(custom, SCHEDULERS)}
+    The cluster comes from `snapshot` (the operator's watches) or, without one, is listed;
+    the WasmScheduler itself is read fresh either way, because its status is the rollout's
+    state and a watch may not have delivered the last step's write yet. A failed rollout step
+    is written into the WasmScheduler's conditions, then raised."""
+    seen = snapshot if snapshot is not None else read_snapshot(api)
+    schedulers = {item["metadata"]["name"]: item for item in seen.schedulers}
+    if snapshot is not None:
+        fresh = _read(client.CustomObjectsApi(api), SCHEDULERS, name)
+        schedulers.pop(name, None)
+        if fresh is not None:
+            schedulers[name] = fresh
     scheduler = schedulers.get(name)
     if scheduler is None or scheduler["metadata"].get("deletionTimestamp"):
         return None
@@ -257,9 +307,9 @@ def scheduler_pass(
         key: WasmSchedulerSpec.model_validate(item.get("spec") or {})
         for key, item in schedulers.items()
     }
-    nodes = [as_json(api, node) for node in client.CoreV1Api(api).list_node().items]
-    caches = [WasmNodeCache.model_validate(item) for item in _items(custom, NODE_CACHES)]
-    listed = _items(custom, PLUGINS)
+    nodes = seen.nodes
+    caches = [WasmNodeCache.model_validate(item) for item in seen.node_caches]
+    listed = seen.plugins
     events: list[tuple[dict[str, Any], PipelineEvent]] = []
     failures: list[str] = []
     plugins = _stage_all(api, name, listed, specs, nodes, caches, hold, events, failures)
@@ -274,7 +324,7 @@ def scheduler_pass(
         message = f"a rollout step failed and is retried: {describe(e)}"
         try:
             report_failure(api, scheduler, message, datetime.now(UTC))
-        except (ApiException, OSError) as report_error:
+        except Exception as report_error:  # the original error matters more; it is raised
             logger.warning("WasmScheduler %s: cannot report the failure: %s", name, report_error)
         raise
     limit_event = _limit_event(scheduler.get("status") or {}, decision)

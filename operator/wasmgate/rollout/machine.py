@@ -226,6 +226,12 @@ def _loaded_by(step: _Step) -> str:
     return f"loaded by WasmScheduler {step.inputs.scheduler.metadata.name}"
 
 
+def _rolling_on(step: _Step) -> str:
+    # Without the revision, for the same reason as _loaded_by: a revision superseded while it
+    # rolled would otherwise rewrite the mark of every plugin it carried.
+    return f"rolling out on WasmScheduler {step.inputs.scheduler.metadata.name}"
+
+
 def _marks(
     entries: Sequence[PluginEntry], status: ConditionStatus, reason: str, message: str
 ) -> tuple[PluginMark, ...]:
@@ -363,7 +369,7 @@ def _decide(
         deployment=inputs.deployment,
         create_config_map=config_map,
         apply_deployment=deploy(name),
-        plugin_marks=_marks(changed, ConditionStatus.UNKNOWN, ROLLING_OUT, message),
+        plugin_marks=_marks(changed, ConditionStatus.UNKNOWN, ROLLING_OUT, _rolling_on(step)),
         requeue_after=POLL_SECONDS,
         message=message,
     )

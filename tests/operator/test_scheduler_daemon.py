@@ -1,0 +1,55 @@
+"""The WasmScheduler daemon survives any failure of a pass and retries it soon (no cluster).
+
+Left to kopf, an exception stopped the daemon and kopf started it again only after its 60 s
+backoff: the over-limit scheduler failed that way every minute with nothing in status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from wasmgate import handlers
+from wasmgate.settings import OperatorSettings
+
+
+class Stop:
+    """kopf's DaemonStopped stand-in: falsy until set."""
+
+    def __init__(self) -> None:
+        self.set = False
+
+    def __bool__(self) -> bool:
+        return self.set
+
+
+def test_any_exception_is_logged_and_retried_after_the_base_delay(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    stopped = Stop()
+    waits: list[float] = []
+
+    def wait(seen: int, timeout: float, is_stopped: Callable[[], bool]) -> None:
+        waits.append(timeout)
+        stopped.set = len(waits) == 2
+
+    passes = iter([ValueError("List should have at most 64 items"), RuntimeError("bug")])
+
+    def failing_pass(*_: Any) -> Any:
+        raise next(passes)
+
+    settings = OperatorSettings()
+    memo = SimpleNamespace(
+        settings=settings,
+        api=object(),
+        locks=SimpleNamespace(hold=None),
+        wakeups=SimpleNamespace(count=0, wait=wait),
+    )
+    monkeypatch.setattr(handlers, "scheduler_pass", failing_pass)
+    handlers.wasmscheduler_rollout("s", stopped, memo)  # type: ignore[arg-type]
+    assert waits == [settings.reconcile.retry_base_seconds] * 2
+    assert [r.message for r in caplog.records] == ["WasmScheduler s: pass failed, retrying"] * 2
+    assert "List should have at most 64 items" in (caplog.records[0].exc_text or "")
