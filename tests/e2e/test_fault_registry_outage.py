@@ -1,11 +1,13 @@
 """A registry outage never takes the scheduler down (issue 15, fault suite).
 
 A signed plugin is live on a WasmScheduler. The registry then goes away, and a routine change
-re-runs verification (an annotation on the key Secret): Verified becomes Unknown, so the load
-gate refuses the plugin. The agents must keep the blob the live revision runs well past twice
-their garbage-collection grace, report why (heldFor), and the plugin's status must say it is held.
-A scheduler pod deleted meanwhile comes back with the same configuration, re-verifies the store
-and schedules. When the registry returns, the plugin passes again and the hold is lifted.
+re-runs the pipeline: an annotation on the key Secret or on the pull Secret, or an edit of the
+WasmTrustPolicy. The pipeline reports the registry as unreachable (Resolved or Verified Unknown,
+RegistryUnavailable). Whatever it refuses, the agents must keep the blob the live revision runs
+well past twice their garbage-collection grace, and report why when the load gate refuses the
+plugin (heldFor, on the nodes and in the plugin's status). A scheduler pod deleted meanwhile comes
+back with the same configuration, re-verifies the store and schedules. When the registry
+returns, every condition passes again and nothing is held.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import pytest
 from kubernetes import client
 
 from support.kit import KitHandle
-from support.operator import key_secret
+from support.operator import apply, key_secret, pull_secret
 from support.registries import of_kit
 from support.rollout_system import Body, System, condition, digit_rule_broken
 from support.signing import make_key
@@ -32,8 +34,9 @@ from wasmgate.rollout.names import LABEL_SCHEDULER
 pytestmark = pytest.mark.e2e
 
 KEY_SECRET = "outage-e2e-key"
-SCHEDULER = "outage-e2e"
-PLUGIN = "outage-filter"
+PULL_SECRET = "outage-e2e-pull"
+POLICY = "outage-e2e-policy"
+TRIGGERS = ("key-secret", "pull-secret", "trust-policy")
 GC_GRACE_SECONDS = 3
 RESYNC_SECONDS = 1
 # Twice the grace, plus resyncs, is when an agent without the pin would have collected the blob.
@@ -52,6 +55,8 @@ def system(
     key = make_key(kit.bin("cosign"), "p256", work / "key")
     key_secret(kit, SYSTEM_NAMESPACE, KEY_SECRET, key.public)
     registry = of_kit(kit.kit)["distribution"]
+    pull_secret(kit, SYSTEM_NAMESPACE, PULL_SECRET, registry.host, "nobody", "unused")
+    apply(kit, _policy(max_size=16 * 1024 * 1024))
     with kit.api_client() as api:
         created = System(kit, api, work, registry, key, wasm_assets, processes)
         created.key_secret = KEY_SECRET
@@ -63,9 +68,31 @@ def system(
             try:
                 for plural, name in created.created:
                     kit.kubectl("delete", plural, name, "--ignore-not-found", "--timeout=60s")
+                kit.kubectl("delete", "wasmtrustpolicy", POLICY, "--ignore-not-found")
             finally:
                 for process in reversed(created.processes):
                     process.stop()
+
+
+def _policy(max_size: int) -> Body:
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "WasmTrustPolicy",
+        "metadata": {"name": POLICY},
+        "spec": {"mode": "Enforce", "signatureRequired": True, "maxSize": max_size},
+    }
+
+
+def _trigger(system: System, trigger: str) -> None:
+    """The routine change that makes the operator go back to the registry."""
+    touched = {"metadata": {"annotations": {"wasmgate.dev/outage-e2e": str(time.time())}}}
+    core = client.CoreV1Api(system.api)
+    if trigger == "key-secret":
+        core.patch_namespaced_secret(KEY_SECRET, SYSTEM_NAMESPACE, touched)
+    elif trigger == "pull-secret":
+        core.patch_namespaced_secret(PULL_SECRET, SYSTEM_NAMESPACE, touched)
+    else:
+        apply(system.kit, _policy(max_size=32 * 1024 * 1024))
 
 
 def _node_entries(system: System, layer: str) -> dict[str, dict[str, Any]]:
@@ -86,88 +113,113 @@ def _stored(system: System, layer: str) -> dict[str, bool]:
     return {node: (store_dir(system.kit.kit, node) / "sha256" / hex_).is_file() for node in nodes}
 
 
-def _scheduler_pods(system: System) -> list[str]:
+def _scheduler_pods(system: System, scheduler: str) -> list[str]:
     pods = client.CoreV1Api(system.api).list_namespaced_pod(
-        SYSTEM_NAMESPACE, label_selector=f"{LABEL_SCHEDULER}={SCHEDULER}"
+        SYSTEM_NAMESPACE, label_selector=f"{LABEL_SCHEDULER}={scheduler}"
     )
     return [p.metadata.name for p in pods.items if not p.metadata.deletion_timestamp]
 
 
-def test_a_registry_outage_never_takes_the_scheduler_down(system: System) -> None:
-    started = time.monotonic()
-    system.scheduler(SCHEDULER)
-    image = system.publish(PLUGIN, "v1", system.asset("filter_node_name_suffix"))
-    generation = system.plugin(PLUGIN, SCHEDULER, image)
-    live = system.wait_rolled_out(PLUGIN, generation, SCHEDULER)["status"]
-    config_map = system.only_revision_running(SCHEDULER)
-    layer = system.get("wasmplugins", PLUGIN)["status"]["layerDigest"]
-    assert [p["layerDigest"] for p in live["plugins"]] == [layer]
-    assert all(_stored(system, layer).values())
+def _assert_held(system: System, plugin: str, scheduler: str, layer: str) -> None:
+    """The load gate refuses the plugin: every node holds its blob for the live revision, and
+    the plugin's status says so."""
 
-    # 1. The registry goes away; a routine edit of the key Secret re-runs verification.
-    system.registry.stop()
-    client.CoreV1Api(system.api).patch_namespaced_secret(
-        KEY_SECRET, SYSTEM_NAMESPACE, {"metadata": {"annotations": {"touched": "outage-e2e"}}}
-    )
-
-    def verification_unreachable() -> Body | None:
-        verified = condition(system.get("wasmplugins", PLUGIN), "Verified")
-        return verified if verified is not None and verified["status"] == "Unknown" else None
-
-    verified = system.wait("Verified Unknown", verification_unreachable, PLUGIN, SCHEDULER)
-    assert verified["reason"] == "RegistryUnavailable", verified
-
-    # 2. Every node reports the blob held for the live revision, and the plugin says so.
     def held_everywhere() -> dict[str, dict[str, Any]] | None:
         entries = _node_entries(system, layer)
         held = {node: e for node, e in entries.items() if e.get("heldFor")}
         return held if len(held) == DEFAULT_NODE_COUNT else None
 
-    held = system.wait("heldFor on every node", held_everywhere, PLUGIN, SCHEDULER)
+    held = system.wait("heldFor on every node", held_everywhere, plugin, scheduler)
     assert {e["state"] for e in held.values()} == {"Ready"}
-    assert {e["heldFor"] for e in held.values()} == {f"WasmScheduler {SCHEDULER}, active revision"}
+    assert {e["heldFor"] for e in held.values()} == {f"WasmScheduler {scheduler}, active revision"}
 
     def plugin_says_held() -> list[str] | None:
-        staging = system.get("wasmplugins", PLUGIN)["status"].get("staging") or {}
+        staging = system.get("wasmplugins", plugin)["status"].get("staging") or {}
         return staging.get("heldFor") or None
 
-    reasons = system.wait("staging.heldFor", plugin_says_held, PLUGIN, SCHEDULER)
-    assert reasons == [f"WasmScheduler {SCHEDULER}, active revision"]
+    reasons = system.wait("staging.heldFor", plugin_says_held, plugin, scheduler)
+    assert reasons == [f"WasmScheduler {scheduler}, active revision"]
 
-    # 3. Past twice the grace period the blob is still on every node, unchanged config.
+
+def _with_pull_secret(system: System, plugin: str, scheduler: str, image: str) -> int:
+    """The plugin again, now naming a pull Secret (the registry needs none; editing it is
+    the trigger), rolled out."""
+    document = system.get("wasmplugins", plugin)
+    spec = document["spec"]
+    spec["source"]["pullSecretRef"] = {"namespace": SYSTEM_NAMESPACE, "name": PULL_SECRET}
+    apply(system.kit, {"apiVersion": document["apiVersion"], "kind": "WasmPlugin",
+                       "metadata": {"name": plugin}, "spec": spec})  # fmt: skip
+    generation = int(system.get("wasmplugins", plugin)["metadata"]["generation"])
+    system.wait_rolled_out(plugin, generation, scheduler)
+    return generation
+
+
+@pytest.mark.parametrize("trigger", TRIGGERS)
+def test_a_registry_outage_never_takes_the_scheduler_down(system: System, trigger: str) -> None:
+    started = time.monotonic()
+    scheduler, plugin = f"outage-{trigger}", f"outage-{trigger}-filter"
+    system.scheduler(scheduler)
+    image = system.publish(plugin, "v1", system.asset("filter_node_name_suffix"))
+    generation = system.plugin(plugin, scheduler, image)
+    if trigger == "pull-secret":
+        generation = _with_pull_secret(system, plugin, scheduler, image)
+    live = system.wait_rolled_out(plugin, generation, scheduler)["status"]
+    config_map = system.only_revision_running(scheduler)
+    layer = system.get("wasmplugins", plugin)["status"]["layerDigest"]
+    assert [p["layerDigest"] for p in live["plugins"]] == [layer]
+    assert all(_stored(system, layer).values())
+
+    # 1. The registry goes away; a routine change sends the operator back to it.
+    system.registry.stop()
+    _trigger(system, trigger)
+
+    def registry_unreachable() -> Body | None:
+        body = system.get("wasmplugins", plugin)
+        for type_ in ("Resolved", "Verified"):
+            found = condition(body, type_)
+            if found is not None and found["status"] == "Unknown":
+                return found
+        return None
+
+    seen = system.wait("the outage in status", registry_unreachable, plugin, scheduler)
+    assert seen["reason"] == "RegistryUnavailable", seen
+    if seen["type"] == "Verified":
+        _assert_held(system, plugin, scheduler, layer)
+
+    # 2. Past twice the grace period the blob is still on every node, unchanged config.
     window_ends = time.monotonic() + HOLD_WINDOW_SECONDS
     while time.monotonic() < window_ends:
         assert all(_stored(system, layer).values()), _stored(system, layer)
         time.sleep(0.5)
-    scheduler = system.get("wasmschedulers", SCHEDULER)["status"]
-    assert (scheduler["configMapName"], scheduler["activeRevision"]) == (
+    rolled = system.get("wasmschedulers", scheduler)["status"]
+    assert (rolled["configMapName"], rolled["activeRevision"]) == (
         config_map,
         live["activeRevision"],
     )
 
-    # 4. A scheduler pod deleted now comes back with the same config and schedules.
+    # 3. A scheduler pod deleted now comes back with the same config and schedules.
     core = client.CoreV1Api(system.api)
-    (old_pod,) = _scheduler_pods(system)
+    (old_pod,) = _scheduler_pods(system, scheduler)
     core.delete_namespaced_pod(old_pod, SYSTEM_NAMESPACE, grace_period_seconds=0)
     wait_for(
-        lambda: [p for p in _scheduler_pods(system) if p != old_pod] or None,
+        lambda: [p for p in _scheduler_pods(system, scheduler) if p != old_pod] or None,
         what="a new scheduler pod",
         timeout=STEP_TIMEOUT,
     )
-    assert system.only_revision_running(SCHEDULER) == config_map
-    assert digit_rule_broken(system.place_pods("outage", SCHEDULER, count=3)) == {}
+    assert system.only_revision_running(scheduler) == config_map
+    assert digit_rule_broken(system.place_pods("outage", scheduler, count=3)) == {}
 
-    # 5. The registry returns: the plugin passes again and nothing is held any more.
+    # 4. The registry returns: the plugin passes again and nothing is held any more.
     system.registry.start()
 
     def verified_again() -> Body | None:
-        body = system.get("wasmplugins", PLUGIN)
-        passed = condition(body, "Verified")
+        body = system.get("wasmplugins", plugin)
+        passing = [condition(body, t) for t in ("Resolved", "Verified", "Validated")]
         staging = body["status"].get("staging") or {}
-        done = passed is not None and passed["status"] == "True" and not staging.get("heldFor")
-        return body if done else None
+        done = all(c is not None and c["status"] == "True" for c in passing)
+        return body if done and not staging.get("heldFor") else None
 
-    body = system.wait("Verified again, hold lifted", verified_again, PLUGIN, SCHEDULER)
-    assert body["status"]["staging"]["heldFor"] == []
+    body = system.wait("Verified again, hold lifted", verified_again, plugin, scheduler)
+    assert body["status"]["staging"].get("heldFor", []) == []
     assert not any(e.get("heldFor") for e in _node_entries(system, layer).values())
     assert time.monotonic() - started < 600, "the fault case must stay bounded"
