@@ -175,3 +175,42 @@ def test_bad_flags_name_the_flag_and_the_fix(tmp_path: Path, argv: list[str], me
     assert result.returncode == 2, result.stdout
     assert message.format(**paths) in result.stderr
     assert not (tmp_path / "no").exists()
+
+
+def test_load_into_a_registry_behind_a_login(
+    kit: KitHandle, wasm_assets: dict[str, Path], tmp_path: Path
+) -> None:
+    source = of_kit(kit.kit)["oci"]
+    target = of_kit(kit.kit)["distribution-auth"]
+    digest = push(wasm_assets["score_node_label"], f"{source.host}/airgap-e2e/auth:v2")
+    bundle = tmp_path / "auth.tar"
+    saved = wasmgate(
+        "save", "--no-trusted-root", "--plain-http", source.host, "-o", bundle,
+        f"{source.host}/airgap-e2e/auth:v2",
+    )  # fmt: skip
+    assert saved.returncode == 0, saved.stderr
+    docker_config = tmp_path / "config.json"
+    docker_config.write_bytes(target.dockerconfig())
+    load = ["load", bundle, "--to", target.host, "--plain-http", target.host]
+
+    root_out = tmp_path / "r.json"
+    no_root = wasmgate(*load, "--docker-config", docker_config, "--trusted-root-out", root_out)
+    pushed_before = kit.run("oras", "repo", "tags", "--plain-http", "-u", target.username or "",
+                            "-p", target.password or "", f"{target.host}/airgap-e2e/auth",
+                            check=False)  # fmt: skip
+    anonymous = wasmgate(*load, "--docker-config", tmp_path / "none.json")
+    authorized = wasmgate(*load, "--docker-config", docker_config)
+
+    assert anonymous.returncode == 2
+    assert "wasmgate load: RegistryAuthFailed:" in anonymous.stderr
+    assert authorized.returncode == 0, authorized.stderr
+    assert authorized.stdout.splitlines() == [
+        f"{target.host}/airgap-e2e/auth:v2@{digest}: 0 legacy signature(s), 0 referrer(s)"
+    ]
+    assert target.password is not None
+    assert target.password not in authorized.stdout + authorized.stderr
+    # Refused before anything was pushed.
+    assert no_root.returncode == 2
+    assert "--trusted-root-out: " in no_root.stderr and "drop the flag" in no_root.stderr
+    assert "v2" not in pushed_before.stdout.split()
+    assert not root_out.exists()

@@ -42,7 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_registry_arguments(parser)
 
 
-def _write_trusted_root(layout: Layout, bundle: Path, out: Path) -> None:
+def _trusted_root_blob(layout: Layout, bundle: Path) -> str:
+    """The digest of the bundled trusted root; checked before anything is pushed."""
     entry = next(
         (e for e in layout.manifests if e.annotations.get(ROLE) == ROLE_TRUSTED_ROOT), None
     )
@@ -54,7 +55,7 @@ def _write_trusted_root(layout: Layout, bundle: Path, out: Path) -> None:
     manifest = parse_manifest(layout.blob_bytes(entry.digest), entry.digest, entry.media_type, 4)
     if len(manifest.layers) != 1:
         raise ArtifactInvalid(f"{bundle}: the trusted root manifest must have one layer")
-    copy_blob(layout, manifest.layers[0].digest, out)
+    return manifest.layers[0].digest
 
 
 def run(args: argparse.Namespace) -> int:
@@ -72,9 +73,10 @@ def run(args: argparse.Namespace) -> int:
             )
         with tempfile.TemporaryDirectory(prefix="wasmgate-load-") as tmp:
             layout = read_layout(args.bundle, Path(tmp))
+            root = None if out is None else _trusted_root_blob(layout, args.bundle)
             loaded = load(layout, target, settings, credentials(args))
-            if out is not None:
-                _write_trusted_root(layout, args.bundle, out)
+            if out is not None and root is not None:
+                copy_blob(layout, root, out)
     except WasmgateError as e:
         print(f"wasmgate load: {e.reason}: {e.message}", file=sys.stderr)
         return EXIT_ERROR
