@@ -103,6 +103,11 @@ def _policies(api: client.ApiClient) -> RawPolicies:
             GROUP, VERSION, POLICIES, _request_timeout=REQUEST_TIMEOUT_SECONDS
         )
     except ApiException as e:
+        if e.status == 403:
+            raise InvalidSpec(
+                "--kubeconfig: this identity may not list WasmTrustPolicies; use a kubeconfig "
+                "that may (get and list wasmtrustpolicies, get the Secrets they name)"
+            ) from None
         if e.status == 404:
             raise InvalidSpec(
                 "the cluster has no WasmTrustPolicy API; install wasmgate's CRDs first"
