@@ -28,7 +28,7 @@ from wasmgate.kit.debian_image import python_base
 from wasmgate.kit.image_push import push_archive
 from wasmgate.kit.kit import read_state
 from wasmgate.kit.netns import NAME_PREFIX, KitNetwork
-from wasmgate.kit.real_node import NODE_NAME, TAINT, RealNode, sweep_abandoned
+from wasmgate.kit.real_node import NODE_NAME, TAINT, RealNode
 from wasmgate.kit.supervisor import pid_alive
 from wasmgate.kit.wait import wait_for
 
@@ -221,10 +221,10 @@ def test_dev_up_real_node_runs_a_pod_and_down_leaves_nothing(tmp_path: Path) -> 
     assert leftovers(network, state_dir) == {}
 
 
-def test_a_real_node_whose_owner_was_killed_is_swept_by_the_next(tmp_path: Path) -> None:
+def test_a_real_node_whose_kit_was_killed_is_swept_by_dev_down(tmp_path: Path) -> None:
     """SIGKILL the supervisor: its children die with it (PR_SET_PDEATHSIG), but containerd's
     shims and the pods' processes do not, and the namespace stays. The next real node to start
-    removes all of it (`sweep_abandoned`)."""
+    removes all of it, and so does `wasmgate dev down` (`sweep_abandoned`)."""
     state_dir = tmp_path / "kit"
     state, network = _dev_up_real_node(state_dir)
     kubectl = _kubectl_of(state)
@@ -236,5 +236,7 @@ def test_a_real_node_whose_owner_was_killed_is_swept_by_the_next(tmp_path: Path)
     survivors = leftovers(network, state_dir)
     assert {"network namespace", "cgroups", "processes"} <= set(survivors), survivors
 
-    sweep_abandoned()
+    down = wasmgate("dev", "down", "--state-dir", state_dir, timeout=DEV_TIMEOUT)
+    assert down.returncode == 0, down.stderr
+    assert f"removed the remains of real node network {network.name}" in down.stdout, down.stdout
     assert leftovers(network, state_dir) == {}

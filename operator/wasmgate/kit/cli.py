@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from wasmgate.kit import build, supervisor
 from wasmgate.kit.kit import read_state
 from wasmgate.kit.nodes import DEFAULT_NODE_COUNT
 from wasmgate.kit.paths import default_state_dir
+from wasmgate.kit.real_node import sweep_abandoned
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -95,7 +97,11 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.action == "down":
         stopped = supervisor.stop_detached(state_dir)
+        # A real node whose kit was killed leaves shims, pods and its namespace: remove them too.
+        swept = sweep_abandoned() if os.geteuid() == 0 else []
         print("kit stopped" if stopped else "the kit was not running")
+        for name in swept:
+            print(f"removed the remains of real node network {name} (its kit had died)")
         return 0
     state = read_state(state_dir)
     running = supervisor.running_supervisor(state_dir) is not None

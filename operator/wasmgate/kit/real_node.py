@@ -325,14 +325,18 @@ def teardown_network(network: netns.KitNetwork) -> None:
     cgroups.remove(network.name)
 
 
-def sweep_abandoned() -> None:
-    """Remove the namespaces, processes and cgroups of real nodes whose owner died unstopped."""
+def sweep_abandoned() -> list[str]:
+    """Remove the namespaces, processes and cgroups of real nodes whose owner died unstopped;
+    returns the names of the namespaces removed."""
     from wasmgate.kit.supervisor import pid_alive  # the supervisor imports this module's user
 
+    swept = []
     for network, owner in netns.owned_networks():
         if pid_alive(int(owner.get("pid", 0))):
             continue
         teardown_network(network)
+        swept.append(network.name)
+    return swept
 
 
 def start_real_node(kit: Kit) -> RealNode:
