@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from validate_helpers import wat
@@ -13,6 +15,9 @@ from wasmgate.validate import ValidationLimits, sandbox, validate
 from wasmgate.validate.protocol import ValidationRequest
 from wasmgate.validate.report import sha256_digest
 
+PASSING_FILTER = wat(
+    '(module (memory (export "memory") 1) (func (export "filter") (result i32) (i32.const 0)))'
+)
 ENDLESS_FILTER = wat(
     '(module (memory (export "memory") 1)'
     ' (func (export "filter") (result i32) (loop $l (br $l)) (i32.const 0)))'
@@ -20,6 +25,13 @@ ENDLESS_FILTER = wat(
 UNLIMITED_CALLS = {"call_fuel": 10**15, "call_time_ms": 600_000}
 
 
+@pytest.fixture(params=[True, False], ids=["fork-server", "new-interpreter"])
+def child_start(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both ways of starting the child: forked by the fork server, or a new interpreter."""
+    monkeypatch.setattr(sandbox, "USE_FORK_SERVER", request.param)
+
+
+@pytest.mark.usefixtures("child_start")
 def test_cpu_limit_kills_the_child_not_the_caller() -> None:
     limits = ValidationLimits(child_cpu_seconds=1, **UNLIMITED_CALLS)
 
@@ -33,6 +45,7 @@ def test_cpu_limit_kills_the_child_not_the_caller() -> None:
     )
 
 
+@pytest.mark.usefixtures("child_start")
 def test_wall_clock_timeout_kills_the_child() -> None:
     limits = ValidationLimits(child_timeout_seconds=1, **UNLIMITED_CALLS)
 
@@ -45,6 +58,7 @@ def test_wall_clock_timeout_kills_the_child() -> None:
     )
 
 
+@pytest.mark.usefixtures("child_start")
 def test_memory_limit_of_the_child_stops_a_memory_hungry_module() -> None:
     # 3000 pages (~190 MiB) of initial memory, over the child's data limit (the store's too).
     module = wat(
@@ -63,11 +77,10 @@ def test_memory_limit_of_the_child_stops_a_memory_hungry_module() -> None:
     )
 
 
+@pytest.mark.usefixtures("child_start")
 def test_a_child_without_a_report_is_an_internal_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sandbox, "WORKER_MODULE", "wasmgate.validate.no_such_worker")
-    data = wat(
-        '(module (memory (export "memory") 1) (func (export "filter") (result i32) (i32.const 0)))'
-    )
+    data = PASSING_FILTER
     request = ValidationRequest(data, ValidationLimits(), "", 0, sha256_digest(data))
 
     report = sandbox.run_in_child(request)
@@ -78,6 +91,79 @@ def test_a_child_without_a_report_is_an_internal_error(monkeypatch: pytest.Monke
     assert "No module named wasmgate.validate.no_such_worker" in report.message
     assert report.failure() is not None
     assert report.failure().permanent is False  # type: ignore[union-attr]
+
+
+def _fork_server_pid() -> int:
+    servers = [s for (pid, _), s in sandbox._SERVERS._running.items() if pid == os.getpid()]
+    assert len(servers) == 1
+    return servers[0].process.pid
+
+
+def test_limits_end_with_each_child_not_in_the_fork_server() -> None:
+    """A request's rlimits cap only its own child: the next request gets its own limits."""
+    module = wat(
+        '(module (memory (export "memory") 3000)'
+        ' (func (export "filter") (result i32) (i32.const 0)))'
+    )
+    tight = ValidationLimits(memory_pages=4096, child_data_bytes=160 * 1024 * 1024)
+
+    first = validate(module, limits=tight)
+    second = validate(module, limits=ValidationLimits(memory_pages=4096))
+
+    assert (first.verdict, first.reason) == ("fail", "DryRunTrapped")
+    assert (second.verdict, second.reason) == ("pass", None)
+
+
+def test_a_dead_fork_server_is_replaced() -> None:
+    assert validate(PASSING_FILTER).verdict == "pass"
+    old = _fork_server_pid()
+    os.kill(old, signal.SIGKILL)
+
+    report = validate(PASSING_FILTER)
+
+    assert (report.verdict, report.reason) == ("pass", None)
+    assert _fork_server_pid() != old
+
+
+def test_concurrent_validations_each_get_their_own_report() -> None:
+    modules = [
+        wat(
+            f'(module (memory (export "memory") 1) (global i32 (i32.const {n}))'
+            ' (func (export "filter") (result i32) (i32.const 0)))'
+        )
+        for n in range(6)
+    ]
+    modules[3] = ENDLESS_FILTER
+
+    with ThreadPoolExecutor(max_workers=len(modules)) as pool:
+        reports = list(pool.map(validate, modules))
+
+    assert [r.digest for r in reports] == [sha256_digest(m) for m in modules]
+    assert [r.verdict for r in reports] == ["pass", "pass", "pass", "fail", "pass", "pass"]
+
+
+def _validate_in_new_interpreter(code: str) -> str:
+    """Run `code` with PASSING_FILTER's hex as argv[1] in a new interpreter; its stdout."""
+    result = subprocess.run(
+        [sys.executable, "-c", code, PASSING_FILTER.hex()],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return result.stdout
+
+
+def test_the_fork_server_ends_with_its_caller() -> None:
+    server_pid = _validate_in_new_interpreter(
+        "import sys\n"
+        "from wasmgate.validate import sandbox, validate\n"
+        "assert validate(bytes.fromhex(sys.argv[1])).verdict == 'pass'\n"
+        "print(next(iter(sandbox._SERVERS._running.values())).process.pid)\n"
+    )
+
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(server_pid), 0)
 
 
 @pytest.mark.parametrize(
@@ -108,18 +194,11 @@ def test_signal_messages(signum: int, fragment: str) -> None:
 
 def test_the_calling_process_never_loads_wasmtime() -> None:
     """The operator imports the stage and validates without the runtime in its own process."""
-    code = (
+    printed = _validate_in_new_interpreter(
         "import sys\n"
         "from wasmgate.validate import validate\n"
         "report = validate(bytes.fromhex(sys.argv[1]))\n"
         "print(report.verdict, 'wasmtime' in sys.modules)\n"
     )
-    module = wat(
-        '(module (memory (export "memory") 1) (func (export "filter") (result i32) (i32.const 0)))'
-    )
 
-    result = subprocess.run(
-        [sys.executable, "-c", code, module.hex()], capture_output=True, text=True, check=True
-    )
-
-    assert result.stdout.split() == ["pass", "False"]
+    assert printed.split() == ["pass", "False"]

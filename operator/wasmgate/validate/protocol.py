@@ -1,7 +1,8 @@
 """The request the caller sends to the validator child: one JSON line, then the module bytes.
 
-Kept apart from `worker.py` (which loads wasmtime) so that the caller can build requests
-without importing the runtime.
+Also the few words the caller and the fork server (`worker.py --fork-server`) exchange. Kept
+apart from `worker.py` (which loads wasmtime) so that the caller can build requests without
+importing the runtime.
 """
 
 from __future__ import annotations
@@ -11,6 +12,21 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from wasmgate.validate.settings import ValidationLimits
+
+FORK_SERVER_FLAG = "--fork-server"
+FORK_SERVER_READY = b"ready"
+FORK_SERVER_RUN = b"run"
+# File descriptors that come with each FORK_SERVER_RUN, in this order: the request to read
+# (stdin), the report (stdout), diagnostics (stderr), and the status socket back to the caller.
+FORK_SERVER_REQUEST_FDS = 4
+# Any byte on the status socket asks the child's watcher to kill it; closing it does the same.
+KILL_REQUEST = b"k"
+# The watcher sends CHILD_STARTED once the child runs, then the child's wait status in decimal
+# digits, then closes. A socket closed before CHILD_STARTED means no child ran: safe to retry.
+CHILD_STARTED = b"+"
+STATUS_BYTES = 32
+# The fork server's exit code when this kernel lacks what it needs (pidfd).
+FORK_SERVER_UNSUPPORTED = 3
 
 
 @dataclass(frozen=True)
