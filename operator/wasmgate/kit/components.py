@@ -14,6 +14,7 @@ KWOK_VERSION = "v0.7.0"
 COSIGN_VERSION = "v3.1.3"
 ORAS_VERSION = "v1.3.6"
 GGCR_VERSION = "v0.22.1"
+HELM_VERSION = "v3.18.6"
 # The sigstore stack is named by Fulcio's version; tools/go/sigstore pins the rest (Rekor v1.5.4,
 # Trillian v1.7.3, certificate-transparency-go v1.4.0) and go.sum is part of the cache key.
 SIGSTORE_VERSION = "fulcio-v1.8.8"
@@ -147,6 +148,25 @@ COMPONENTS: tuple[Component, ...] = (
         packages={"kubelet": "k8s.io/kubernetes/cmd/kubelet", "kit-pause": "./cmd/kit-pause"},
         ldflags=f"-s -w {_K8S_VERSION_LDFLAGS}",
         own_sources=("cmd/kit-pause",),
+    ),
+    # charts/wasmgate is linted, rendered and installed with it (tests/e2e/test_helm_chart.py).
+    # v3.18 is the last helm line on Kubernetes 1.33 libraries; tools/go/helm raises them to
+    # v0.33.4 like every other tool module, so the Go build cache is shared.
+    GoComponent(
+        name="helm",
+        version=HELM_VERSION,
+        module_dir="tools/go/helm",
+        packages={"helm": "helm.sh/helm/v3/cmd/helm"},
+        # As helm's Makefile sets them: `helm version`, and the Kubernetes version `helm template`
+        # and `helm lint` assume (.Capabilities.KubeVersion, deprecation checks; default v1.20).
+        ldflags=(
+            f"-s -w -X helm.sh/helm/v3/internal/version.version={HELM_VERSION} "
+            "-X helm.sh/helm/v3/internal/version.gitTreeState=clean "
+            "-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 "
+            "-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=33 "
+            "-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 "
+            "-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=33"
+        ),
     ),
 )
 
