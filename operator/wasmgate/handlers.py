@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import kopf
+import urllib3
 from kubernetes.client.exceptions import ApiException
 
 from wasmgate.api.base import GROUP, VERSION
@@ -362,8 +363,9 @@ def wasmscheduler_rollout(
             result = scheduler_pass(
                 memo.api, name, settings.rollout, memo.locks.hold, _snapshot(kwargs)
             )
-        except (ApiException, OSError) as e:
-            # The apiserver is away or refused one call: the next pass starts from scratch.
+        except (ApiException, OSError, urllib3.exceptions.HTTPError) as e:
+            # The apiserver is away (urllib3 gives up on a refused connection with its own
+            # MaxRetryError, not an OSError) or refused one call: the next pass starts afresh.
             logger.warning("WasmScheduler %s: pass failed, retrying: %s", name, e)
             wait = settings.reconcile.retry_base_seconds
         except Exception:

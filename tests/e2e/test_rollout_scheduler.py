@@ -39,6 +39,7 @@ from wasmgate.kit.kubelet import kit_store_dir
 from wasmgate.kit.nodes import DEFAULT_NODE_COUNT, kit_node_name
 from wasmgate.kit.process import ManagedProcess
 from wasmgate.kit.system import OPERATOR_PROCESS, SYSTEM_NAMESPACE, start_wasmgate
+from wasmgate.kit.wait import wait_for
 from wasmgate.rollout.apply import as_json
 
 pytestmark = pytest.mark.e2e
@@ -266,6 +267,41 @@ def test_an_operator_killed_mid_rollout_is_resumed_by_the_next_one(system: Syste
     system.only_revision_running(scheduler)
     placed = system.place_pods("resumed", scheduler, count=3)
     assert set(placed.values()) == {kit_node_name(1)}
+
+
+def test_a_kube_apiserver_restarted_mid_rollout_loses_nothing(system: System) -> None:
+    # Fault suite: the apiserver goes away while a revision is Progressing and comes back on the
+    # same port and etcd. The operator, agents and kit kubelet reconnect; the rollout finishes
+    # the revision it started, with no second one, and the new rule schedules.
+    scheduler, plugin = "rollout-apiserver", "apiserver-filter"
+    system.scheduler(scheduler)
+    image = system.publish("apiserver", "v1", system.asset("filter_node_name_suffix"))
+    generation = system.plugin(plugin, scheduler, image, guestConfig="suffix=-0")
+    before = revisions(system.wait_rolled_out(plugin, generation, scheduler))
+
+    system.kubelet.holding.set()
+    generation = system.plugin(plugin, scheduler, image, guestConfig="suffix=-2")
+
+    def progressing() -> int | None:
+        latest = system.get("wasmschedulers", scheduler)["status"]["revisions"][-1]
+        return int(latest["revision"]) if latest["outcome"] == "Progressing" else None
+
+    started = system.wait("a revision Progressing", progressing, plugin, scheduler)
+    apiserver = next(p for p in system.kit.kit.processes() if p.name == "kube-apiserver")
+    apiserver.stop()
+    apiserver.start()
+    core = client.CoreV1Api(system.api)
+    wait_for(
+        lambda: core.list_namespace(limit=1) is not None, what="the apiserver back", timeout=60
+    )
+    system.kubelet.holding.clear()
+
+    after = system.wait_rolled_out(plugin, generation, scheduler)
+    assert revisions(after)[-1] == (started, "Active")
+    assert len(revisions(after)) == len(before) + 1
+    system.only_revision_running(scheduler)
+    assert set(system.place_pods("apiserver", scheduler, count=3).values()) == {kit_node_name(2)}
+    system.check_alive()
 
 
 def test_the_operator_logged_no_unhandled_error(system: System) -> None:
