@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from support.kit import KitHandle
 from support.operator import (
@@ -28,6 +27,7 @@ from support.operator import (
     key_secret,
     namespace,
     plugin,
+    service_account_kubeconfig,
     wait_plugins,
 )
 from support.registries import of_kit
@@ -50,26 +50,6 @@ SIGNED, KEY_ELSEWHERE = "deploy-e2e-signed", "deploy-e2e-key-elsewhere"
 KOPF_PEERING_LIFETIME = 60
 # kopf logs APIForbiddenError and "Not enough permissions"; the API says "... is forbidden".
 PERMISSION_PROBLEMS = ("forbidden", "not enough permissions")
-
-
-def _service_account_kubeconfig(kit: KitHandle, path: Path) -> Path:
-    """A kubeconfig that authenticates as the operator's ServiceAccount (a 1 h token)."""
-    admin = yaml.safe_load(kit.kubeconfig.read_text())
-    token = kit.kubectl("create", "token", "wasmgate-operator", "-n", SYSTEM,
-                        "--duration=1h").stdout.strip()  # fmt: skip
-    user = f"system:serviceaccount:{SYSTEM}:wasmgate-operator"
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": admin["clusters"],
-        "users": [{"name": user, "user": {"token": token}}],
-        "contexts": [{"name": "operator", "context": {
-            "cluster": admin["clusters"][0]["name"], "user": user}}],
-        "current-context": "operator",
-    }  # fmt: skip
-    path.write_text(yaml.safe_dump(config))
-    path.chmod(0o600)
-    return path
 
 
 def _install(kit: KitHandle) -> None:
@@ -104,7 +84,9 @@ def deployed(
     _install(kit)
     namespace(kit, ELSEWHERE)
     reference = _push_signed(kit, wasm_assets["filter_node_name_suffix"], "filter", work)
-    kubeconfig = _service_account_kubeconfig(kit, work / "operator.kubeconfig")
+    kubeconfig = service_account_kubeconfig(
+        kit, SYSTEM, "wasmgate-operator", work / "operator.kubeconfig"
+    )
     metrics_port = free_port()
     operator = OperatorProcess(kit, work)
     operator.start(

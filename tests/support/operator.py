@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import yaml
 from cryptography.hazmat.primitives import serialization
 
 from support.kit import KitHandle
@@ -96,6 +97,27 @@ def running_operator(kit: KitHandle, work: Path, *extra: str) -> Iterator[Operat
         yield process
     finally:
         process.stop()
+
+
+def service_account_kubeconfig(kit: KitHandle, namespace: str, account: str, path: Path) -> Path:
+    """A kubeconfig that authenticates as ServiceAccount `namespace/account` (a 1 h token from the
+    TokenRequest API), so a process run by a test holds exactly what that account is granted."""
+    admin = yaml.safe_load(kit.kubeconfig.read_text())
+    token = kit.kubectl("create", "token", account, "-n", namespace,
+                        "--duration=1h").stdout.strip()  # fmt: skip
+    user = f"system:serviceaccount:{namespace}:{account}"
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": admin["clusters"],
+        "users": [{"name": user, "user": {"token": token}}],
+        "contexts": [{"name": account, "context": {
+            "cluster": admin["clusters"][0]["name"], "user": user}}],
+        "current-context": account,
+    }  # fmt: skip
+    path.write_text(yaml.safe_dump(config))
+    path.chmod(0o600)
+    return path
 
 
 def install_crds(kit: KitHandle) -> None:
