@@ -7,10 +7,10 @@ entries (so `deploy/`, `.venv/bin/wasmgate` and `tests/assets/` resolve) while t
 create (keys, modules) stay out of the repository.
 
 The environment is what `wasmgate dev up` gives a reader: the session kit with the operator and
-one agent per node running, kubectl, cosign, oras and `.venv/bin` on PATH, and `wasmgate dev env`
-answering for the session kit. For that, XDG_STATE_HOME points at a state directory that
-describes the session kit exactly as `wasmgate dev up` describes its own (kit.json, and the pid
-of the process that owns the kit: this pytest process). Files that need the kit's private
+one agent per node running, kubectl, cosign, oras, helm and `.venv/bin` on PATH, and `wasmgate
+dev env` answering for the session kit. For that, XDG_STATE_HOME points at a state directory
+that describes the session kit exactly as `wasmgate dev up` describes its own (kit.json, and the
+pid of the process that owns the kit: this pytest process). Files that need the kit's private
 sigstore (keyless signing) get it started and listed there too, as `dev up --sigstore` does.
 
 A command a test cannot run is listed in EXCLUDED with the reason and the test that runs it (or
@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
 SCRIPT_TIMEOUT = 600.0
 OUTPUT_TAIL = 80
-KIT_TOOLS = ("kubectl", "cosign", "oras")
+KIT_TOOLS = ("kubectl", "cosign", "oras", "helm")
 # Files whose commands sign keylessly against the kit's private sigstore (`dev up --sigstore`).
 NEEDS_SIGSTORE = frozenset({"docs/plugin-authors.md"})
 # Where a language tag is a choice: code that is shown, not run.
