@@ -45,11 +45,10 @@ HELM_LABELS = frozenset(
 )
 
 
-def _run(*argv: str | Path, cwd: Path | None = None) -> str:
+def _run(*argv: str | Path) -> str:
     result = subprocess.run(
-        [str(a) for a in argv], capture_output=True, text=True, check=False, timeout=TIMEOUT,
-        cwd=cwd,
-    )  # fmt: skip
+        [str(a) for a in argv], capture_output=True, text=True, check=False, timeout=TIMEOUT
+    )
     assert result.returncode == 0, f"{' '.join(map(str, argv))}:\n{result.stderr}"
     return result.stdout
 
