@@ -5,7 +5,7 @@ Two ways to install must install the same thing: the chart is compared with the 
 what legitimately differs (each normalisation below says why). The chart's CRDs must be the
 generated crds/*.yaml byte for byte, `helm lint --strict` must pass, every value must reach each
 place it belongs, and values the operator cannot follow are refused with a message naming the
-value and the fix. tests/e2e/test_helm_chart.py installs the chart on the kit.
+value and the fix. tests/e2e/test_helm_install.py installs the chart on the kit.
 """
 
 from __future__ import annotations

@@ -149,7 +149,7 @@ COMPONENTS: tuple[Component, ...] = (
         ldflags=f"-s -w {_K8S_VERSION_LDFLAGS}",
         own_sources=("cmd/kit-pause",),
     ),
-    # charts/wasmgate is linted, rendered and installed with it (tests/e2e/test_helm_chart.py).
+    # charts/wasmgate is linted, rendered and installed with it (tests/e2e/test_helm_install.py).
     # v3.18 is the last helm line on Kubernetes 1.33 libraries; tools/go/helm raises them to
     # v0.33.4 like every other tool module, so the Go build cache is shared.
     GoComponent(
