@@ -192,8 +192,10 @@ def test_one_plugin_too_many_is_refused_then_reported_when_it_slips_past(
         operator,
     )
     assert warned[0][0] == "Warning" and LATECOMER in warned[0][2]
-    # No exception loop: the daemon never failed a pass.
-    assert "pass failed" not in operator.log_path.read_text()
+    # No exception loop: the daemon never failed a pass. Only this operator's run counts: the
+    # kit's operator log also holds earlier modules' runs (one restarts the apiserver on purpose).
+    log = operator.log_path.read_text()
+    assert "pass failed" not in log[log.rfind("--- starting:") :]
 
     # 3. Room again: the latecomer goes in at the next pass, with no restart.
     limit.kit.kubectl("delete", "wasmplugin", names[0], "--timeout=60s")
