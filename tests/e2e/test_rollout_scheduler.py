@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -234,16 +234,20 @@ def test_a_module_upstream_fails_on_never_reaches_the_scheduler(system: System) 
     assert digit_rule_broken(system.place_pods("refusal", scheduler, count=3)) == {}
 
 
-def test_an_operator_killed_mid_rollout_is_resumed_by_the_next_one(system: System) -> None:
-    scheduler, plugin = "rollout-resume", "resume-filter"
+def _disrupted_mid_rollout(
+    system: System, name: str, node_digit: int, disrupt: Callable[[], None]
+) -> None:
+    """Roll a plugin out, change its rule with the pods held, call `disrupt` while the new
+    revision is Progressing, release the pods: the rollout must finish the revision it started
+    (no second one) and the new rule must schedule."""
+    scheduler, plugin = f"rollout-{name}", f"{name}-filter"
     system.scheduler(scheduler)
-    image = system.publish("resume", "v1", system.asset("filter_node_name_suffix"))
+    image = system.publish(name, "v1", system.asset("filter_node_name_suffix"))
     generation = system.plugin(plugin, scheduler, image, guestConfig="suffix=-0")
     before = revisions(system.wait_rolled_out(plugin, generation, scheduler))
 
-    # Hold the pods, change the rule, and kill the operator while the revision is Progressing.
     system.kubelet.holding.set()
-    generation = system.plugin(plugin, scheduler, image, guestConfig="suffix=-1")
+    generation = system.plugin(plugin, scheduler, image, guestConfig=f"suffix=-{node_digit}")
 
     def progressing() -> int | None:
         latest = system.get("wasmschedulers", scheduler)["status"]["revisions"][-1]
@@ -251,57 +255,44 @@ def test_an_operator_killed_mid_rollout_is_resumed_by_the_next_one(system: Syste
 
     started = system.wait("a revision Progressing", progressing, plugin, scheduler)
     assert started == before[-1][0] + 1
-    killed = system.operator
-    assert killed.pid is not None
-    killed._popen.send_signal(signal.SIGKILL)  # type: ignore[union-attr]
-    killed._popen.wait(timeout=10)  # type: ignore[union-attr]
-    successor = ManagedProcess(OPERATOR_PROCESS, killed.argv, killed.log_path)
-    system.processes[system.processes.index(killed)] = successor
-    successor.start()
+    disrupt()
     system.kubelet.holding.clear()
 
     after = system.wait_rolled_out(plugin, generation, scheduler)
-    # The successor finished the revision the killed operator started; it did not start anew.
     assert revisions(after)[-1] == (started, "Active")
     assert len(revisions(after)) == len(before) + 1
     system.only_revision_running(scheduler)
-    placed = system.place_pods("resumed", scheduler, count=3)
-    assert set(placed.values()) == {kit_node_name(1)}
+    placed = system.place_pods(name, scheduler, count=3)
+    assert set(placed.values()) == {kit_node_name(node_digit)}
+    system.check_alive()
+
+
+def test_an_operator_killed_mid_rollout_is_resumed_by_the_next_one(system: System) -> None:
+    def kill_the_operator() -> None:
+        killed = system.operator
+        assert killed.pid is not None
+        killed._popen.send_signal(signal.SIGKILL)  # type: ignore[union-attr]
+        killed._popen.wait(timeout=10)  # type: ignore[union-attr]
+        successor = ManagedProcess(OPERATOR_PROCESS, killed.argv, killed.log_path)
+        system.processes[system.processes.index(killed)] = successor
+        successor.start()
+
+    _disrupted_mid_rollout(system, "resume", 1, kill_the_operator)
 
 
 def test_a_kube_apiserver_restarted_mid_rollout_loses_nothing(system: System) -> None:
-    # Fault suite: the apiserver goes away while a revision is Progressing and comes back on the
-    # same port and etcd. The operator, agents and kit kubelet reconnect; the rollout finishes
-    # the revision it started, with no second one, and the new rule schedules.
-    scheduler, plugin = "rollout-apiserver", "apiserver-filter"
-    system.scheduler(scheduler)
-    image = system.publish("apiserver", "v1", system.asset("filter_node_name_suffix"))
-    generation = system.plugin(plugin, scheduler, image, guestConfig="suffix=-0")
-    before = revisions(system.wait_rolled_out(plugin, generation, scheduler))
+    # Fault suite: the apiserver goes away and comes back on the same port and etcd; the
+    # operator, agents and kit kubelet reconnect.
+    def restart_the_apiserver() -> None:
+        apiserver = next(p for p in system.kit.kit.processes() if p.name == "kube-apiserver")
+        apiserver.stop()
+        apiserver.start()
+        core = client.CoreV1Api(system.api)
+        wait_for(
+            lambda: core.list_namespace(limit=1) is not None, what="the apiserver back", timeout=60
+        )
 
-    system.kubelet.holding.set()
-    generation = system.plugin(plugin, scheduler, image, guestConfig="suffix=-2")
-
-    def progressing() -> int | None:
-        latest = system.get("wasmschedulers", scheduler)["status"]["revisions"][-1]
-        return int(latest["revision"]) if latest["outcome"] == "Progressing" else None
-
-    started = system.wait("a revision Progressing", progressing, plugin, scheduler)
-    apiserver = next(p for p in system.kit.kit.processes() if p.name == "kube-apiserver")
-    apiserver.stop()
-    apiserver.start()
-    core = client.CoreV1Api(system.api)
-    wait_for(
-        lambda: core.list_namespace(limit=1) is not None, what="the apiserver back", timeout=60
-    )
-    system.kubelet.holding.clear()
-
-    after = system.wait_rolled_out(plugin, generation, scheduler)
-    assert revisions(after)[-1] == (started, "Active")
-    assert len(revisions(after)) == len(before) + 1
-    system.only_revision_running(scheduler)
-    assert set(system.place_pods("apiserver", scheduler, count=3).values()) == {kit_node_name(2)}
-    system.check_alive()
+    _disrupted_mid_rollout(system, "apiserver", 2, restart_the_apiserver)
 
 
 def test_the_operator_logged_no_unhandled_error(system: System) -> None:

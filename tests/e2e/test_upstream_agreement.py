@@ -17,25 +17,20 @@ from pathlib import Path
 import pytest
 
 from support.differential_corpus import CorpusModule, build_corpus
-from support.upstream_verdict import AGREEMENT_KEY, OUTCOMES, Outcome, upstream_verdict
-from wasmgate.validate import ValidationReport, validate
+from support.upstream_verdict import (
+    AGREEMENT_KEY,
+    OUTCOMES,
+    Outcome,
+    upstream_verdict,
+    validator_outcome,
+)
+from wasmgate.validate import validate
 
 pytestmark = pytest.mark.e2e
 
 MIN_CORPUS = 40
-LOAD_POINTS = ("_start", "instantiate")
 # Validator children and harness processes side by side; the machine has two cores.
 PARALLEL = 2
-
-
-def validator_outcome(report: ValidationReport) -> Outcome:
-    """The class of the validator's verdict: where its dry run stopped, if it did."""
-    if report.verdict == "pass":
-        return "runs"
-    failed = [call for call in report.calls if call.error]
-    if not failed or failed[-1].point in LOAD_POINTS:
-        return "load-fails"
-    return "call-fails"
 
 
 def _compare(harness: Path, work: Path, module: CorpusModule) -> tuple[str, Outcome, Outcome, str]:

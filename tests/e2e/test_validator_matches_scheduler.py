@@ -16,10 +16,10 @@ import pytest
 
 from support.differential_corpus import CorpusModule, build_corpus
 from support.kit import KitHandle
+from support.upstream_verdict import validator_outcome
 from support.wasm_scheduler import load_guests, run_scheduler, schedule_pod
 from wasmgate.kit.wait import wait_for
 from wasmgate.validate import validate
-from wasmgate.validate.report import ValidationReport
 
 pytestmark = pytest.mark.e2e
 
@@ -58,11 +58,6 @@ def corpus(
     return {m.name: m for m in modules}
 
 
-def _load_fails(report: ValidationReport) -> bool:
-    failed = [c for c in report.calls if c.error]
-    return not failed or failed[-1].point in ("_start", "instantiate")
-
-
 @pytest.mark.parametrize("name", list(SAMPLE), ids=[n.split("/")[1] for n in SAMPLE])
 def test_upstreams_scheduler_does_what_the_validator_says(
     kit: KitHandle, corpus: dict[str, CorpusModule], tmp_path: Path, name: str
@@ -73,7 +68,7 @@ def test_upstreams_scheduler_does_what_the_validator_says(
     assert report.verdict == verdict, report.message
     scheduler_name = f"sample-{name.split('/')[1].replace('_', '-')}"
 
-    if verdict == "fail" and _load_fails(report):
+    if validator_outcome(report) == "load-fails":
         outcome = load_guests(kit, tmp_path, scheduler_name, {PLUGIN: module.path})
         assert (outcome.healthy, outcome.exit_code) == (False, 1), outcome.log
         # klog escapes quotes in a one-line error value, not in a multi-line one.

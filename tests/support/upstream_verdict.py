@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import pytest
 
+from wasmgate.validate.report import ValidationReport
 from wasmgate.validate.snapshot import ClusterSnapshot, SyntheticNode, SyntheticPod, build_snapshot
 
 Outcome = Literal["load-fails", "call-fails", "runs"]
@@ -27,6 +28,20 @@ CALL_TIMEOUT_SECONDS = 5
 HARNESS_TIMEOUT_SECONDS = 120
 AGREEMENT_KEY = pytest.StashKey[str]()
 """Where the differential suite leaves its agreement line for the end-of-run summary."""
+
+
+# Report points of the load itself; a failure recorded anywhere else is a failing call.
+LOAD_POINTS = ("_start", "instantiate")
+
+
+def validator_outcome(report: ValidationReport) -> Outcome:
+    """The class of the validator's verdict: where its dry run stopped, if it did."""
+    if report.verdict == "pass":
+        return "runs"
+    failed = [call for call in report.calls if call.error]
+    if not failed or failed[-1].point in LOAD_POINTS:
+        return "load-fails"
+    return "call-fails"
 
 
 @dataclass(frozen=True)
