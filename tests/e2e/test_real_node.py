@@ -103,6 +103,8 @@ except OSError as e:
     print("root file system:", e.strerror, flush=True)
 print("outside:", attempt("192.0.2.1", 80), flush=True)
 print("apiserver:", attempt("127.0.0.1", int(os.environ.get("APISERVER_PORT", "0"))), flush=True)
+service = os.environ["KUBERNETES_SERVICE_HOST"], int(os.environ["KUBERNETES_SERVICE_PORT"])
+print("kubernetes service:", attempt(*service), flush=True)
 print("python", sys.version.split()[0], "uid", os.getuid(), flush=True)
 time.sleep(3600)
 """
@@ -135,7 +137,8 @@ def test_debian_python_image_built_here_runs_on_the_real_node_and_reaches_nothin
 ) -> None:
     """On the pod network a pod reaches neither the outside nor the host's loopback; with
     hostNetwork it shares the node's namespace, whose loopback shows the apiserver (forwarder),
-    and still reaches nothing outside."""
+    and still reaches nothing outside. Both find the apiserver where in-cluster clients look:
+    the `kubernetes` Service's address."""
     reference, archive = python_base().archive()
     real_node.import_image(archive)
     name = "python-host" if host_network else "python-pod"
@@ -149,6 +152,7 @@ def test_debian_python_image_built_here_runs_on_the_real_node_and_reaches_nothin
         assert OUTSIDE_UNREACHABLE in logs, logs
         apiserver = "apiserver: connected" if host_network else "apiserver: Connection refused"
         assert apiserver in logs, logs
+        assert "kubernetes service: connected" in logs, logs
     finally:
         kit.kubectl("delete", "pod", name, "--wait=true", "--timeout=60s")
 

@@ -14,7 +14,9 @@ from cryptography import x509
 from wasmgate.kit import containerd
 from wasmgate.kit.debian_image import NON_ROOT_UID, python_base
 from wasmgate.kit.images import CONTAINERD_NAME_ANNOTATION, NON_ROOT, StaticImage
+from wasmgate.kit.net import KUBERNETES_SERVICE_ADDRESS
 from wasmgate.kit.netns import KitNetwork
+from wasmgate.kit.netns_forward import Forward, every_address
 from wasmgate.kit.pki import CertificateAuthority
 from wasmgate.kit.real_node import TAINT, build_kubelet_config
 
@@ -34,7 +36,9 @@ def test_pods_get_no_default_route_and_no_masquerading(tmp_path: Path) -> None:
     bridge = json.loads(path.read_text())["plugins"][0]
     assert bridge["type"] == "bridge"
     assert bridge["ipMasq"] is False
-    assert "routes" not in bridge["ipam"], "a route would let pods send beyond their subnet"
+    routes = [route["dst"] for route in bridge["ipam"]["routes"]]
+    assert routes == ["10.96.0.0/16", "10.232.7.0/24"], "only the Services and the node's link"
+    assert all("gw" not in route for route in bridge["ipam"]["routes"]), "via the bridge only"
     assert bridge["ipam"]["ranges"] == [[{"subnet": "10.233.7.0/24"}]]
     assert bridge["ipam"]["dataDir"] == str(tmp_path / "ipam")
 
@@ -59,13 +63,22 @@ def test_containerd_runs_runc_with_oom_score_adj_restricted(tmp_path: Path) -> N
 
 
 def test_containerd_starts_in_its_own_mount_namespace_inside_the_node_network() -> None:
-    argv = containerd.containerd_argv(Path("/x/config.toml"), NETWORK)
-    assert argv[:4] == ["unshare", "--mount", "--propagation", "slave"]
+    argv = containerd.containerd_argv(Path("/x/config.toml"), NETWORK, Path("/k/var-lib"))
+    assert argv[:2] == ["env", "WGKIT_VAR_LIB_WASMGATE=/k/var-lib"]
+    assert argv[2:6] == ["unshare", "--mount", "--propagation", "slave"]
     assert "--net=/run/netns/wgkit-7" in argv
     assert argv[-3:] == ["containerd", "--config", "/x/config.toml"]
     script = argv[argv.index("-c") + 1]
     assert "mount -t tmpfs -o mode=0755 wgkit-run /run" in script
     assert "mount --bind /run/wgkit-sysctl/0 /proc/sys/vm/overcommit_memory" in script
+    assert 'mount --bind "$WGKIT_VAR_LIB_WASMGATE" /var/lib/wasmgate' in script
+
+
+def test_forwards_parse_back_from_their_arguments() -> None:
+    forward = Forward(KUBERNETES_SERVICE_ADDRESS, 443, 36001)
+    assert str(forward) == "10.96.0.1:443=36001"
+    assert Forward.parse(str(forward)) == forward
+    assert every_address(5000) == Forward("0.0.0.0", 5000, 5000)
 
 
 def test_kubelet_listens_in_the_namespace_and_keeps_pods_off_by_default(tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 
 containerd starts in a mount namespace of its own (a slave of the host's, so it still sees the
 host's files) inside the node's network namespace, with fresh tmpfs mounts over `/run`,
-`/var/log` and `/var/lib/cni`. Every mount it, runc, the CNI plugins and the kubelet (which
+`/var/log` and `/var/lib/cni`, and a directory of the kit's over `/var/lib/wasmgate` (where the
+agent's hostPath store lives). Every mount it, runc, the CNI plugins and the kubelet (which
 joins the same namespaces) make, pod network namespaces included, lives and dies with that mount
 namespace: the host never sees them, and nothing is left mounted once the node's processes are
 gone. Its images and snapshots live under the kit's state dir; its socket too, so host-side
@@ -21,6 +22,7 @@ import subprocess
 from pathlib import Path
 
 from wasmgate.errors import KitError
+from wasmgate.kit.net import SERVICE_CIDR
 from wasmgate.kit.netns import KitNetwork
 
 RUNC = Path("/usr/sbin/runc")
@@ -52,8 +54,9 @@ _COVER_SYSCTLS = "".join(
 _PRIVATE_MOUNTS = f"""set -e
 mount -t tmpfs -o mode=0755 wgkit-run /run
 mount -t tmpfs -o mode=0755 wgkit-log /var/log
-mkdir -p /var/lib/cni
+mkdir -p /var/lib/cni /var/lib/wasmgate
 mount -t tmpfs -o mode=0700 wgkit-cni /var/lib/cni
+mount --bind "$WGKIT_VAR_LIB_WASMGATE" /var/lib/wasmgate
 mkdir /run/wgkit-sysctl
 {_COVER_SYSCTLS}exec "$@"
 """
@@ -135,7 +138,9 @@ def write_cni_config(conf_dir: Path, network: KitNetwork, ipam_dir: Path) -> Pat
     """A bridge inside the node's namespace, host-local addresses from the node's pod CIDR.
 
     No default route and no masquerading: a pod reaches its own subnet (the bridge, so the
-    kubelet's probes and other pods on the node) and nothing else.
+    kubelet's probes and other pods on the node), the Service range and the node's veth subnet
+    through the node (the apiserver and registries that the forwarder shows there, and the host
+    end that calls webhooks), and nothing else.
     """
     config = {
         "cniVersion": "1.0.0",
@@ -150,6 +155,7 @@ def write_cni_config(conf_dir: Path, network: KitNetwork, ipam_dir: Path) -> Pat
                 "ipam": {
                     "type": "host-local",
                     "ranges": [[{"subnet": network.pod_cidr}]],
+                    "routes": [{"dst": SERVICE_CIDR}, {"dst": network.node_subnet}],
                     "dataDir": str(ipam_dir),
                 },
             }
@@ -161,8 +167,11 @@ def write_cni_config(conf_dir: Path, network: KitNetwork, ipam_dir: Path) -> Pat
     return path
 
 
-def containerd_argv(config: Path, network: KitNetwork) -> list[str]:
+def containerd_argv(config: Path, network: KitNetwork, var_lib_wasmgate: Path) -> list[str]:
+    """containerd in its private namespaces; the node's `/var/lib/wasmgate` (the hostPath of the
+    agent's store) is `var_lib_wasmgate`, a directory of the kit's, so tests read the store."""
     return [
+        "env", f"WGKIT_VAR_LIB_WASMGATE={var_lib_wasmgate}",
         "unshare", "--mount", "--propagation", "slave", "--",
         "nsenter", f"--net={network.path}", "--",
         "sh", "-c", _PRIVATE_MOUNTS, "wgkit-containerd",

@@ -12,14 +12,19 @@ from pathlib import Path
 
 from wasmgate.kit.kubeconfig import write_kubeconfig
 from wasmgate.kit.kubelet import KWOK_FLAGS
-from wasmgate.kit.net import LOOPBACK, free_port, http_status
+from wasmgate.kit.net import (
+    KUBERNETES_SERVICE_ADDRESS,
+    LOOPBACK,
+    SERVICE_CIDR,
+    free_port,
+    http_status,
+)
 from wasmgate.kit.pki import CertificateAuthority, CertPair, write_service_account_keys
 from wasmgate.kit.process import ManagedProcess
 from wasmgate.kit.wait import wait_for
 
 START_TIMEOUT = 60.0
 NODE_LEASE_SECONDS = 40
-SERVICE_CIDR = "10.96.0.0/16"
 
 
 @dataclass
@@ -91,7 +96,10 @@ class ControlPlane:
         serving = ca.issue(
             "apiserver",
             "kube-apiserver",
-            hosts=(LOOPBACK, "localhost", "kubernetes", "kubernetes.default.svc", "10.96.0.1"),
+            hosts=(
+                *(LOOPBACK, "localhost", "kubernetes", "kubernetes.default.svc"),
+                KUBERNETES_SERVICE_ADDRESS,
+            ),
         )
         self.admin_cert = ca.issue("admin", "kit-admin", organization="system:masters", client=True)
         sa = write_service_account_keys(pki)
@@ -123,6 +131,9 @@ class ControlPlane:
                     f"--kubelet-client-key={kubelet_client.key}",
                     # Dial nodes by address: a node's hostname would mean a DNS query.
                     "--kubelet-preferred-address-types=InternalIP",
+                    # Webhooks are called at a Pod's address (there is no kube-proxy to carry
+                    # a Service's address): the real node's pods are routed to (kit/netns.py).
+                    "--enable-aggregator-routing=true",
                     "--v=1",
                 ],
                 self.state_dir / "logs" / "kube-apiserver.log",

@@ -1,9 +1,11 @@
 """The whole local kit: control plane, simulated nodes and registries, as one object.
 
-`Kit.start()` brings everything up (with the kit kubelet, which runs scheduler pods as local
-processes of upstream's kube-scheduler-wasm-extension) and writes `kit.json` (ports, paths,
+`Kit.start()` brings everything up and writes `kit.json` (ports, paths,
 credentials) into the state directory; tests, `wasmgate dev env` and the demo read it.
-`Kit.stop()` stops every process it started, in reverse order.
+`Kit.stop()` stops every process it started, in reverse order. Scheduler pods run either on
+the real node (`real_node=True`: kubelet, containerd, pods of images built here) or, without
+one, under the kit kubelet (kit/kubelet.py: upstream's scheduler as a local process; being
+retired, issue 14).
 """
 
 from __future__ import annotations
@@ -68,8 +70,10 @@ class Kit:
                 self.add_node(kit_node_name(index))
             self._wait_for_default_service_account()
             if self.real_node:
+                # Scheduler pods run as pods there; the kit kubelet plays no part.
                 self.node = start_real_node(self)
-            self.kubelet = start_kit_kubelet(self)
+            else:
+                self.kubelet = start_kit_kubelet(self)
         except BaseException:
             self.stop()
             raise

@@ -39,6 +39,7 @@ from wasmgate.kit.build import binary_path
 from wasmgate.kit.components import UPSTREAM_SCHEDULER_BINARY
 from wasmgate.kit.net import LOOPBACK, free_port, http_status
 from wasmgate.kit.process import ManagedProcess
+from wasmgate.kit.real_node import NODE_NAME as REAL_NODE_NAME
 from wasmgate.rollout.apply import as_json
 from wasmgate.rollout.names import (
     COMPONENT_SCHEDULER,
@@ -211,8 +212,8 @@ class KitKubelet:
         for pod in as_json(api, listed).get("items") or []:
             metadata, spec = pod["metadata"], pod["spec"]
             uid = str(metadata["uid"])
-            if not spec.get("nodeName"):
-                continue
+            if spec.get("nodeName") in (None, "", REAL_NODE_NAME):
+                continue  # unbound, or the real node's kubelet runs it
             seen.add(uid)
             if metadata.get("deletionTimestamp"):
                 self._delete(core, uid, metadata["namespace"], metadata["name"])

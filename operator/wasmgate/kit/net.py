@@ -1,4 +1,4 @@
-"""Loopback ports and HTTP(S) health probes for kit components."""
+"""Loopback ports, the kit's Service addresses and HTTP(S) health probes for kit components."""
 
 from __future__ import annotations
 
@@ -9,6 +9,11 @@ import urllib.request
 from pathlib import Path
 
 LOOPBACK = "127.0.0.1"
+# The kit's Service range, and the `kubernetes` Service's address in it (the first one), where
+# in-cluster clients look for the apiserver (KUBERNETES_SERVICE_HOST/PORT).
+SERVICE_CIDR = "10.96.0.0/16"
+KUBERNETES_SERVICE_ADDRESS = "10.96.0.1"
+KUBERNETES_SERVICE_PORT = 443
 
 
 def free_port() -> int:

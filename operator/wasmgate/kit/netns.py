@@ -4,8 +4,12 @@ The kubelet refuses a loopback node IP, and this machine's rule is that no packe
 but loopback or network namespaces the kit itself creates. So each real node gets its own
 namespace `wgkit-<index>` with one veth pair to the host namespace: the node's address is the
 namespace end (`10.232.<index>.2`), the host end (`10.232.<index>.1`) lets the apiserver reach
-the kubelet (logs, exec). No default route exists on either side and nothing is NATed; pods get
-addresses from `10.233.<index>.0/24` on a bridge inside the namespace (kit/cni.py).
+the kubelet (logs, exec). Pods get addresses from `10.233.<index>.0/24` on a bridge inside the
+namespace (kit/containerd.py); the host routes that subnet to the node (the apiserver calls
+webhooks at pod addresses), and the node forwards between its two links. No default route exists
+anywhere and nothing is NATed: a packet for any other address has no route, so it is never sent.
+The `kubernetes` Service's address sits on the namespace's loopback device, where the kit's
+forwarder shows the apiserver (kit/netns_forward.py).
 
 Indexes are claimed atomically by `ip netns add` (it refuses an existing name), so kits running
 side by side get disjoint names and subnets. Each claim records its owner in `/run/wasmgate-kit/`;
@@ -25,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from wasmgate.errors import KitError
+from wasmgate.kit.net import KUBERNETES_SERVICE_ADDRESS
 
 NAME_PREFIX = "wgkit-"
 MAX_INDEX = 250
@@ -59,6 +64,11 @@ class KitNetwork:
     @property
     def node_address(self) -> str:
         return f"10.232.{self.index}.2"
+
+    @property
+    def node_subnet(self) -> str:
+        """The veth's subnet: the host end and the node."""
+        return f"10.232.{self.index}.0/24"
 
     @property
     def pod_cidr(self) -> str:
@@ -119,6 +129,14 @@ def _wire(network: KitNetwork) -> None:
     ip("-n", name, "addr", "add", f"{network.node_address}/24", "dev", NODE_INTERFACE)
     ip("link", "set", network.host_veth, "up")
     ip("-n", name, "link", "set", NODE_INTERFACE, "up")
+    # The `kubernetes` Service's address is the node's own: the forwarder listens there.
+    ip("-n", name, "addr", "add", f"{KUBERNETES_SERVICE_ADDRESS}/32", "dev", "lo")
+    # The apiserver calls webhooks at a pod's address: the host reaches the pod subnet through
+    # the node, which forwards between its veth and the pod bridge (and nowhere else: it has
+    # no other route).
+    ip("route", "add", network.pod_cidr, "via", network.node_address, "dev", network.host_veth)
+    with entered(network.path):
+        Path("/proc/sys/net/ipv4/ip_forward").write_text("1")
 
 
 def _disable_ipv6(namespace: str | None, device: str) -> None:

@@ -1,14 +1,19 @@
-"""Carry TCP from the real node's loopback to the host's loopback, so its kubelet reaches the kit.
+"""Carry TCP from the real node's namespace to the host's loopback, so the node and its pods
+reach the kit.
 
 The apiserver, like every kit component, listens on the host's 127.0.0.1 only, which a process
-inside the node's network namespace cannot reach. This forwarder opens its listening socket
-inside that namespace (127.0.0.1:<port> there) and connects out from the host namespace to
-127.0.0.1:<port>: bytes are copied in user space, no route or NAT joins the two namespaces, and
-hostNetwork pods of the node see the apiserver on the same loopback address as everything else.
-The kit's registries are forwarded the same way, so containerd pulls `127.0.0.1:<port>/...`
-from the very registry a test pushed to.
+inside the node's network namespace cannot reach. This forwarder opens its listening sockets
+inside that namespace and connects out from the host namespace to 127.0.0.1:<target port>:
+bytes are copied in user space, no route or NAT joins the two namespaces.
 
-Run as `python -m wasmgate.kit.netns_forward <netns path> <port> [<port> ...]`.
+Each argument is `ADDRESS:PORT=TARGET_PORT`. The kit listens on the namespace's every address
+(`0.0.0.0:<port>`) at the host's port, so `127.0.0.1:<port>` means the same for the kubelet,
+containerd and hostNetwork pods as on the host, and pods on the pod network reach the same port
+at the node's address. The apiserver is also shown at the `kubernetes` Service address
+(`10.96.0.1:443`), which the kit puts on the namespace's loopback device: that is where in-cluster
+clients look for it, and there is no kube-proxy to carry them there.
+
+Run as `python -m wasmgate.kit.netns_forward <netns path> SPEC [SPEC ...]`.
 """
 
 from __future__ import annotations
@@ -17,17 +22,43 @@ import asyncio
 import socket
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from wasmgate.kit.net import LOOPBACK
 from wasmgate.kit.netns import entered
 
+ANY_ADDRESS = "0.0.0.0"  # noqa: S104 - inside the kit's own namespace only
+
 CHUNK = 65536
 
 
-def listen_inside(namespace: Path, port: int) -> socket.socket:
+@dataclass(frozen=True)
+class Forward:
+    """Listen on `address:port` inside the namespace; carry to the host's 127.0.0.1:`target`."""
+
+    address: str
+    port: int
+    target: int
+
+    def __str__(self) -> str:
+        return f"{self.address}:{self.port}={self.target}"
+
+    @classmethod
+    def parse(cls, spec: str) -> Forward:
+        listen, _, target = spec.partition("=")
+        address, _, port = listen.rpartition(":")
+        return cls(address, int(port), int(target))
+
+
+def every_address(port: int) -> Forward:
+    """The host's `port`, at the same port on every address of the namespace."""
+    return Forward(ANY_ADDRESS, port, port)
+
+
+def listen_inside(namespace: Path, forward: Forward) -> socket.socket:
     with entered(namespace):
-        return socket.create_server((LOOPBACK, port), backlog=128)
+        return socket.create_server((forward.address, forward.port), backlog=128)
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -53,18 +84,20 @@ def _handler(port: int) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter]
     return handle
 
 
-async def _serve(listeners: dict[int, socket.socket]) -> None:
+async def _serve(listeners: dict[Forward, socket.socket]) -> None:
     servers = [
-        await asyncio.start_server(_handler(port), sock=sock) for port, sock in listeners.items()
+        await asyncio.start_server(_handler(forward.target), sock=sock)
+        for forward, sock in listeners.items()
     ]
-    print(f"forwarding {sorted(listeners)} into the node namespace", flush=True)
+    print(f"forwarding {' '.join(map(str, listeners))} into the node namespace", flush=True)
     await asyncio.gather(*(server.serve_forever() for server in servers))
 
 
 def main(argv: list[str]) -> int:
-    namespace, *ports = argv
+    namespace, *specs = argv
+    forwards = [Forward.parse(spec) for spec in specs]
     # Sockets are made before the event loop starts threads: setns changes one thread only.
-    listeners = {int(port): listen_inside(Path(namespace), int(port)) for port in ports}
+    listeners = {forward: listen_inside(Path(namespace), forward) for forward in forwards}
     asyncio.run(_serve(listeners))
     return 0
 

@@ -5,9 +5,10 @@ tested on them. `wasmgate dev up --real-node` (and the `real_node` test fixture)
 `kit-real-node`, on which pods really run:
 
 - a network namespace of its own with the node's address (kit/netns.py), a CNI bridge for pods
-  inside it (kit/containerd.py), and a user-space forwarder that shows the apiserver on the
-  namespace's 127.0.0.1 (kit/netns_forward.py): no packet goes anywhere but loopback and the
-  kit's own namespaces;
+  inside it (kit/containerd.py), and a user-space forwarder that shows the apiserver and the
+  kit's registries inside the namespace, at the host's ports and at the `kubernetes` Service
+  address (kit/netns_forward.py): no packet goes anywhere but loopback and the kit's own
+  namespaces;
 - containerd in a mount namespace of its own, the kubelet joined to it, so every mount either
   makes disappears with them;
 - a cgroup tree of its own (kit/cgroups.py) holding every pod process;
@@ -36,7 +37,8 @@ from wasmgate.errors import KitError
 from wasmgate.kit import cgroups, containerd, netns
 from wasmgate.kit.images import StaticImage
 from wasmgate.kit.kubeconfig import write_kubeconfig
-from wasmgate.kit.net import LOOPBACK
+from wasmgate.kit.net import KUBERNETES_SERVICE_ADDRESS, KUBERNETES_SERVICE_PORT, LOOPBACK
+from wasmgate.kit.netns_forward import Forward, every_address
 from wasmgate.kit.nodes import node_is_ready
 from wasmgate.kit.pki import CertificateAuthority
 from wasmgate.kit.process import ManagedProcess
@@ -78,6 +80,11 @@ class RealNode:
         return self.state_dir / "containerd.sock"
 
     @property
+    def var_lib_wasmgate(self) -> Path:
+        """The node's /var/lib/wasmgate, seen from the host: the agent's store is `store/`."""
+        return self.state_dir / "var-lib-wasmgate"
+
+    @property
     def processes(self) -> list[ManagedProcess]:
         return [p for p in (self.forwarder, self.containerd, self.kubelet) if p is not None]
 
@@ -92,7 +99,7 @@ class RealNode:
         containerd.check_installed()
         kubelet_binary, pause_binary = self.kit.binary("kubelet"), self.kit.binary("kit-pause")
         sweep_abandoned()
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.var_lib_wasmgate.mkdir(parents=True, exist_ok=True)
         self.network = netns.claim_network(self._owner())
         try:
             cgroups.create(self.network.name)
@@ -115,11 +122,14 @@ class RealNode:
 
     def _start_forwarder(self) -> None:
         assert self.network is not None
-        ports = [self.kit_server.rsplit(":", 1)[1], *(h.rsplit(":", 1)[1] for h in self.registries)]
+        apiserver = int(self.kit_server.rsplit(":", 1)[1])
+        ports = [apiserver, *(int(h.rsplit(":", 1)[1]) for h in self.registries)]
+        forwards = [every_address(port) for port in ports]
+        forwards.append(Forward(KUBERNETES_SERVICE_ADDRESS, KUBERNETES_SERVICE_PORT, apiserver))
+        argv = [sys.executable, "-m", "wasmgate.kit.netns_forward", str(self.network.path)]
+        argv += [str(forward) for forward in forwards]
         self.forwarder = ManagedProcess(
-            "real-node-forwarder",
-            [sys.executable, "-m", "wasmgate.kit.netns_forward", self.network.path, *ports],
-            self._log("real-node-forwarder"),
+            "real-node-forwarder", argv, self._log("real-node-forwarder")
         )
         self.forwarder.start()
 
@@ -152,7 +162,9 @@ class RealNode:
             registries=self.registries,
         )
         self.containerd = ManagedProcess(
-            "containerd", containerd.containerd_argv(config, self.network), self._log("containerd")
+            "containerd",
+            containerd.containerd_argv(config, self.network, self.var_lib_wasmgate),
+            self._log("containerd"),
         )
         self.containerd.start()
         process = self.containerd

@@ -17,17 +17,23 @@ import logging
 import os
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 
+from kubernetes.client import ApiClient
+
 from wasmgate import settings as operator_settings
+from wasmgate.rollout import settings as rollout_settings
 from wasmgate.runner import observability
 from wasmgate.runner.kopf_settings import kopf_settings
 from wasmgate.runner.login import api_client
+from wasmgate.runner.own_image import own_image
 from wasmgate.runner.runtime import Runtime
 from wasmgate.validate.cache import ValidationCache
 from wasmgate_admission import glue
 from wasmgate_admission import settings as admission
 
+LOG = logging.getLogger(__name__)
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -65,6 +71,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         help="directory of cached validation reports, kept across restarts",
+    )
+    parser.add_argument(
+        "--verify-store-image",
+        default=None,
+        metavar="IMAGE",
+        help="image of the scheduler pods' verify-store init container (default: the "
+        "operator's own image, read from its Pod; outside a Pod "
+        f"{rollout_settings.DEFAULT_WASMGATE_IMAGE})",
     )
     parser.add_argument(
         "--liveness",
@@ -252,6 +266,16 @@ def _quiet_wake_ups(record: logging.LogRecord) -> bool:
     )
 
 
+def _with_verify_store_image(
+    settings: operator_settings.OperatorSettings, api: ApiClient, args: argparse.Namespace
+) -> operator_settings.OperatorSettings:
+    image = args.verify_store_image or own_image(api, os.environ)
+    if image is None:
+        return settings
+    LOG.info("scheduler pods verify their store with %s", image)
+    return replace(settings, rollout=replace(settings.rollout, wasmgate_image=image))
+
+
 def run(args: argparse.Namespace) -> int:
     """Start kopf with the WasmPlugin handlers; returns when the operator stops."""
     import kopf
@@ -262,11 +286,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"wasmgate run: {problem}", file=sys.stderr)
         return 2
     _configure_logging(args.log_file, args.verbose)
-    settings = operator_settings.settings_from_env()
+    api = api_client(args.kubeconfig)
+    settings = _with_verify_store_image(operator_settings.settings_from_env(), api, args)
     importlib.import_module("wasmgate.handlers")
     runtime = Runtime(
         settings=settings,
-        api=api_client(args.kubeconfig),
+        api=api,
         kubeconfig=args.kubeconfig,
         validation_cache=ValidationCache(settings.validation_cache_dir),
     )
