@@ -16,7 +16,7 @@ from wasmgate.kit.debian_image import NON_ROOT_UID, python_base
 from wasmgate.kit.images import CONTAINERD_NAME_ANNOTATION, NON_ROOT, StaticImage
 from wasmgate.kit.net import KUBERNETES_SERVICE_ADDRESS
 from wasmgate.kit.netns import KitNetwork
-from wasmgate.kit.netns_forward import Forward, every_address
+from wasmgate.kit.netns_forward import ANY_ADDRESS, Forward, every_address
 from wasmgate.kit.pki import CertificateAuthority
 from wasmgate.kit.real_node import TAINT, build_kubelet_config
 
@@ -78,7 +78,7 @@ def test_forwards_parse_back_from_their_arguments() -> None:
     forward = Forward(KUBERNETES_SERVICE_ADDRESS, 443, 36001)
     assert str(forward) == "10.96.0.1:443=36001"
     assert Forward.parse(str(forward)) == forward
-    assert every_address(5000) == Forward("0.0.0.0", 5000, 5000)
+    assert every_address(5000) == Forward(ANY_ADDRESS, 5000, 5000)
 
 
 def test_kubelet_listens_in_the_namespace_and_keeps_pods_off_by_default(tmp_path: Path) -> None:

@@ -15,7 +15,8 @@ def test_the_operator_container_is_found_by_name_among_sidecars() -> None:
 
 
 def test_a_single_container_is_taken_whatever_its_name() -> None:
-    assert container_image(_pod(("renamed", "x/wasmgate:v2")), OPERATOR_CONTAINER) == "x/wasmgate:v2"
+    pod = _pod(("renamed", "x/wasmgate:v2"))
+    assert container_image(pod, OPERATOR_CONTAINER) == "x/wasmgate:v2"
 
 
 def test_two_unknown_containers_leave_the_default() -> None:
