@@ -1,8 +1,10 @@
-"""The Containerfile's structure, checked without a container engine (none runs here).
+"""The Containerfile's structure, checked as text (tests/e2e/test_kit_images.py builds and runs it).
 
 What matters for the manifests: a builder stage and a slim runtime stage, a non-root numeric
 USER equal to the UID the manifests run as, nothing fetched by URL, Python told not to write
-bytecode and HOME pointed at the /tmp volume, and `wasmgate` as the entrypoint.
+bytecode and HOME pointed at the /tmp volume, and the virtual environment's `wasmgate` as the
+entrypoint. What matters for the kit's offline build: a wheelhouse directory the builder always
+copies, and an index bypassed only when the build names that wheelhouse.
 """
 
 from __future__ import annotations
@@ -65,11 +67,32 @@ def test_a_builder_makes_wheels_from_the_pinned_constraints(parsed: list[Stage])
                for run in builder.values("RUN")), builder.values("RUN")  # fmt: skip
 
 
-def test_the_runtime_installs_only_the_builders_wheels(parsed: list[Stage]) -> None:
+def test_the_environment_holds_only_the_builders_wheels(parsed: list[Stage]) -> None:
+    install = [run for run in parsed[0].values("RUN") if " install " in run]
+    assert len(install) == 1, install
+    assert "pip --python /opt/wasmgate/bin/python install" in install[0], install
+    assert "--no-index --find-links /wheels" in install[0], install
+    assert "python -m venv --without-pip /opt/wasmgate" in install[0], "no pip at run time"
+
+
+def test_the_runtime_is_the_base_and_the_environment(parsed: list[Stage]) -> None:
     runtime = parsed[-1]
-    assert runtime.values("COPY") == ["--from=builder /wheels /wheels"]
-    install = [run for run in runtime.values("RUN") if "pip install" in run]
-    assert len(install) == 1 and "--no-index --find-links /wheels" in install[0], install
+    assert runtime.values("COPY") == ["--from=builder /opt/wasmgate /opt/wasmgate"]
+    assert runtime.values("RUN") == []
+
+
+def test_the_index_is_bypassed_only_for_a_named_wheelhouse(parsed: list[Stage]) -> None:
+    builder = parsed[0]
+    assert "WHEELHOUSE=" in builder.values("ARG")
+    assert "tools/wheelhouse tools/wheelhouse" in builder.values("COPY")
+    wheel = next(run for run in builder.values("RUN") if "pip wheel" in run)
+    assert '${WHEELHOUSE:+--no-index --find-links "$WHEELHOUSE"}' in wheel, wheel
+
+
+def test_the_wheelhouse_directory_is_in_the_checkout_and_the_context() -> None:
+    assert (REPO_ROOT / "tools/wheelhouse").is_dir()
+    ignored = (REPO_ROOT / ".containerignore").read_text(encoding="utf-8").split()
+    assert not [pattern for pattern in ignored if pattern.startswith("tools")], ignored
 
 
 def test_nothing_is_fetched_by_url(parsed: list[Stage]) -> None:
@@ -101,5 +124,7 @@ def test_the_runtime_writes_nothing_outside_tmp(parsed: list[Stage]) -> None:
         assert setting in env, env
 
 
-def test_the_entrypoint_is_wasmgate(parsed: list[Stage]) -> None:
-    assert [json.loads(v) for v in parsed[-1].values("ENTRYPOINT")] == [["wasmgate"]]
+def test_the_entrypoint_is_the_environments_wasmgate(parsed: list[Stage]) -> None:
+    runtime = parsed[-1]
+    assert [json.loads(v) for v in runtime.values("ENTRYPOINT")] == [["/opt/wasmgate/bin/wasmgate"]]
+    assert "PATH=/opt/wasmgate/bin:$PATH" in " ".join(runtime.values("ENV"))

@@ -15,22 +15,23 @@ storage root on the vfs driver, so a build leaves no mount and no image store be
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
-import os
-import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from wasmgate.errors import KitError
-from wasmgate.kit.paths import cache_root
+from wasmgate.kit.buildah import buildah_argv, buildah_version, release_storage, run
+from wasmgate.kit.paths import cache_root, made_once
 
 NON_ROOT_UID = 65532
 PYTHON_PACKAGES = ("python3.11",)
 PYTHON_REPOSITORY = "wasmgate.kit/debian-python"
-COMMAND_TIMEOUT = 600
+# The Containerfile's base: it runs `python -m venv` (ensurepip is Debian's python3.11-venv),
+# RUN steps need /bin/sh (dash), the agent's init container runs `chown` (coreutils), and
+# manylinux wheels may link libstdc++, a system library to manylinux (frozenlist's extension does).
+BUILD_BASE_PACKAGES = ("python3.11", "python3.11-venv", "dash", "coreutils", "libstdc++6")
+BUILD_BASE_REPOSITORY = "wasmgate.kit/debian-python-venv"
 _PASSWD = (
     "root:x:0:0:root:/root:/usr/sbin/nologin\n"
     f"nonroot:x:{NON_ROOT_UID}:{NON_ROOT_UID}::/tmp:/usr/sbin/nologin\n"
@@ -52,28 +53,21 @@ class DebianImage:
         """(reference, docker archive); built unless an archive for the same content exists."""
         resolved = self.resolve()
         key = hashlib.sha256(
-            "\n".join([repr(self), _buildah_version(), *resolved]).encode()
+            "\n".join([repr(self), buildah_version(), *resolved]).encode()
         ).hexdigest()[:16]
         reference = f"{self.repository}:{key}"
-        directory = cache_root() / "images"
-        path = directory / f"{self.repository.replace('/', '_')}-{key}.tar"
-        if path.exists():
-            return reference, path
-        directory.mkdir(parents=True, exist_ok=True)
-        with (directory / ".build.lock").open("w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            if not path.exists():
-                self._build(reference, path, len(resolved))
+        path = cache_root() / "images" / f"{self.repository.replace('/', '_')}-{key}.tar"
+        made_once(path, lambda out: self._build(reference, out, len(resolved)))
         return reference, path
 
     def resolve(self) -> list[str]:
         """apt's download list for the packages on an empty system: `'url' file size hash`."""
         argv = [*_apt_on_empty_system(), "--print-uris", "install", *self.packages]
-        result = _run(argv, check=False)
+        result = run(argv, check=False)
         if result.returncode != 0:
             # A fresh machine has no package lists yet.
-            _run(["apt-get", "update", "-qq"])
-            result = _run(argv)
+            run(["apt-get", "update", "-qq"])
+            result = run(argv)
         lines = sorted(line for line in result.stdout.splitlines() if line.startswith("'"))
         if not lines:
             raise KitError(f"apt resolved no packages for {' '.join(self.packages)}")
@@ -84,14 +78,14 @@ class DebianImage:
             work = Path(scratch)
             debs, rootfs = work / "debs", work / "rootfs"
             (debs / "partial").mkdir(parents=True)
-            _run([*_apt_on_empty_system(), f"-o=Dir::Cache::archives={debs}",
-                  "--download-only", "install", *self.packages])  # fmt: skip
+            run([*_apt_on_empty_system(), f"-o=Dir::Cache::archives={debs}",
+                 "--download-only", "install", *self.packages])  # fmt: skip
             downloaded = sorted(debs.glob("*.deb"))
             if len(downloaded) != expected:
                 raise KitError(f"apt downloaded {len(downloaded)} .debs, resolved {expected}")
             rootfs.mkdir()
             for deb in downloaded:
-                _run(["dpkg-deb", "-x", str(deb), str(rootfs)])
+                run(["dpkg-deb", "-x", str(deb), str(rootfs)])
             self._add_container_files(rootfs)
             _commit(rootfs, reference, self.env, work / "image.tar", work)
             (work / "image.tar").rename(path)
@@ -117,6 +111,15 @@ def python_base() -> DebianImage:
     )
 
 
+def python_build_base() -> DebianImage:
+    """Debian's Python 3.11 with venv, a shell, coreutils, libstdc++: the Containerfile's base."""
+    return DebianImage(
+        BUILD_BASE_REPOSITORY,
+        BUILD_BASE_PACKAGES,
+        links=(("/usr/bin/python", "python3.11"),),  # python3-minimal, a dependency, has python3
+    )
+
+
 def _apt_on_empty_system() -> list[str]:
     # An empty status file: apt resolves the full closure, as for an empty root file system.
     empty = cache_root() / "images" / "empty-dpkg-status"
@@ -128,32 +131,12 @@ def _apt_on_empty_system() -> list[str]:
     ]  # fmt: skip
 
 
-def _buildah(work: Path) -> list[str]:
-    return ["buildah", f"--root={work / 'storage'}", f"--runroot={work / 'run'}",
-            "--storage-driver=vfs"]  # fmt: skip
-
-
-def _buildah_version() -> str:
-    if shutil.which("buildah") is None:
-        raise KitError("the kit builds images with buildah; install it (`make apt`)")
-    return _run(["buildah", "--version"]).stdout.strip()
-
-
 def _commit(rootfs: Path, reference: str, env: tuple[str, ...], out: Path, work: Path) -> None:
-    buildah = _buildah(work)
-    container = _run([*buildah, "from", "scratch"]).stdout.strip()
-    _run([*buildah, "copy", container, f"{rootfs}/", "/"])
+    buildah = buildah_argv(work)
+    container = run([*buildah, "from", "scratch"]).stdout.strip()
+    run([*buildah, "copy", container, f"{rootfs}/", "/"])
     config = [f"--user={NON_ROOT_UID}:{NON_ROOT_UID}", "--workingdir=/tmp"]
     config += [f"--env={e}" for e in env]
-    _run([*buildah, "config", *config, container])
-    _run([*buildah, "commit", "--quiet", "--rm", container, f"docker-archive:{out}:{reference}"])
-    # vfs keeps plain directories, some read-only: make them removable for the cleanup.
-    _run(["chmod", "-R", "u+w", str(work / "storage")], check=False)
-
-
-def _run(argv: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=COMMAND_TIMEOUT)
-    if check and result.returncode != 0:
-        raise KitError(f"`{' '.join(argv)}` exited {result.returncode}: {result.stderr.strip()}")
-    return result
+    run([*buildah, "config", *config, container])
+    run([*buildah, "commit", "--quiet", "--rm", container, f"docker-archive:{out}:{reference}"])
+    release_storage(work)

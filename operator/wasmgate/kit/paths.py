@@ -5,7 +5,9 @@ Everything lives outside the repository so a fresh clone reuses what an earlier 
 
 from __future__ import annotations
 
+import fcntl
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -28,3 +30,16 @@ def default_state_dir() -> Path:
 def repo_root() -> Path:
     """The checkout this package was installed from (editable installs only)."""
     return Path(__file__).resolve().parents[3]
+
+
+def made_once(path: Path, make: Callable[[Path], None]) -> Path:
+    """`path`, made by `make(path)` unless it exists: content-named cache entries are never
+    remade, and a lock in their directory keeps two processes from making one at once."""
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with (path.parent / ".build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():
+            make(path)
+    return path
