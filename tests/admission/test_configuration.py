@@ -1,6 +1,9 @@
+"""The webhook configuration wasmgate registers: URL or Service targets, paths, the CA bundle."""
+
 from __future__ import annotations
 
 import base64
+import re
 
 import pytest
 
@@ -25,7 +28,7 @@ def test_configuration_routes_each_kind_to_its_kopf_handler() -> None:
     ]
     plugins = hooks["wasmplugins.wasmgate.dev"]
     assert plugins["clientConfig"] == {
-        "url": "https://127.0.0.1:9443/wasmplugin_admission",
+        "url": "https://127.0.0.1:9443/wasmplugin-admission",
         "caBundle": base64.b64encode(b"PEM").decode(),
     }
     assert plugins["rules"][0]["operations"] == ["CREATE", "UPDATE"]
@@ -57,7 +60,7 @@ def test_configuration_through_a_service_names_the_handler_as_path() -> None:
             "namespace": "wasmgate-system",
             "name": "wasmgate-webhook",
             "port": 443,
-            "path": "/wasmtrustpolicy_admission",
+            "path": "/wasmtrustpolicy-admission",
         },
         "caBundle": base64.b64encode(b"PEM").decode(),
     }
@@ -80,3 +83,19 @@ def test_bad_settings_are_refused(policy: str, timeout: int, message: str) -> No
         build_validating_webhook_configuration(
             name="n", url="https://x", ca_pem=b"", failure_policy=policy, timeout_seconds=timeout
         )
+
+
+# The apiserver's rule for webhooks[].clientConfig.service.path: each segment a lowercase RFC 1123
+# subdomain (validation.go, ValidateWebhookService). An underscore was refused on a real install.
+RFC_1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+
+
+def test_every_service_path_is_one_the_apiserver_accepts() -> None:
+    config = build_validating_webhook_configuration(
+        service=ServiceRef("wasmgate-system", "wasmgate-webhook", 443),
+        name="wasmgate.dev", ca_pem=b"PEM", failure_policy="Fail", timeout_seconds=5,
+    )  # fmt: skip
+    for webhook in config["webhooks"]:
+        path = webhook["clientConfig"]["service"]["path"]
+        segments = path.removeprefix("/").split("/")
+        assert all(RFC_1123_SUBDOMAIN.fullmatch(s) for s in segments), path

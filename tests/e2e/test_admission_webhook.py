@@ -320,7 +320,7 @@ def test_the_operator_applied_its_configuration_with_the_documented_failure_poli
     ca = (webhook.process.log_path.parent / "certs" / "ca.pem").read_bytes()
     assert {base64.b64decode(hook["clientConfig"]["caBundle"]) for hook in hooks} == {ca}
     url = hooks[0]["clientConfig"]["url"]
-    assert re.fullmatch(r"https://127\.0\.0\.1:\d+/wasmplugin_admission", url), url
+    assert re.fullmatch(r"https://127\.0\.0\.1:\d+/wasmplugin-admission", url), url
 
 
 @contextmanager

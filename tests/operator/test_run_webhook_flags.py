@@ -112,7 +112,7 @@ def test_external_certificates_need_a_cert_dir(clean_env: None) -> None:
 
 @pytest.mark.parametrize(
     ("switch", "registered"),
-    [("on", ["wasmplugin_admission", "wasmscheduler_admission", "wasmtrustpolicy_admission"]),
+    [("on", ["wasmplugin-admission", "wasmscheduler-admission", "wasmtrustpolicy-admission"]),
      ("off", [])],
     ids=["served", "no_webhook"],
 )  # fmt: skip

@@ -14,9 +14,9 @@ from typing import Any
 from wasmgate.api.base import GROUP, VERSION
 from wasmgate_admission.settings import ServiceRef
 
-WASMPLUGIN_HANDLER = "wasmplugin_admission"
-WASMSCHEDULER_HANDLER = "wasmscheduler_admission"
-WASMTRUSTPOLICY_HANDLER = "wasmtrustpolicy_admission"
+WASMPLUGIN_HANDLER = "wasmplugin-admission"
+WASMSCHEDULER_HANDLER = "wasmscheduler-admission"
+WASMTRUSTPOLICY_HANDLER = "wasmtrustpolicy-admission"
 
 # The apiserver calls the webhook for an UPDATE only when the spec changed (CEL, GA since
 # Kubernetes 1.30). Metadata and status writes (finalizers, kopf's progress annotations, labels)
