@@ -22,8 +22,9 @@ from kubernetes import client
 
 from support.kit import KitHandle
 from support.operator import apply, key_secret, pull_secret
+from support.pod_placement import digit_rule_broken
 from support.registries import of_kit
-from support.rollout_system import Body, System, condition, digit_rule_broken
+from support.rollout_system import Body, System, condition
 from support.signing import make_key
 from wasmgate.api.base import GROUP, VERSION
 from wasmgate.kit.nodes import DEFAULT_NODE_COUNT, kit_node_name

@@ -22,14 +22,13 @@ from kubernetes import client
 
 from support.kit import KitHandle
 from support.operator import key_secret
+from support.pod_placement import digit_rule_broken, inverted_rule_broken
 from support.registries import of_kit
 from support.rollout_system import (
     KEY_SECRET,
     Body,
     System,
     condition,
-    digit_rule_broken,
-    inverted_rule_broken,
     revisions,
 )
 from support.signing import make_key

@@ -22,6 +22,7 @@ from kubernetes.client.exceptions import ApiException
 
 from support.kit import KitHandle
 from support.operator import apply
+from support.pod_placement import digit_names, place_pods
 from support.registries import LocalRegistry
 from support.signing import BUNDLE, SigningKey, cosign_sign
 from wasmgate.api.base import GROUP, VERSION
@@ -30,11 +31,9 @@ from wasmgate.kit.nodes import DEFAULT_NODE_COUNT
 from wasmgate.kit.process import ManagedProcess
 from wasmgate.kit.system import OPERATOR_PROCESS, SYSTEM_NAMESPACE
 from wasmgate.kit.wait import wait_for
-from wasmgate.rollout.apply import as_json
 from wasmgate.rollout.names import LABEL_CONFIG_HASH, LABEL_SCHEDULER
 
 KEY_SECRET = "rollout-e2e-key"
-PODS_NAMESPACE = "default"
 ROLLOUT_TIMEOUT = 180.0
 POD_COUNT = 10
 Body = dict[str, Any]
@@ -171,34 +170,8 @@ class System:
 
     def place_pods(self, prefix: str, scheduler: str, count: int = POD_COUNT) -> dict[str, str]:
         """Create pods for a wasm scheduler; pod name -> node once all are bound."""
-        core = client.CoreV1Api(self.api)
         # Every pod name ends with the digit of a kit node, so each rule has a node to pick.
-        names = [f"{prefix}-{index}-{index % DEFAULT_NODE_COUNT}" for index in range(count)]
-        for name in names:
-            pod = {
-                "metadata": {"name": name},
-                "spec": {
-                    "schedulerName": scheduler,
-                    "containers": [{"name": "app", "image": "registry.example/app:v1"}],
-                },
-            }
-            core.create_namespaced_pod(PODS_NAMESPACE, client.V1Pod.model_validate(pod))
-
-        def bound() -> dict[str, str] | None:
-            placed = {}
-            for name in names:
-                pod = as_json(self.api, core.read_namespaced_pod(name, PODS_NAMESPACE))
-                if not pod["spec"].get("nodeName"):
-                    return None
-                placed[name] = pod["spec"]["nodeName"]
-            return placed
-
-        try:
-            placed: dict[str, str] = wait_for(bound, what=f"{prefix} pods bound", timeout=60.0)
-            return placed
-        finally:
-            for name in names:
-                core.delete_namespaced_pod(name, PODS_NAMESPACE, grace_period_seconds=0)
+        return place_pods(self.api, scheduler, digit_names(prefix, count, DEFAULT_NODE_COUNT))
 
     def event_reasons(self, plugin: str) -> set[str]:
         def probe() -> set[str] | None:
@@ -228,13 +201,3 @@ def condition(body: Body, type_: str) -> Body | None:
 
 def revisions(scheduler: Body) -> list[tuple[int, str]]:
     return [(r["revision"], r["outcome"]) for r in scheduler["status"]["revisions"]]
-
-
-def digit_rule_broken(placed: dict[str, str]) -> dict[str, str]:
-    """Pods NOT on the node ending with their last digit."""
-    return {pod: node for pod, node in placed.items() if node[-1] != pod[-1]}
-
-
-def inverted_rule_broken(placed: dict[str, str]) -> dict[str, str]:
-    """Pods on the node ending with their last digit."""
-    return {pod: node for pod, node in placed.items() if node[-1] == pod[-1]}
