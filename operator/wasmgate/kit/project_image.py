@@ -26,6 +26,7 @@ from wasmgate.kit.paths import cache_root, made_once, repo_root
 from wasmgate.kit.wheelhouse import wheelhouse
 
 REPOSITORY = "wasmgate.kit/wasmgate"
+ARCHIVE_PREFIX = f"{REPOSITORY.replace('/', '_')}-"
 CONTAINERFILE = "Containerfile"
 CONTEXT_FILES = (CONTAINERFILE, "pyproject.toml", "README.md", "tools/constraints.txt")
 CONTEXT_TREES = ("operator", "webhooks")
@@ -78,7 +79,7 @@ def project_image(root: Path | None = None) -> tuple[str, Path]:
     files = context_files(root, wheelhouse(root))
     key = image_key(files, base_reference, buildah_version())
     reference = f"{REPOSITORY}:{key}"
-    path = cache_root() / "images" / f"{REPOSITORY.replace('/', '_')}-{key}.tar"
+    path = cache_root() / "images" / f"{ARCHIVE_PREFIX}{key}.tar"
     made_once(path, lambda out: _build(files, base_reference, base_archive, reference, out))
     return reference, path
 
@@ -107,6 +108,11 @@ def _build(
             out.rename(path)
         finally:
             release_storage(work)
+    # The kit's own sources are in the context (operator/), so each edit makes a new ~340 MB
+    # archive: keep only the newest. A process still reading an old one keeps its open file.
+    for superseded in path.parent.glob(f"{ARCHIVE_PREFIX}*.tar"):
+        if superseded != path:
+            superseded.unlink(missing_ok=True)
 
 
 def _skipped(relative: Path) -> bool:
