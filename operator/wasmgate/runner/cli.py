@@ -15,6 +15,7 @@ import argparse
 import importlib
 import logging
 import os
+import secrets
 import sys
 import threading
 from dataclasses import replace
@@ -34,6 +35,9 @@ from wasmgate_admission import glue
 from wasmgate_admission import settings as admission
 
 LOG = logging.getLogger(__name__)
+# Replicas draw their peering priority from 1..2**31-1: a tie (both freeze) is a one in two
+# billion chance per pair.
+MAX_PRIORITY = 2**31 - 1
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -71,6 +75,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         help="directory of cached validation reports, kept across restarts",
+    )
+    parser.add_argument(
+        "--priority",
+        type=int,
+        default=None,
+        help="peering priority: of the replicas sharing --peering, only the highest runs handlers, "
+        "the others wait to take over (default with --peering: a random one per process, so "
+        "replicas never tie; kopf freezes every replica of a tied priority)",
     )
     parser.add_argument(
         "--verify-store-image",
@@ -276,6 +288,16 @@ def _with_verify_store_image(
     return replace(settings, rollout=replace(settings.rollout, wasmgate_image=image))
 
 
+def _peering_priority(args: argparse.Namespace) -> int | None:
+    if args.peering is None:
+        return None
+    priority: int = (
+        args.priority if args.priority is not None else secrets.randbelow(MAX_PRIORITY) + 1
+    )
+    LOG.info("peering %s with priority %d", args.peering, priority)
+    return priority
+
+
 def run(args: argparse.Namespace) -> int:
     """Start kopf with the WasmPlugin handlers; returns when the operator stops."""
     import kopf
@@ -305,6 +327,7 @@ def run(args: argparse.Namespace) -> int:
         ready_flag=ready,
         standalone=args.peering is None,
         peering_name=args.peering,
+        priority=_peering_priority(args),
         liveness_endpoint=args.liveness,
         settings=kopf_settings(),
         memo=runtime,
