@@ -5,7 +5,9 @@ session kit, so this test does. It runs the recipe's last step, `python -m wasmg
 (the steps before it, `bootstrap` and `kit`, are what every kit test already needs), with the
 kit's state under a temporary XDG_STATE_HOME (`wasmgate.kit.paths.default_state_dir`), so it
 never touches a developer's own `wasmgate dev up` kit. The second run must reuse that kit and
-end the same way (the issue: "running it twice works").
+end the same way (the issue: "running it twice works"). wasmgate runs as pods on the kit's real
+node (`dev up --install`): the single agent pod stages the plugin, `kubectl get pods -A` lists
+the operator, the agent and the scheduler there, and no Python process plays kubelet.
 """
 
 from __future__ import annotations
@@ -28,8 +30,11 @@ EXPECTED_NODE = "kit-node-1"
 _PLACED = re.compile(
     r"^plugin node-digit \((sha256:[0-9a-f]{12})\) placed pod demo-pod-1 on node (\S+)$"
 )
-# `kubectl get wasmplugins -o wide`: NAME PHASE VERIFIED STAGED DIGEST (12 hex) AGE IMAGE
-_READY_ROW = re.compile(r"^node-digit\s+Ready\s+True\s+3/3\s+[0-9a-f]{12}\s")
+# `kubectl get wasmplugins -o wide`: NAME PHASE VERIFIED STAGED DIGEST (12 hex) AGE IMAGE; one
+# agent pod, on the real node (kwok nodes run no pods).
+_READY_ROW = re.compile(r"^node-digit\s+Ready\s+True\s+1/1\s+[0-9a-f]{12}\s")
+# `kubectl get pods -A -o wide`: NAMESPACE NAME READY STATUS RESTARTS AGE IP NODE
+_POD_ROW = re.compile(r"^wasmgate-system\s+(wasmgate-[a-z]+)-\S+\s+1/1\s+Running\s.*kit-real-node")
 
 
 def _run(argv: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
@@ -63,6 +68,8 @@ def _check_ending(output: str) -> None:
     assert any(_READY_ROW.match(line) for line in lines[done:-2]), (
         f"`kubectl get wasmplugins` after '==> done' shows no Ready node-digit:\n{output}"
     )
+    running = {m.group(1) for m in map(_POD_ROW.match, lines) if m is not None}
+    assert running == {"wasmgate-operator", "wasmgate-agent", "wasmgate-scheduler"}, output
 
 
 def test_make_demo_twice_ends_with_the_ready_plugin_and_pod_node(tmp_path: Path) -> None:
@@ -75,6 +82,8 @@ def test_make_demo_twice_ends_with_the_ready_plugin_and_pod_node(tmp_path: Path)
         _check_ending(second)
         print(f"make demo: first run {cold:.0f}s (kit started), second run {warm:.0f}s (reused)")
         assert warm < cold, "the second run must reuse the running kit"
+        ps = _run(["ps", "-eo", "args"], env, 30).stdout
+        assert "wasmgate.kit.kubelet" not in ps, "no Python process plays kubelet"
     finally:
         down = _run([sys.executable, "-m", "wasmgate", "dev", "down"], env, DOWN_TIMEOUT)
     assert down.returncode == 0 and "kit stopped" in down.stdout, down.stdout

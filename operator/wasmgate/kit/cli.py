@@ -43,6 +43,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                 action="store_true",
                 help="also start a real node: kubelet, containerd and runc (needs root)",
             )
+            action.add_argument(
+                "--install",
+                action="store_true",
+                help="run wasmgate as pods on the real node, installed with kubectl apply -k of "
+                "deploy/ (implies --real-node), instead of as local processes",
+            )
 
 
 def _exports(state: dict[str, Any]) -> list[str]:
@@ -85,14 +91,20 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     state_dir: Path = args.state_dir
     if args.action == "supervise":
-        return supervisor.supervise(state_dir, args.nodes, args.sigstore, args.real_node)
+        return supervisor.supervise(
+            state_dir, args.nodes, args.sigstore, args.real_node, args.install
+        )
     if args.action == "up":
         if supervisor.running_supervisor(state_dir):
             print(f"the kit is already up (state in {state_dir}); `wasmgate dev env` prints it")
             return 0
         build.build_all()
-        started = supervisor.start_detached(state_dir, args.nodes, args.sigstore, args.real_node)
+        started = supervisor.start_detached(
+            state_dir, args.nodes, args.sigstore, args.real_node, args.install
+        )
         print(f"kit up in {started['startedInSeconds']}s; state in {state_dir}")
+        if started.get("install"):
+            print("wasmgate runs as pods on the real node; `kubectl get pods -A` shows them")
         print("\n".join(_exports(started)))
         return 0
     if args.action == "down":
@@ -109,7 +121,8 @@ def _run(args: argparse.Namespace) -> int:
         if not running or state is None:
             print("the kit is not running")
             return 1
-        print(json.dumps({k: state[k] for k in ("server", "processes", "registries")}, indent=2))
+        shown = ("server", "processes", "registries", "install")
+        print(json.dumps({k: state[k] for k in shown if k in state}, indent=2))
         return 0
     if not running or state is None:
         print("the kit is not running; start it with `wasmgate dev up`", file=sys.stderr)

@@ -1,11 +1,15 @@
 """`make demo`: the whole path a plugin takes, on the local kit, narrated step by step.
 
-It brings the kit up (or reuses it), runs the operator and one node agent per kwok node as
-local processes, builds a sample filter plugin, validates it, pushes and signs it, applies a
-WasmScheduler and a WasmPlugin, and follows the plugin's phase while the operator resolves,
-verifies and validates it, the agents stage it on every node and the operator rolls the scheduler
-Deployment (whose pod the kit kubelet runs as upstream's scheduler, a local process). Then a
-demo pod with that schedulerName lands on the node the plugin picks.
+It brings the kit up (or reuses one it started) with a real node (kubelet, containerd, runc) and
+wasmgate installed the documented way, `kubectl apply -k` of an overlay of deploy/
+(`wasmgate dev up --install`, kit/install.py): the operator and the agent run as pods of the image
+built here from the Containerfile, and the WasmScheduler `wasmgate-scheduler` from deploy/ runs
+upstream's kube-scheduler-wasm-extension image, also pushed by the kit, as a pod on that node.
+Then it builds a sample filter plugin, validates it, pushes and signs it to the kit registry at
+the address the pods reach it, applies a WasmPlugin for that scheduler and follows the plugin's
+phase while the operator resolves, verifies and validates it, the agent stages it on the node
+and the operator rolls the scheduler Deployment. A demo pod with that schedulerName lands on the
+kwok node the plugin picks. No Python process stands in for a kubelet.
 """
 
 from __future__ import annotations
@@ -21,16 +25,17 @@ from types import ModuleType
 from typing import Any
 
 from wasmgate.kit import build, supervisor
+from wasmgate.kit.install import NAMESPACE, SCHEDULER
 from wasmgate.kit.kit import read_state
 from wasmgate.kit.paths import default_state_dir, repo_root
-from wasmgate.kit.system import OPERATOR_PROCESS, SYSTEM_NAMESPACE
+from wasmgate.kit.real_schedulers import IMAGE_REGISTRY
 from wasmgate.kit.wait import wait_for
 
-NAMESPACE = SYSTEM_NAMESPACE
 PLUGIN = "node-digit"
-SCHEDULER = "wasmgate-scheduler"
+KWOK_NODES = 3
 SIGN = ["--tlog-upload=false", "--use-signing-config=false", "--allow-http-registry", "-y"]
-STEP_TIMEOUT = 120.0
+STEP_TIMEOUT = 240.0
+"""Seconds per step: a rollout starts a new scheduler pod (init container, then the scheduler)."""
 
 
 def _step(message: str) -> None:
@@ -68,11 +73,9 @@ class Demo:
     def run(self) -> None:
         started = time.monotonic()
         self.kit_up()
-        self.install_crds()
         wasm = self.build_plugin()
         image, digest = self.push_and_sign(wasm)
-        self.start_operator_and_agents()
-        self.apply_objects(image)
+        self.apply_plugin(image)
         self.wait_ready()
         node = self.schedule_demo_pod()
         _step("done")
@@ -83,20 +86,25 @@ class Demo:
     def kit_up(self) -> None:
         _step("building (or finding cached) kit components")
         build.build_all()
-        _step("starting the kit: etcd, kube-apiserver, controller-manager, kwok, registries")
+        _step(
+            "starting the kit: etcd, kube-apiserver, controller-manager, kwok nodes, registries,"
+            " a real node (kubelet, containerd, runc); building the wasmgate image from the"
+            " Containerfile and upstream's scheduler image; installing wasmgate with"
+            " `kubectl apply -k` of deploy/ (`wasmgate dev up --install`)"
+        )
         if supervisor.running_supervisor(self.state_dir) is None:
-            supervisor.start_detached(self.state_dir, nodes=3)
+            supervisor.start_detached(self.state_dir, nodes=KWOK_NODES, install=True)
         state = read_state(self.state_dir)
-        assert state is not None
+        if state is None or not state.get("install"):
+            raise SystemExit(
+                f"demo: the kit running from {self.state_dir} has no wasmgate installed as pods"
+                " (an older `wasmgate dev up`); run `wasmgate dev down` first"
+            )
         self.state = state
         self.kubeconfig = Path(state["kubeconfig"])
-        self.registry = state["registries"]["oci"]["host"]
+        self.registry = state["install"]["podRegistries"][IMAGE_REGISTRY]
         print(self.kubectl("get", "nodes"))
-
-    def install_crds(self) -> None:
-        _step("installing the wasmgate CRDs")
-        # `wasmgate dev up` installed them; applying again is a no-op that shows they are there.
-        self.kubectl("apply", "-k", repo_root() / "crds")
+        print(self.kubectl("get", "pods", "-n", NAMESPACE, "-o", "wide"))
 
     def build_plugin(self) -> Path:
         _step("building the sample plugin (C, clang --target=wasm32) and validating it")
@@ -106,7 +114,10 @@ class Demo:
         return wasm
 
     def push_and_sign(self, wasm: Path) -> tuple[str, str]:
-        _step(f"pushing to {self.registry} with `wasmgate push`, signing with cosign")
+        _step(
+            f"pushing to {self.registry} (the kit registry at the node's address, as pods"
+            " reach it) with `wasmgate push`, signing with cosign"
+        )
         image = f"{self.registry}/demo/{PLUGIN}:v1"
         digest = _wasmgate("push", "--plain-http", wasm, image).strip()
         # A fresh key pair per run: its password lives only in this process.
@@ -125,24 +136,12 @@ class Demo:
         print(f"signed {image}@{digest}")
         return image, digest
 
-    def start_operator_and_agents(self) -> None:
-        _step("the operator and one node agent per node run under the kit (`wasmgate dev up`)")
-        running = [name for name in self.state["processes"] if name.startswith("wasmgate-")]
-        if OPERATOR_PROCESS not in running:
-            raise SystemExit("demo: the kit runs without the operator; `wasmgate dev down` first")
-        print("\n".join(sorted(running)))
-
-    def apply_objects(self, image: str) -> None:
-        _step(f"applying WasmScheduler {SCHEDULER} and WasmPlugin {PLUGIN}")
+    def apply_plugin(self, image: str) -> None:
+        _step(f"applying WasmPlugin {PLUGIN} for WasmScheduler {SCHEDULER} (installed by deploy/)")
+        print(self.kubectl("get", "wasmschedulers"))
         # A rerun starts from a fresh object, so no condition from the last run is mistaken
         # for this run's result.
         self.kubectl("delete", "wasmplugin", PLUGIN, "--ignore-not-found", "--wait=true")
-        self.apply({
-            "apiVersion": "wasmgate.dev/v1alpha1", "kind": "WasmScheduler",
-            "metadata": {"name": SCHEDULER},
-            "spec": {"schedulerName": SCHEDULER, "image": "kube-scheduler-wasm:kit",
-                     "replicas": 1, "nodeSelector": {"wasmgate.dev/kit-node": "true"}},
-        })  # fmt: skip
         self.apply({
             "apiVersion": "wasmgate.dev/v1alpha1", "kind": "WasmPlugin",
             "metadata": {"name": PLUGIN},
@@ -155,10 +154,9 @@ class Demo:
         })  # fmt: skip
 
     def _alive(self) -> None:
-        for name, pid in self.state["processes"].items():
-            if name.startswith("wasmgate-") and not supervisor.pid_alive(pid):
-                log = self.state_dir / "logs" / f"{name}.log"
-                raise SystemExit(f"demo: {name} died; see {log}")
+        if supervisor.running_supervisor(self.state_dir) is None:
+            log = self.state_dir.parent / "supervisor.log"
+            raise SystemExit(f"demo: the kit supervisor died; see {log}")
 
     def wait_ready(self) -> None:
         _step("waiting for the operator: resolve, verify, validate; agents stage; scheduler rolls")
@@ -184,8 +182,9 @@ class Demo:
         )
         print(self.kubectl("get", "wasmnodecaches"))
         print(self.kubectl("get", "wasmschedulers"))
-        print(self.kubectl("get", "deployments,configmaps,pods", "-n", NAMESPACE,
+        print(self.kubectl("get", "deployments,configmaps", "-n", NAMESPACE,
                            "-l", "wasmgate.dev/component=scheduler"))  # fmt: skip
+        print(self.kubectl("get", "pods", "-A", "-o", "wide"))
 
     def schedule_demo_pod(self) -> str:
         _step(f"creating demo-pod-1 with schedulerName {SCHEDULER}")

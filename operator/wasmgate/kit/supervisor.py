@@ -3,6 +3,12 @@
 `dev up` starts this supervisor as a detached process; it owns every kit process (they die with
 it), records itself in `supervisor.pid` at once and in `kit.json` when ready, and tears the kit
 down on SIGTERM or SIGINT. Component deaths are logged, not hidden.
+
+wasmgate runs on the kit one of two ways: as local processes (`start_wasmgate`, the default), or,
+with `install`, as pods on the real node, installed the documented way (`install_wasmgate`,
+kubectl apply -k of an overlay of deploy/). Then `kit.json` also says, under "install", which
+images the pods run and at which host:port they reach each registry, which is what `make demo`
+pushes to. Stopping the real node stops its pods, so `dev down` leaves nothing either way.
 """
 
 from __future__ import annotations
@@ -12,17 +18,21 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from wasmgate.errors import KitError
+from wasmgate.kit.install import KitInstall, install_wasmgate, registries_for_pods
 from wasmgate.kit.kit import STATE_FILE, Kit, read_state
 from wasmgate.kit.system import start_wasmgate
 from wasmgate.kit.wait import wait_for
 
 PID_FILE = "supervisor.pid"
 UP_TIMEOUT = 180.0
+INSTALL_UP_TIMEOUT = 900.0
+"""Seconds `dev up --install` may take: a cold build of the wasmgate image takes minutes."""
 DOWN_TIMEOUT = 30.0
 HEALTH_INTERVAL = 2.0
 
@@ -58,14 +68,44 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
     raise _Stop
 
 
-def supervise(state_dir: Path, nodes: int, sigstore: bool = False, real_node: bool = False) -> int:
-    """Run the kit in this process until signalled. Returns an exit code."""
+@dataclass
+class SupervisedKit(Kit):
+    """A kit whose state also records how wasmgate was installed on it, if as pods."""
+
+    installed: KitInstall | None = None
+
+    def state(self) -> dict[str, Any]:
+        state = super().state()
+        if self.installed is not None:
+            state["install"] = {
+                "wasmgateImage": self.installed.wasmgate_image,
+                "schedulerImage": self.installed.scheduler_image,
+                "podRegistries": registries_for_pods(self),
+            }
+        return state
+
+
+def supervise(
+    state_dir: Path,
+    nodes: int,
+    sigstore: bool = False,
+    real_node: bool = False,
+    install: bool = False,
+) -> int:
+    """Run the kit in this process until signalled. Returns an exit code.
+
+    `install` implies `real_node`: wasmgate runs as pods there instead of local processes."""
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
-    kit = Kit(state_dir=state_dir, nodes=nodes, sigstore=sigstore, real_node=real_node)
+    kit = SupervisedKit(
+        state_dir=state_dir, nodes=nodes, sigstore=sigstore, real_node=real_node or install
+    )
     try:
         kit.start(write_state=False)
-        kit.extra_processes.extend(start_wasmgate(kit))
+        if install:
+            kit.installed = install_wasmgate(kit)
+        else:
+            kit.extra_processes.extend(start_wasmgate(kit))
         kit.write_state()
         (state_dir / PID_FILE).write_text(str(os.getpid()))
         print(f"kit ready in {kit.started_in:.1f}s", flush=True)
@@ -88,9 +128,14 @@ def supervise(state_dir: Path, nodes: int, sigstore: bool = False, real_node: bo
 
 
 def start_detached(
-    state_dir: Path, nodes: int, sigstore: bool = False, real_node: bool = False
+    state_dir: Path,
+    nodes: int,
+    sigstore: bool = False,
+    real_node: bool = False,
+    install: bool = False,
 ) -> dict[str, Any]:
-    """Start a supervisor in the background and wait until its kit is ready."""
+    """Start a supervisor in the background and wait until its kit is ready (with `install`,
+    until wasmgate's pods are Ready too)."""
     state_dir.mkdir(parents=True, exist_ok=True)
     log = state_dir.parent / "supervisor.log"
     with log.open("ab") as out:
@@ -107,6 +152,7 @@ def start_detached(
                 str(nodes),
                 *(["--sigstore"] if sigstore else []),
                 *(["--real-node"] if real_node else []),
+                *(["--install"] if install else []),
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -125,7 +171,8 @@ def start_detached(
         state = read_state(state_dir)
         return state if state and state.get("pid") == process.pid else None
 
-    return wait_for(ready, what="the kit to come up", timeout=UP_TIMEOUT, alive=alive)
+    timeout = INSTALL_UP_TIMEOUT if install else UP_TIMEOUT
+    return wait_for(ready, what="the kit to come up", timeout=timeout, alive=alive)
 
 
 def stop_detached(state_dir: Path) -> bool:
