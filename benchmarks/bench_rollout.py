@@ -2,23 +2,26 @@
 
 Run:  .venv/bin/python benchmarks/bench_rollout.py [--runs 3] [--work-dir DIR]
 
-A fresh kit (its kubelet runs scheduler pods as processes of upstream's scheduler), the operator and
-one agent per node (`start_wasmgate`), one WasmScheduler. Each run pushes a new version of the
-sample filter plugin (same module, another custom section, so a new digest), signs it with
-cosign, `kubectl apply`s the WasmPlugin and polls every 50 ms for the first moment each
-condition (Resolved, Verified, Validated, Staged, RolledOut) is True for that generation; then
-it creates a pod with the scheduler's schedulerName and waits until it is bound. Stage times are
-the gaps between those moments. Resolve, verify and validate end in one status write, so the
-poll cannot split them: their split is the operator's own stage timer (the
-`wasmgate_stage_duration_seconds` sums, read from its metrics endpoint before and after).
+A fresh kit with a real node (kubelet, containerd, runc) where the scheduler pods run, pods of
+upstream's scheduler image built and pushed by the kit; the operator and one agent per node as
+local processes (`start_wasmgate`); one WasmScheduler placed on the real node
+(`scheduler_spec`). Each run pushes a new version of the sample filter plugin (same module,
+another custom section, so a new digest), signs it with cosign, `kubectl apply`s the WasmPlugin
+and polls every 50 ms for the first moment each condition (Resolved, Verified, Validated, Staged,
+RolledOut) is True for that generation; then it creates a pod with the scheduler's schedulerName
+and waits until it is bound. Stage times are the gaps between those moments. Resolve, verify and
+validate end in one status write, so the poll cannot split them: their split is the operator's
+own stage timer (the `wasmgate_stage_duration_seconds` sums, read from its metrics endpoint
+before and after).
 
-Also watched, to explain `roll` and `bind`: when a process of the new revision starts, when the
-previous revision's process stops, when the scheduler's leader-election lease changes hands.
+Also watched through the Kubernetes API, to explain `roll` and `bind`: when a scheduler pod of the
+new revision (label wasmgate.dev/config-hash) exists and when it is Ready, when the last pod of
+the previous revision is gone, when the scheduler's leader-election lease changes hands.
 Reference: the kit's default kube-scheduler binding an ordinary pod (apply -> bound), measured in
 the same run; printed as total / reference. Prints one JSON line per run and a summary (medians
-over the completed runs). A run whose rollout fails is printed with the scheduler's revisions,
-its pods and the kit kubelet's view, and left out of the medians; the next run (a new version)
-rolls afresh. Nothing is asserted; the numbers are for docs/rollout.md.
+over the completed runs). A run whose rollout fails is printed with the scheduler's revisions
+and its pods with their containers' states, and left out of the medians; the next run (a new
+version) rolls afresh. Nothing is asserted; the numbers are for docs/rollout.md.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from wasmgate.kit.build import binary_path, build_all  # noqa: E402
 from wasmgate.kit.kit import Kit  # noqa: E402
 from wasmgate.kit.net import LOOPBACK, free_port, http_status  # noqa: E402
 from wasmgate.kit.process import ManagedProcess  # noqa: E402
+from wasmgate.kit.real_schedulers import scheduler_spec  # noqa: E402
 from wasmgate.kit.system import OPERATOR_PROCESS, SYSTEM_NAMESPACE, start_wasmgate  # noqa: E402
 from wasmgate.kit.wait import WaitTimeout, wait_for  # noqa: E402
 from wasmgate.rollout.names import LABEL_CONFIG_HASH, LABEL_SCHEDULER  # noqa: E402
@@ -86,7 +90,7 @@ class Bench:
     def __init__(self, work: Path) -> None:
         self.work = work
         build_all()
-        self.kit = Kit(state_dir=work / "kit")
+        self.kit = Kit(state_dir=work / "kit", real_node=True)
         self.kit.start()
         self.processes = start_wasmgate(self.kit)
         self.metrics_port = self._operator_with_metrics()
@@ -165,15 +169,22 @@ class Bench:
     def mark(self, moment: str) -> None:
         self.moments.setdefault(moment, time.monotonic() - self.start)
 
+    def scheduler_pods(self) -> list[Any]:
+        """The scheduler's pods still alive (terminating ones too: their process still runs)."""
+        listed = client.CoreV1Api(self.api).list_namespaced_pod(
+            SYSTEM_NAMESPACE, label_selector=f"{LABEL_SCHEDULER}={SCHEDULER}"
+        )
+        return [p for p in listed.items if p.status.phase in ("Pending", "Running")]
+
     def scheduler_runs(self) -> dict[str, bool]:
-        """Config hash -> healthy, of the scheduler processes the kit kubelet runs right now."""
-        assert self.kit.kubelet is not None
+        """Config hash -> Ready, of the scheduler pods alive right now."""
         runs: dict[str, bool] = {}
-        for run in list(self.kit.kubelet.runs.values()):
-            alive = run.process is not None and run.process.running()
-            if run.labels.get(LABEL_SCHEDULER) == SCHEDULER and alive:
-                config_hash = run.labels.get(LABEL_CONFIG_HASH, "")
-                runs[config_hash] = runs.get(config_hash, False) or run.healthy
+        for pod in self.scheduler_pods():
+            config_hash = (pod.metadata.labels or {}).get(LABEL_CONFIG_HASH, "")
+            ready = any(
+                c.type == "Ready" and c.status == "True" for c in pod.status.conditions or []
+            )
+            runs[config_hash] = runs.get(config_hash, False) or ready
         return runs
 
     def revisions(self) -> list[Body]:
@@ -192,41 +203,36 @@ class Bench:
         return str(lease.spec.holder_identity or "")
 
     def explain(self) -> str:
-        """The scheduler's revisions, its pods and the kit kubelet's view, for a failed run."""
-        assert self.kit.kubelet is not None
-        core = client.CoreV1Api(self.api)
-        pods = core.list_namespaced_pod(
-            SYSTEM_NAMESPACE, label_selector=f"{LABEL_SCHEDULER}={SCHEDULER}"
-        )
+        """The scheduler's revisions and its pods with their containers, for a failed run."""
         lines = [
             json.dumps(
                 {r["revision"]: [r["outcome"], r["configMapName"]] for r in self.revisions()}
             )
         ]
-        for pod in pods.items:
+        for pod in self.scheduler_pods():
             conditions = {c.type: c.status for c in pod.status.conditions or []}
             lines.append(
                 f"pod {pod.metadata.name} {pod.status.phase} {conditions} "
                 f"deleting={pod.metadata.deletion_timestamp is not None}"
             )
-        for run in list(self.kit.kubelet.runs.values()):
-            alive = run.process is not None and run.process.running()
-            lines.append(
-                f"kubelet {run.name}: alive={alive} healthy={run.healthy} "
-                f"restarts={run.restarts} port={run.port}"
-            )
-        thread = self.kit.kubelet._thread
-        lines.append(f"kubelet thread alive: {thread is not None and thread.is_alive()}")
-        lines += [f"kubelet error: {e}" for e in self.kit.kubelet.errors[-5:]]
+            statuses = [*(pod.status.init_container_statuses or []),
+                        *(pod.status.container_statuses or [])]  # fmt: skip
+            for container in statuses:
+                state = container.state.to_dict() if container.state else {}
+                waiting = {k: v for k, v in state.items() if v}
+                lines.append(
+                    f"  container {container.name}: ready={container.ready} "
+                    f"restarts={container.restart_count} state={waiting}"
+                )
         return "\n".join(lines)
 
     def before(self) -> tuple[int, set[str], str]:
-        """What runs before an apply: the newest revision, the processes' hashes, the leader."""
+        """What runs before an apply: the newest revision, the pods' hashes, the leader."""
         newest = max((int(r["revision"]) for r in self.revisions()), default=0)
         return newest, set(self.scheduler_runs()), self.lease_holder()
 
     def observer(self, generation: int, before: tuple[int, set[str], str]) -> Callable[[], None]:
-        """One look at the plugin, the scheduler's revisions, its processes and its lease;
+        """One look at the plugin, the scheduler's revisions, its pods and its lease;
         marks each moment the first time it is seen."""
         newest, old_hashes, old_holder = before
         target = ""
@@ -265,8 +271,7 @@ class Bench:
         scheduler = {
             "apiVersion": f"{GROUP}/{VERSION}", "kind": "WasmScheduler",
             "metadata": {"name": SCHEDULER},
-            "spec": {"image": "registry.example/wasm-scheduler:v1",
-                     "rollout": {"progressDeadlineSeconds": 90}},
+            "spec": {**scheduler_spec(self.kit), "rollout": {"progressDeadlineSeconds": 90}},
         }  # fmt: skip
         self.kubectl("apply", "-f", "-", stdin=json.dumps(scheduler))
 
@@ -335,7 +340,7 @@ class Bench:
             "pod": pod,
             "node": node,
             "ruleHeld": node[-1] == pod[-1],
-            # The lease left the previous revision's process before the pod was bound.
+            # The lease left the previous revision's pod before the pod was bound.
             "boundByNewRevision": "leaseTaken" in self.moments,
             "stages": {name: round(at(b) - at(a), 3) for name, a, b in STAGES},
             "operatorStageSeconds": {

@@ -3,13 +3,14 @@
 Run:  .venv/bin/python benchmarks/bench_scale.py [--plugins 20 100] [--per-scheduler 50]
       [--timeout 300] [--work-dir DIR]
 
-A fresh kit, one agent per node, and the operator (`wasmgate run`, the same argv `dev up` uses)
-whose API traffic goes through a counting proxy on loopback: the operator's kubeconfig names the
-proxy (plain HTTP, no credentials), the proxy forwards every request over TLS with the kit's
-credentials and counts it by verb and resource. So only the operator's requests are counted:
-kubectl, the agents, the kit's kubelet and this script talk to the apiserver directly. (The kit's
-apiserver runs without audit logging or priority-and-fairness, so its own metrics cannot tell
-clients apart.)
+A fresh kit with a real node (kubelet, containerd, runc) where the scheduler pods run (pods of
+upstream's scheduler image, built and pushed by the kit; `scheduler_spec`), one agent per node,
+and the operator (`wasmgate run`, the same argv `dev up` uses) whose API traffic goes through a
+counting proxy on loopback: the operator's kubeconfig names the proxy (plain HTTP, no
+credentials), the proxy forwards every request over TLS with the kit's credentials and counts it
+by verb and resource. So only the operator's requests are counted: kubectl, the agents, the real
+node's kubelet and this script talk to the apiserver directly. (The kit's apiserver runs without
+audit logging or priority-and-fairness, so its own metrics cannot tell clients apart.)
 
 For each N (runs share the kit, one after the other): ceil(N / per-scheduler) WasmSchedulers
 (one scheduler loads at most 64 plugins), N plugins applied in one `kubectl apply`, then polled
@@ -51,6 +52,7 @@ from wasmgate.kit.build import binary_path, build_all  # noqa: E402
 from wasmgate.kit.kit import Kit  # noqa: E402
 from wasmgate.kit.net import LOOPBACK, free_port  # noqa: E402
 from wasmgate.kit.process import ManagedProcess  # noqa: E402
+from wasmgate.kit.real_schedulers import scheduler_spec  # noqa: E402
 from wasmgate.kit.system import OPERATOR_PROCESS, SYSTEM_NAMESPACE, start_wasmgate  # noqa: E402
 from wasmgate.kit.wait import wait_for  # noqa: E402
 
@@ -193,7 +195,7 @@ class Bench:
         # Resolved once: the kit's component hashes follow the checkout, which may change
         # while the benchmark runs.
         self.kubectl_bin, self.cosign_bin = binary_path("kubectl"), binary_path("cosign")
-        self.kit = Kit(state_dir=work / "kit")
+        self.kit = Kit(state_dir=work / "kit", real_node=True)
         self.kit.start()
         self.processes = start_wasmgate(self.kit)
         self.proxy = CountingProxy(self.kit.kubeconfig)
@@ -249,7 +251,7 @@ class Bench:
             self.kubectl("apply", "-f", "-", stdin=json.dumps({
                 "apiVersion": f"{GROUP}/{VERSION}", "kind": "WasmScheduler",
                 "metadata": {"name": name},
-                "spec": {"image": "registry.example/wasm-scheduler:v1"},
+                "spec": scheduler_spec(self.kit),
             }))  # fmt: skip
         time.sleep(5)  # let the new schedulers' daemons settle before counting
         items = [
