@@ -5,8 +5,9 @@ re-runs the pipeline: an annotation on the key Secret or on the pull Secret, or 
 WasmTrustPolicy. The pipeline reports the registry as unreachable (Resolved or Verified Unknown,
 RegistryUnavailable). Whatever it refuses, the agents must keep the blob the live revision runs
 well past twice their garbage-collection grace, and report why when the load gate refuses the
-plugin (heldFor, on the nodes and in the plugin's status). A scheduler pod deleted meanwhile comes
-back with the same configuration, re-verifies the store and schedules. When the registry
+plugin (heldFor, on the nodes and in the plugin's status). A scheduler pod (a real pod on the
+kit's real node) deleted meanwhile comes back with the same configuration, re-verifies the store
+and schedules. When the registry
 returns, every condition passes again and nothing is held.
 """
 
@@ -27,8 +28,8 @@ from support.registries import of_kit
 from support.rollout_system import Body, System, condition
 from support.signing import make_key
 from wasmgate.api.base import GROUP, VERSION
-from wasmgate.kit.nodes import DEFAULT_NODE_COUNT, kit_node_name
-from wasmgate.kit.system import SYSTEM_NAMESPACE, start_wasmgate, store_dir
+from wasmgate.kit.real_node import NODE_NAME, RealNode
+from wasmgate.kit.system import SYSTEM_NAMESPACE, start_wasmgate
 from wasmgate.kit.wait import wait_for
 from wasmgate.rollout.names import LABEL_SCHEDULER
 
@@ -47,7 +48,10 @@ STEP_TIMEOUT = 180.0
 
 @pytest.fixture(scope="module")
 def system(
-    kit_session: KitHandle, wasm_assets: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+    kit_session: KitHandle,
+    real_node: RealNode,
+    wasm_assets: dict[str, Path],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[System]:
     kit = kit_session
     work = tmp_path_factory.mktemp("outage-e2e")
@@ -109,9 +113,9 @@ def _node_entries(system: System, layer: str) -> dict[str, dict[str, Any]]:
 
 
 def _stored(system: System, layer: str) -> dict[str, bool]:
+    """Whether the blob is in the store of each node the scheduler pods run on."""
     hex_ = layer.split(":", 1)[1]
-    nodes = [kit_node_name(i) for i in range(DEFAULT_NODE_COUNT)]
-    return {node: (store_dir(system.kit.kit, node) / "sha256" / hex_).is_file() for node in nodes}
+    return {NODE_NAME: (system.store / "sha256" / hex_).is_file()}
 
 
 def _scheduler_pods(system: System, scheduler: str) -> list[str]:
@@ -128,7 +132,7 @@ def _assert_held(system: System, plugin: str, scheduler: str, layer: str) -> Non
     def held_everywhere() -> dict[str, dict[str, Any]] | None:
         entries = _node_entries(system, layer)
         held = {node: e for node, e in entries.items() if e.get("heldFor")}
-        return held if len(held) == DEFAULT_NODE_COUNT else None
+        return held if set(held) == {NODE_NAME} else None
 
     held = system.wait("heldFor on every node", held_everywhere, plugin, scheduler)
     assert {e["state"] for e in held.values()} == {"Ready"}

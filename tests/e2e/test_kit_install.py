@@ -29,11 +29,9 @@ from support.pod_placement import digit_names, digit_rule_broken, place_pods
 from support.registries import LocalRegistry
 from support.signing import SigningKey, make_key, push_signed
 from support.wasm_assets import with_custom_section
-from wasmgate.kit import cgroups
 from wasmgate.kit.build import build_all
 from wasmgate.kit.install import (
     AGENT,
-    IMAGE_REGISTRY,
     NAMESPACE,
     OPERATOR,
     SCHEDULER,
@@ -43,6 +41,7 @@ from wasmgate.kit.install import (
 )
 from wasmgate.kit.kit import Kit
 from wasmgate.kit.real_node import NODE_NAME, RealNode
+from wasmgate.kit.real_schedulers import IMAGE_REGISTRY
 from wasmgate.kit.wait import wait_for
 
 GROUP, VERSION = "wasmgate.dev", "v1alpha1"
@@ -204,19 +203,6 @@ def _place(installed: Installed, prefix: str) -> dict[str, str]:
     return place_pods(installed.api, SCHEDULER, names, timeout=90)
 
 
-def _agent_pids(node: RealNode) -> list[int]:
-    assert node.network is not None
-    found = []
-    for pid in cgroups.members(node.network.name):
-        try:
-            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"agent" in argv and any(a.startswith(b"--node=") for a in argv):
-            found.append(pid)
-    return found
-
-
 def _signal(pids: list[int], signum: signal.Signals) -> None:
     for pid in pids:
         os.kill(pid, signum)
@@ -266,7 +252,7 @@ def test_a_signed_plugin_rolls_out_to_upstreams_scheduler_pod_then_a_broken_one_
             return str(latest["plugins"][0]["layerDigest"])
 
         broken_layer = wait_for(progressing, what="the broken revision progressing", timeout=180)
-        agents = _agent_pids(installed.node)
+        agents = installed.node.pod_processes("agent")
         assert agents, "the agent pod's process"
         _signal(agents, signal.SIGSTOP)
         (store / broken_layer.removeprefix("sha256:")).unlink()

@@ -1,13 +1,14 @@
 """Rollouts driven by the operator on the kit, with upstream's scheduler deciding placement.
 
 Everything is the real path: plugins are pushed with `wasmgate push` and signed with cosign, the
-operator (`wasmgate run`) resolves, verifies and validates them, one agent per kwok node stages
-them, the operator renders the ConfigMap, rolls the Deployment and judges its pods; the kit
-kubelet runs each scheduler pod as a process of upstream's `kube-scheduler-wasm-extension`, with
-the container's own args, and that scheduler binds the test's pods.
+operator (`wasmgate run`) resolves, verifies and validates them, the agent of the kit's real node
+stages them into the node's store, the operator renders the ConfigMap, rolls the Deployment and
+judges its pods; the real node's kubelet runs each scheduler pod from upstream's scheduler image
+(built here, pulled from a kit registry) behind the verify-store init container, and that
+scheduler binds the test's pods to kwok nodes.
 
-The kit kubelet can hold new containers (`kubelet.holding`): the tests use it to act between the
-moment a rollout starts and the moment its pods start (remove a staged file, kill the operator).
+The tests hold the real node's kubelet (SIGSTOP) to act between the moment a rollout starts and
+the moment its pods start (remove a staged file, kill the operator, restart the apiserver).
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ from support.rollout_system import (
 from support.signing import make_key
 from support.wasm_assets import with_custom_section
 from wasmgate.api.base import GROUP, VERSION
-from wasmgate.kit.kubelet import kit_store_dir
-from wasmgate.kit.nodes import DEFAULT_NODE_COUNT, kit_node_name
+from wasmgate.kit.nodes import kit_node_name
 from wasmgate.kit.process import ManagedProcess
+from wasmgate.kit.real_node import RealNode
 from wasmgate.kit.system import OPERATOR_PROCESS, SYSTEM_NAMESPACE, start_wasmgate
 from wasmgate.kit.wait import wait_for
 from wasmgate.rollout.apply import as_json
@@ -47,6 +48,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def system(
     kit_session: KitHandle,
+    real_node: RealNode,
     wasm_assets: dict[str, Path],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[System]:
@@ -60,7 +62,7 @@ def system(
         try:
             yield created
         finally:
-            created.kubelet.holding.clear()
+            created.release_pods()
             created.signal_agents(signal.SIGCONT)
             try:
                 # Plugins first, and gone, or the webhook refuses their schedulers' deletion.
@@ -91,9 +93,10 @@ def test_a_plugin_rolls_out_then_a_new_version_then_a_broken_one_is_rolled_back(
     # `kubectl describe wasmplugin` tells the story: an Event per stage, staging and rollout too.
     reasons = system.event_reasons(plugin)
     assert {"Resolved", "Verified", "Validated", "AllNodesStaged", "RolledOut"} <= reasons, reasons
+    # Staged where the scheduler pods may run: the real node only (its selector and toleration).
     nodes = [as_json(system.api, n) for n in client.CoreV1Api(system.api).list_node().items]
     taints = {n["metadata"]["name"]: n["spec"].get("taints") for n in nodes}
-    assert (staging["ready"], staging["desired"], staging["summary"]) == (3, 3, "3/3"), taints
+    assert (staging["ready"], staging["desired"], staging["summary"]) == (1, 1, "1/1"), taints
 
     # 2. a new signed version with the inverted rule rolls out; revision 1's ConfigMap is kept.
     v2 = system.publish(plugin, "v2", system.asset("filter_node_name_suffix_inverted"))
@@ -107,13 +110,14 @@ def test_a_plugin_rolls_out_then_a_new_version_then_a_broken_one_is_rolled_back(
     assert (active, "Active") in revisions(second)
     assert (active - 1, "Superseded") in revisions(second)
 
-    # 3. a version the scheduler cannot load: its file vanishes from the node stores after
-    # staging, while the agents are frozen (or they would pull it again at once); the
-    # verify-store init container refuses to start the scheduler. The rollout fails, the
-    # previous revision is restored, and the old rule keeps placing pods.
+    # 3. a version the scheduler cannot load: its file vanishes from the node's store after
+    # staging, while the kubelet is held (so the new pod has not started) and the agents are
+    # frozen (or they would pull it again at once); the verify-store init container refuses to
+    # start the scheduler. The rollout fails, the previous revision is restored, and the old
+    # rule keeps placing pods.
     broken_bytes = with_custom_section(system.asset("filter_node_name_suffix"), "v3")
     v3 = system.publish(plugin, "v3", broken_bytes)
-    system.kubelet.holding.set()
+    system.hold_pods()
     broken = system.plugin(plugin, scheduler, v3)
 
     def progressing() -> str | None:
@@ -125,10 +129,8 @@ def test_a_plugin_rolls_out_then_a_new_version_then_a_broken_one_is_rolled_back(
 
     layer = system.wait("the broken revision progressing", progressing, plugin, scheduler)
     system.signal_agents(signal.SIGSTOP)
-    for index in range(DEFAULT_NODE_COUNT):
-        blob = kit_store_dir(system.kit.state_dir, kit_node_name(index)) / "sha256"
-        (blob / layer.removeprefix("sha256:")).unlink()
-    system.kubelet.holding.clear()
+    (system.store / "sha256" / layer.removeprefix("sha256:")).unlink()
+    system.release_pods()
 
     def rollout_failed() -> Body | None:
         rolled = condition(system.get("wasmplugins", plugin), "RolledOut")
@@ -245,7 +247,7 @@ def _disrupted_mid_rollout(
     generation = system.plugin(plugin, scheduler, image, guestConfig="suffix=-0")
     before = revisions(system.wait_rolled_out(plugin, generation, scheduler))
 
-    system.kubelet.holding.set()
+    system.hold_pods()
     generation = system.plugin(plugin, scheduler, image, guestConfig=f"suffix=-{node_digit}")
 
     def progressing() -> int | None:
@@ -255,7 +257,7 @@ def _disrupted_mid_rollout(
     started = system.wait("a revision Progressing", progressing, plugin, scheduler)
     assert started == before[-1][0] + 1
     disrupt()
-    system.kubelet.holding.clear()
+    system.release_pods()
 
     after = system.wait_rolled_out(plugin, generation, scheduler)
     assert revisions(after)[-1] == (started, "Active")
@@ -281,7 +283,7 @@ def test_an_operator_killed_mid_rollout_is_resumed_by_the_next_one(system: Syste
 
 def test_a_kube_apiserver_restarted_mid_rollout_loses_nothing(system: System) -> None:
     # Fault suite: the apiserver goes away and comes back on the same port and etcd; the
-    # operator, agents and kit kubelet reconnect.
+    # operator, agents and the real node's kubelet reconnect.
     def restart_the_apiserver() -> None:
         apiserver = next(p for p in system.kit.kit.processes() if p.name == "kube-apiserver")
         apiserver.stop()

@@ -23,6 +23,8 @@ from support.signing import make_key, push_signed
 from wasmgate.api.base import GROUP, VERSION
 from wasmgate.api.wasmscheduler import MAX_SCHEDULER_PLUGINS
 from wasmgate.kit.process import ManagedProcess
+from wasmgate.kit.real_node import RealNode
+from wasmgate.kit.real_schedulers import scheduler_spec
 from wasmgate.kit.system import OPERATOR_PROCESS, SYSTEM_NAMESPACE, start_wasmgate
 from wasmgate.kit.wait import wait_for
 from wasmgate_admission.settings import DEFAULT_CONFIGURATION_NAME
@@ -101,7 +103,10 @@ class Limit:
 
 @pytest.fixture(scope="module")
 def running(
-    kit_session: KitHandle, wasm_assets: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+    kit_session: KitHandle,
+    real_node: RealNode,
+    wasm_assets: dict[str, Path],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[Limit, ManagedProcess]]:
     kit = kit_session
     work = tmp_path_factory.mktemp("limit-e2e")
@@ -118,7 +123,7 @@ def running(
         apply(kit, {
             "apiVersion": f"{GROUP}/{VERSION}", "kind": "WasmScheduler",
             "metadata": {"name": SCHEDULER},
-            "spec": {"image": "registry.example/wasm-scheduler:v1"},
+            "spec": scheduler_spec(kit.kit),
         })  # fmt: skip
         with kit.api_client() as api:
             yield Limit(kit, api, image), operator

@@ -1,8 +1,10 @@
 """The kit with wasmgate running on it, as the rollout and fault end-to-end tests drive it.
 
 `System` publishes signed plugins (`wasmgate push`, cosign), applies WasmSchedulers and
-WasmPlugins, waits for rollouts, places pods through the scheduler the kit kubelet runs and
-reads what the operator wrote. The test modules own the fixtures that start the processes.
+WasmPlugins, waits for rollouts, places pods through upstream's scheduler running as pods on the
+kit's real node, and reads what the operator wrote. It can hold the node's kubelet (SIGSTOP) so
+a test acts between the moment a rollout starts and the moment its pods start. The test modules
+own the fixtures that start the processes.
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ from support.pod_placement import digit_names, place_pods
 from support.registries import LocalRegistry
 from support.signing import BUNDLE, SigningKey, cosign_sign
 from wasmgate.api.base import GROUP, VERSION
-from wasmgate.kit.kubelet import KitKubelet
 from wasmgate.kit.nodes import DEFAULT_NODE_COUNT
 from wasmgate.kit.process import ManagedProcess
+from wasmgate.kit.real_node import RealNode
+from wasmgate.kit.real_schedulers import real_node_store, scheduler_spec
 from wasmgate.kit.system import OPERATOR_PROCESS, SYSTEM_NAMESPACE
 from wasmgate.kit.wait import wait_for
 from wasmgate.rollout.names import LABEL_CONFIG_HASH, LABEL_SCHEDULER
@@ -55,10 +58,27 @@ class System:
     """Secret (in the system namespace) with the public key every plugin is verified with."""
 
     @property
-    def kubelet(self) -> KitKubelet:
-        kubelet = self.kit.kit.kubelet
-        assert kubelet is not None, "the kit runs without its kubelet"
-        return kubelet
+    def node(self) -> RealNode:
+        node = self.kit.kit.node
+        assert node is not None, "scheduler pods run on the kit's real node"
+        return node
+
+    def hold_pods(self) -> None:
+        """Freeze the real node's kubelet: pods created now wait until `release_pods`."""
+        self._signal_kubelet(signal.SIGSTOP)
+
+    def release_pods(self) -> None:
+        self._signal_kubelet(signal.SIGCONT)
+
+    def _signal_kubelet(self, signum: signal.Signals) -> None:
+        kubelet = self.node.kubelet
+        if kubelet is not None and kubelet.pid is not None:
+            os.kill(kubelet.pid, signum)
+
+    @property
+    def store(self) -> Path:
+        """The real node's store, where the scheduler pods load plugins from."""
+        return real_node_store(self.kit.kit)
 
     @property
     def operator(self) -> ManagedProcess:
@@ -69,10 +89,13 @@ class System:
             process.check_alive()
 
     def signal_agents(self, signum: signal.Signals) -> None:
-        """SIGSTOP freezes every node agent (a stuck agent repairs nothing); SIGCONT resumes."""
-        for process in self.processes:
-            if process.name.startswith("wasmgate-agent-") and process.pid is not None:
-                os.kill(process.pid, signum)
+        """SIGSTOP freezes every node agent (a stuck agent repairs nothing); SIGCONT resumes.
+        The real node's agent is a pod there (kit/node_agent.py), the others local processes."""
+        pids = [p.pid for p in self.processes if p.name.startswith("wasmgate-agent-")]
+        pids += self.node.pod_processes("agent")
+        for pid in pids:
+            if pid is not None:
+                os.kill(pid, signum)
 
     def publish(self, name: str, tag: str, data: bytes) -> str:
         """Push `data` with `wasmgate push`, sign it with cosign (bundle); the tag reference."""
@@ -97,11 +120,11 @@ class System:
         apply(self.kit, document)
 
     def scheduler(self, name: str) -> None:
+        """A WasmScheduler whose pods run upstream's scheduler image on the real node."""
         self.apply({
             "apiVersion": f"{GROUP}/{VERSION}", "kind": "WasmScheduler",
             "metadata": {"name": name},
-            "spec": {"image": "registry.example/wasm-scheduler:v1",
-                     "rollout": {"progressDeadlineSeconds": 90}},
+            "spec": {**scheduler_spec(self.kit.kit), "rollout": {"progressDeadlineSeconds": 90}},
         })  # fmt: skip
         if ("wasmschedulers", name) not in self.created:
             self.created.append(("wasmschedulers", name))
@@ -155,17 +178,27 @@ class System:
         return self.get("wasmschedulers", scheduler)
 
     def only_revision_running(self, scheduler: str) -> str:
-        """Wait until every scheduler process runs the active ConfigMap, so the previous
-        revision cannot bind the pods a test creates next; returns that ConfigMap's name."""
+        """Wait until every scheduler pod still alive (terminating ones too) runs the active
+        ConfigMap and one is Ready, so the previous revision cannot bind the pods a test
+        creates next; returns that ConfigMap's name."""
         config_map = str(self.get("wasmschedulers", scheduler)["status"]["configMapName"])
         hash_ = config_map.rsplit("-", 1)[-1]
+        core = client.CoreV1Api(self.api)
 
         def probe() -> dict[str, str] | None:
-            running = self.kubelet.running_pods(LABEL_SCHEDULER, scheduler)
-            hashes = {pod: labels.get(LABEL_CONFIG_HASH, "") for pod, labels in running.items()}
-            return hashes if hashes and set(hashes.values()) == {hash_} else None
+            listed = core.list_namespaced_pod(
+                SYSTEM_NAMESPACE, label_selector=f"{LABEL_SCHEDULER}={scheduler}"
+            )
+            alive = [p for p in listed.items if p.status.phase in ("Pending", "Running")]
+            hashes = {p.metadata.name: p.metadata.labels.get(LABEL_CONFIG_HASH, "") for p in alive}
+            ready = any(
+                c.type == "Ready" and c.status == "True"
+                for p in alive
+                for c in p.status.conditions or []
+            )
+            return hashes if ready and set(hashes.values()) == {hash_} else None
 
-        wait_for(probe, what=f"only scheduler processes of {config_map}", timeout=ROLLOUT_TIMEOUT)
+        wait_for(probe, what=f"only scheduler pods of {config_map}", timeout=ROLLOUT_TIMEOUT)
         return config_map
 
     def place_pods(self, prefix: str, scheduler: str, count: int = POD_COUNT) -> dict[str, str]:

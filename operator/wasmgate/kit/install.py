@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from wasmgate.errors import KitError
-from wasmgate.kit.kit_images import UPSTREAM_SCHEDULER, WASMGATE, push_kit_images
+from wasmgate.kit.kit_images import UPSTREAM_SCHEDULER, WASMGATE
 from wasmgate.kit.paths import repo_root
-from wasmgate.kit.real_node import NODE_LABEL
+from wasmgate.kit.real_schedulers import kit_images, real_node_placement
 from wasmgate.kit.wait import wait_for
 
 if TYPE_CHECKING:
@@ -44,8 +44,6 @@ AGENT = "wasmgate-agent"
 SCHEDULER = "wasmgate-scheduler"
 CRDS_ESTABLISHED_TIMEOUT = "60s"
 ROLLOUT_TIMEOUT = 240.0
-IMAGE_REGISTRY = "oci"
-"""The kit registry the images are pushed to (it needs no credentials to pull)."""
 KUBECTL_TIMEOUT = 300
 Kubectl = Callable[..., str]
 
@@ -60,8 +58,6 @@ class KitInstall:
     """Registry reference of upstream's scheduler image."""
     plain_http: tuple[str, ...]
     """host:port of each kit registry as pods reach it (the node's address)."""
-    node_label: str
-    """Label key (value "true") of the node the pods run on; also its NoSchedule taint's key."""
 
 
 def split_image(reference: str) -> tuple[str, str]:
@@ -72,20 +68,23 @@ def split_image(reference: str) -> tuple[str, str]:
     return name, tag
 
 
-def _json_patch(kind: str, name: str, operations: list[dict[str, Any]]) -> dict[str, Any]:
+def json_patch(kind: str, name: str, operations: list[dict[str, Any]]) -> dict[str, Any]:
+    """A kustomize patch of the object `kind`/`name`: JSON patch `operations`."""
     target: dict[str, str] = {"kind": kind, "name": name}
     return {"target": target, "patch": json.dumps(operations)}
 
 
-def _args(path: str, args: list[str]) -> list[dict[str, Any]]:
+def add_args(path: str, args: list[str]) -> list[dict[str, Any]]:
+    """Operations appending `args` to the list at `path` (ending in `/-`)."""
     return [{"op": "add", "path": path, "value": arg} for arg in args]
 
 
-def _placement(install: KitInstall, prefix: str) -> list[dict[str, Any]]:
-    toleration = {"key": install.node_label, "operator": "Exists", "effect": "NoSchedule"}
+def placement_ops(op: str, prefix: str) -> list[dict[str, Any]]:
+    """Operations setting nodeSelector and tolerations under `prefix` to the real node's."""
+    placement = real_node_placement()
     return [
-        {"op": "add", "path": f"{prefix}/nodeSelector", "value": {install.node_label: "true"}},
-        {"op": "add", "path": f"{prefix}/tolerations", "value": [toleration]},
+        {"op": op, "path": f"{prefix}/{field}", "value": placement[field]}
+        for field in ("nodeSelector", "tolerations")
     ]
 
 
@@ -97,11 +96,9 @@ def overlay(install: KitInstall, deploy_dir: str) -> dict[str, Any]:
     first = f"{pod}/containers/0/args/-"
     operator_args = [f"--plain-http-registry={host}" for host in install.plain_http]
     agent_args = [f"--plain-http={host}" for host in install.plain_http]
-    toleration = {"key": install.node_label, "operator": "Exists", "effect": "NoSchedule"}
     scheduler: list[dict[str, Any]] = [
         {"op": "replace", "path": "/spec/image", "value": install.scheduler_image},
-        {"op": "replace", "path": "/spec/nodeSelector", "value": {install.node_label: "true"}},
-        {"op": "replace", "path": "/spec/tolerations", "value": [toleration]},
+        *placement_ops("replace", "/spec"),
     ]
     return {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
@@ -109,19 +106,27 @@ def overlay(install: KitInstall, deploy_dir: str) -> dict[str, Any]:
         "resources": [deploy_dir],
         "images": [{"name": PUBLISHED_WASMGATE_IMAGE, "newName": name, "newTag": tag}],
         "patches": [
-            _json_patch("Deployment", OPERATOR,
-                        _args(first, operator_args) + _placement(install, pod)),
-            _json_patch("DaemonSet", AGENT, _args(first, agent_args) + _placement(install, pod)),
-            _json_patch("WasmScheduler", SCHEDULER, scheduler),
+            json_patch("Deployment", OPERATOR,
+                        add_args(first, operator_args) + placement_ops("add", pod)),
+            json_patch("DaemonSet", AGENT, add_args(first, agent_args) + placement_ops("add", pod)),
+            json_patch("WasmScheduler", SCHEDULER, scheduler),
         ],
     }  # fmt: skip
 
 
 def write_overlay(directory: Path, install: KitInstall, deploy_dir: Path) -> Path:
     """Write the overlay's kustomization.yaml into `directory`; returns the directory."""
+    return write_kustomization(directory, lambda base: overlay(install, base), deploy_dir)
+
+
+def write_kustomization(
+    directory: Path, kustomization: Callable[[str], dict[str, Any]], base: Path
+) -> Path:
+    """Write `kustomization(path of base relative to directory)` as directory's
+    kustomization.yaml (kustomize refuses an absolute base); returns the directory."""
     directory.mkdir(parents=True, exist_ok=True)
-    relative = os.path.relpath(deploy_dir.resolve(), directory.resolve())
-    text = yaml.safe_dump(overlay(install, relative), sort_keys=False)
+    relative = os.path.relpath(base.resolve(), directory.resolve())
+    text = yaml.safe_dump(kustomization(relative), sort_keys=False)
     (directory / "kustomization.yaml").write_text(text)
     return directory
 
@@ -142,11 +147,17 @@ def apply_install(kubectl: Kubectl, crds_dir: Path, overlay_dir: Path) -> None:
         interval=3.0,
     )
     for kind, name in (("deployment", OPERATOR), ("daemonset", AGENT)):
-        try:
-            kubectl("rollout", "status", "-n", NAMESPACE, f"{kind}/{name}",
-                    f"--timeout={int(ROLLOUT_TIMEOUT)}s")  # fmt: skip
-        except KitError as e:
-            raise KitError(f"{e.message}\n{_diagnosis(kubectl, name)}") from e
+        wait_rolled_out(kubectl, kind, name)
+
+
+def wait_rolled_out(kubectl: Kubectl, kind: str, name: str) -> None:
+    """`kubectl rollout status` of a workload in the system namespace; on a timeout the error
+    shows its pods and their last log lines."""
+    try:
+        kubectl("rollout", "status", "-n", NAMESPACE, f"{kind}/{name}",
+                f"--timeout={int(ROLLOUT_TIMEOUT)}s")  # fmt: skip
+    except KitError as e:
+        raise KitError(f"{e.message}\n{_diagnosis(kubectl, name)}") from e
 
 
 def _diagnosis(kubectl: Kubectl, name: str) -> str:
@@ -188,12 +199,11 @@ def kit_kubectl(kit: Kit) -> Kubectl:
 def install_wasmgate(kit: Kit) -> KitInstall:
     """Build (or find) and push the images, write the overlay, apply it: wasmgate runs as pods
     on the kit's real node."""
-    images = push_kit_images(kit.registries[IMAGE_REGISTRY])
+    images = kit_images(kit)
     install = KitInstall(
         wasmgate_image=images[WASMGATE],
         scheduler_image=images[UPSTREAM_SCHEDULER],
         plain_http=tuple(registries_for_pods(kit).values()),
-        node_label=NODE_LABEL,
     )
     deploy = repo_root() / "deploy"
     overlay_dir = write_overlay(kit.state_dir / "install", install, deploy)

@@ -52,6 +52,8 @@ class Kit:
     real_node: bool = False
     """Also start a real node (kubelet, containerd; kit/real_node.py); off unless asked for."""
     node: RealNode | None = None
+    images: dict[str, str] = field(default_factory=dict)
+    """Kit images pushed to a kit registry, by name (kit/real_schedulers.py fills it)."""
 
     def start(self, write_state: bool = True) -> None:
         started = time.monotonic()

@@ -254,6 +254,22 @@ class RealNode:
                 if e.status != 409:
                     raise
 
+    def pod_processes(self, *words: str) -> list[int]:
+        """PIDs of the node's pod processes whose command line holds every one of `words` (a
+        test freezes or kills what a pod runs, as a node problem would)."""
+        if self.network is None:
+            return []
+        wanted = [word.encode() for word in words]
+        found = []
+        for pid in sorted(cgroups.members(self.network.name)):
+            try:
+                argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue  # gone meanwhile
+            if all(word in argv for word in wanted):
+                found.append(pid)
+        return found
+
     def import_image(self, archive: Path) -> None:
         """Make an image archive the kit built (kit/images.py, kit/debian_image.py) available
         to pods (`imagePullPolicy: Never`): the node pulls from nowhere."""

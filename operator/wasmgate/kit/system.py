@@ -19,10 +19,12 @@ from kubernetes.client.exceptions import ApiException
 
 from wasmgate.errors import KitError
 from wasmgate.kit.kit import Kit
+from wasmgate.kit.node_agent import start_node_agent
 from wasmgate.kit.nodes import kit_node_name
 from wasmgate.kit.operator_command import FREE_PORT, operator_argv
 from wasmgate.kit.paths import repo_root
 from wasmgate.kit.process import ManagedProcess
+from wasmgate.kit.real_schedulers import verify_store_flags
 from wasmgate.kit.wait import wait_for
 from wasmgate_admission.settings import DEFAULT_CONFIGURATION_NAME
 
@@ -54,19 +56,25 @@ def install_crds(kit: Kit) -> None:
 
 def start_wasmgate(kit: Kit, agent_flags: Sequence[str] = ()) -> list[ManagedProcess]:
     """Install the CRDs, then start the operator and the agents (with `agent_flags` added, e.g.
-    a short `--gc-grace` for a fault test); returns the processes."""
+    a short `--gc-grace` for a fault test); returns the processes.
+
+    With a real node, its agent is a pod there (kit/node_agent.py) staging into the node's own
+    store, which the scheduler pods mount, and the operator names the wasmgate image the kit
+    built for their init container."""
     install_crds(kit)
     hosts = [registry.host for registry in kit.registries.values()]
     logs = kit.state_dir / "logs"
+    extra = verify_store_flags(kit) if kit.node is not None else []
     operator = ManagedProcess(
         OPERATOR_PROCESS,
         operator_argv(kit.kubeconfig, plain_http=hosts, webhook_port=FREE_PORT,
-                      webhook_cert_dir=kit.state_dir / "admission"),
+                      webhook_cert_dir=kit.state_dir / "admission", extra=extra),
         logs / "wasmgate-operator.log",
     )  # fmt: skip
     processes = [operator]
-    for index in range(kit.nodes):
-        node = kit_node_name(index)
+    if kit.node is not None:
+        start_node_agent(kit, hosts, agent_flags)
+    for node in (kit_node_name(index) for index in range(kit.nodes)):
         processes.append(
             ManagedProcess(
                 f"wasmgate-agent-{node}",
