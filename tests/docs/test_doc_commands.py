@@ -12,6 +12,8 @@ dev env` answering for the session kit. For that, XDG_STATE_HOME points at a sta
 that describes the session kit exactly as `wasmgate dev up` describes its own (kit.json, and the
 pid of the process that owns the kit: this pytest process). Files that need the kit's private
 sigstore (keyless signing) get it started and listed there too, as `dev up --sigstore` does.
+Files that follow `wasmgate dev up --install` (NEEDS_INSTALL) run on a kit of this module's own
+as that command leaves it: a real node with wasmgate installed on it as pods.
 
 A command a test cannot run is listed in EXCLUDED with the reason and the test that runs it (or
 what it does) instead; it is replaced by an `echo` of that reason in the script. A listing that
@@ -42,8 +44,9 @@ from support.doc_blocks import (
 )
 from support.kit import KitHandle
 from wasmgate.kit.build import binary_path
+from wasmgate.kit.install import install_wasmgate
 from wasmgate.kit.process import ManagedProcess
-from wasmgate.kit.supervisor import PID_FILE
+from wasmgate.kit.supervisor import PID_FILE, SupervisedKit
 from wasmgate.kit.system import start_wasmgate
 
 pytestmark = pytest.mark.e2e
@@ -55,6 +58,8 @@ OUTPUT_TAIL = 80
 KIT_TOOLS = ("kubectl", "cosign", "oras", "helm")
 # Files whose commands sign keylessly against the kit's private sigstore (`dev up --sigstore`).
 NEEDS_SIGSTORE = frozenset({"docs/plugin-authors.md"})
+# Files that follow `wasmgate dev up --install`: wasmgate runs as pods on the kit's real node.
+NEEDS_INSTALL = frozenset({"docs/quickstart.md"})
 # Where a language tag is a choice: code that is shown, not run.
 SHOWN_LANGUAGES = frozenset(
     {"text", "yaml", "json", "python", "go", "c", "wat", "mermaid", "dockerfile", "toml"}
@@ -101,8 +106,11 @@ EXCLUDED: dict[tuple[str, str], Excluded] = {
         _SECOND_KIT + ", with a real node (kubelet, containerd)",
         "tests/e2e/test_real_node.py::test_dev_up_real_node_runs_a_pod_and_down_leaves_nothing",
     ),
+    ("docs/kit.md", ".venv/bin/wasmgate dev up --install"): Excluded(
+        _SECOND_KIT + ", with a real node and wasmgate installed on it as pods", _DEMO
+    ),
     ("docs/quickstart.md", "make demo"): Excluded(_SECOND_KIT + ", then the whole demo", _DEMO),
-    ("docs/quickstart.md", "wasmgate dev up"): Excluded(_SECOND_KIT, _DEV_CLI),
+    ("docs/quickstart.md", "wasmgate dev up --install"): Excluded(_SECOND_KIT, _DEMO),
     ("docs/quickstart.md", "wasmgate dev down"): Excluded(_STOPS_KIT, _DEMO),
 }
 
@@ -173,6 +181,18 @@ def wasmgate_on_kit(kit_session: KitHandle) -> Iterator[list[ManagedProcess]]:
             process.stop()
 
 
+@pytest.fixture(scope="module")
+def installed_kit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KitHandle]:
+    """A kit as `wasmgate dev up --install` leaves it: a real node, wasmgate on it as pods."""
+    kit = SupervisedKit(state_dir=tmp_path_factory.mktemp("installed-kit"), real_node=True)
+    kit.start()
+    try:
+        kit.installed = install_wasmgate(kit)
+        yield KitHandle(kit)
+    finally:
+        kit.stop()
+
+
 def _scratch(tmp_path: Path) -> Path:
     """A directory that looks like the checkout (links to its entries) but is not it."""
     work = tmp_path / "checkout"
@@ -230,6 +250,10 @@ def _diagnostics(kit: KitHandle, processes: list[ManagedProcess]) -> str:
     )
     shown = kit.kubectl("get", "wasmplugins,wasmschedulers", "-o", conditions, check=False)
     logs = [f"--- {p.name} log ---\n{p.log_tail()}" for p in processes[:1]]
+    if not processes:  # installed as pods
+        pods = kit.kubectl("logs", "-n", "wasmgate-system", "deployment/wasmgate-operator",
+                           "--tail=40", check=False)  # fmt: skip
+        logs.append(f"--- operator pod log ---\n{pods.stdout}{pods.stderr}")
     return "\n".join(["--- wasmplugins and wasmschedulers ---", shown.stdout, shown.stderr, *logs])
 
 
@@ -269,6 +293,9 @@ def test_doc_commands_run(
     sigstore = None
     if _relative(path) in NEEDS_SIGSTORE:
         sigstore = request.getfixturevalue("sigstore").to_dict()
+    processes = wasmgate_on_kit
+    if _relative(path) in NEEDS_INSTALL:
+        kit, processes = request.getfixturevalue("installed_kit"), []
     blocks = fenced_blocks(path)
     preamble = [
         "set -Eeuo pipefail",
@@ -297,7 +324,7 @@ def test_doc_commands_run(
         )
         elapsed = time.monotonic() - started
         if result.returncode != 0:
-            diagnostics = _diagnostics(kit, wasmgate_on_kit)
+            diagnostics = _diagnostics(kit, processes)
     finally:
         _clean_up(kit, before)
     print(f"{_relative(path)}: {elapsed:.1f}s")

@@ -53,9 +53,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _exports(state: dict[str, Any]) -> list[str]:
     lines = [f"export KUBECONFIG={shlex.quote(state['kubeconfig'])}"]
+    # With wasmgate installed as pods, a registry is named at the node's address: the pods reach
+    # it only there, and the host reaches it there too, so what a reader pushes the pods can pull.
+    for_pods = (state.get("install") or {}).get("podRegistries", {})
     for name, registry in state["registries"].items():
         key = name.upper().replace("-", "_")
-        lines.append(f"export WASMGATE_REGISTRY_{key}={shlex.quote(registry['host'])}")
+        host = for_pods.get(name, registry["host"])
+        lines.append(f"export WASMGATE_REGISTRY_{key}={shlex.quote(host)}")
         if registry.get("username"):
             lines.append(f"export WASMGATE_REGISTRY_{key}_USER={shlex.quote(registry['username'])}")
             lines.append(
