@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -72,8 +73,15 @@ def _check_ending(output: str) -> None:
     assert running == {"wasmgate-operator", "wasmgate-agent", "wasmgate-scheduler"}, output
 
 
-def test_make_demo_twice_ends_with_the_ready_plugin_and_pod_node(tmp_path: Path) -> None:
-    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
+def test_make_demo_twice_ends_with_the_ready_plugin_and_pod_node() -> None:
+    # A short state path: the real node's containerd puts its sockets under it, and a unix
+    # socket path may not exceed 104 bytes (pytest's tmp_path is too deep for that).
+    with tempfile.TemporaryDirectory(prefix="wgdemo-") as state:
+        _demo_twice_then_down(Path(state))
+
+
+def _demo_twice_then_down(state: Path) -> None:
+    env = {**os.environ, "XDG_STATE_HOME": str(state)}
     env.pop("KUBECONFIG", None)
     try:
         first, cold = _demo(env)
