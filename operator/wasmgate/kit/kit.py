@@ -2,10 +2,9 @@
 
 `Kit.start()` brings everything up and writes `kit.json` (ports, paths,
 credentials) into the state directory; tests, `wasmgate dev env` and the demo read it.
-`Kit.stop()` stops every process it started, in reverse order. Scheduler pods run either on
-the real node (`real_node=True`: kubelet, containerd, pods of images built here) or, without
-one, under the kit kubelet (kit/kubelet.py: upstream's scheduler as a local process; being
-retired, issue 14).
+`Kit.stop()` stops every process it started, in reverse order. Pods that must really run
+(scheduler pods, wasmgate installed from deploy/) run on the real node (`real_node=True`, or
+added later: kubelet, containerd, pods of images built here); kwok nodes run none.
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ from kubernetes import client, config
 from wasmgate.errors import KitError
 from wasmgate.kit import build
 from wasmgate.kit.controlplane import ControlPlane
-from wasmgate.kit.kubelet import KitKubelet, start_kit_kubelet
 from wasmgate.kit.nodes import DEFAULT_NODE_COUNT, build_node, kit_node_name, node_is_ready
 from wasmgate.kit.process import ManagedProcess
 from wasmgate.kit.real_node import RealNode, start_real_node
@@ -44,7 +42,6 @@ class Kit:
     control_plane: ControlPlane | None = None
     registries: dict[str, Registry] = field(default_factory=dict)
     extra_processes: list[ManagedProcess] = field(default_factory=list)
-    kubelet: KitKubelet | None = None
     started_in: float = 0.0
     sigstore: bool = False
     """Also start the private sigstore instance (keyless signing); off unless asked for."""
@@ -72,10 +69,7 @@ class Kit:
                 self.add_node(kit_node_name(index))
             self._wait_for_default_service_account()
             if self.real_node:
-                # Scheduler pods run as pods there; the kit kubelet plays no part.
                 self.node = start_real_node(self)
-            else:
-                self.kubelet = start_kit_kubelet(self)
         except BaseException:
             self.stop()
             raise
@@ -130,8 +124,6 @@ class Kit:
     def stop(self) -> None:
         if self.node is not None:
             self.node.stop()
-        if self.kubelet is not None:
-            self.kubelet.stop()
         for process in reversed(self.extra_processes):
             process.stop()
         if self.control_plane:

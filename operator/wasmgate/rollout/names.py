@@ -1,6 +1,6 @@
 """Names and labels of everything wasmgate creates for one WasmScheduler.
 
-Kept in one place because the builders, the rollout machine, the kit kubelet and the e2e tests
+Kept in one place because the builders, the rollout machine, the kit and the e2e tests
 must find the same objects: a typo in a label here would orphan a Deployment.
 """
 

@@ -1,6 +1,6 @@
 """Rollout settings: where scheduler Deployments live, what they mount, when a rollout failed.
 
-One frozen dataclass, so the operator, the kit kubelet and the tests agree on the namespace, the
+One frozen dataclass, so the operator, the kit and the tests agree on the namespace, the
 store path, the labels and the thresholds without passing a dozen arguments around.
 """
 
