@@ -117,7 +117,9 @@ def leftovers(network: netns.KitNetwork, state_dir: Path) -> dict[str, list[str]
         "cgroups": [str(h / network.name) for h in cgroups.hierarchies()
                     if (h / network.name).exists()],
         "mounts": [line for line in mountinfo if str(state_dir) in line],
-        "processes": _processes_mentioning(str(state_dir)),
+        "processes": _processes_mentioning(str(state_dir))
+        + _processes_mentioning(str(network.socket_dir)),
+        "socket dir": [str(network.socket_dir)] if network.socket_dir.exists() else [],
     }  # fmt: skip
     return {kind: items for kind, items in found.items() if items}
 

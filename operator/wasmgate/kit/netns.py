@@ -21,6 +21,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,6 +36,7 @@ NAME_PREFIX = "wgkit-"
 MAX_INDEX = 250
 OWNER_DIR = Path("/run/wasmgate-kit")
 NETNS_DIR = Path("/run/netns")
+SOCKET_ROOT = Path("/tmp/wasmgate-kit")  # noqa: S108 - root-owned 0700 directories per node
 NODE_INTERFACE = "eth0"
 _CLONE_NEWNET = 0x40000000
 
@@ -73,6 +75,13 @@ class KitNetwork:
     @property
     def pod_cidr(self) -> str:
         return f"10.233.{self.index}.0/24"
+
+    @property
+    def socket_dir(self) -> Path:
+        """Where the node's containerd listens: a short path, as unix socket paths are limited
+        to 108 bytes (containerd's `.ttrpc` one to 104) and a state dir may be deep; under /tmp,
+        which the node's private mounts leave shared with the host, so `ctr` reaches it."""
+        return SOCKET_ROOT / self.name
 
     @property
     def owner_file(self) -> Path:
@@ -151,6 +160,7 @@ def _disable_ipv6(namespace: str | None, device: str) -> None:
 
 def release_network(network: KitNetwork) -> None:
     """Delete the host veth (its peer goes with it) and the namespace; forget the owner."""
+    shutil.rmtree(network.socket_dir, ignore_errors=True)
     ip("link", "del", network.host_veth, check=False)
     if network.path.exists():
         ip("netns", "del", network.name)

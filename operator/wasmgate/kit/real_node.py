@@ -77,7 +77,9 @@ class RealNode:
 
     @property
     def socket(self) -> Path:
-        return self.state_dir / "containerd.sock"
+        if self.network is None:
+            raise KitError("the real node has no network yet")
+        return self.network.socket_dir / "containerd.sock"
 
     @property
     def var_lib_wasmgate(self) -> Path:
@@ -102,6 +104,7 @@ class RealNode:
         self.var_lib_wasmgate.mkdir(parents=True, exist_ok=True)
         self.network = netns.claim_network(self._owner())
         try:
+            self.network.socket_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             cgroups.create(self.network.name)
             self._start_forwarder()
             self._start_containerd(pause_binary)
@@ -298,7 +301,7 @@ class RealNode:
         return {
             "name": NODE_NAME,
             "network": self.network.to_dict() if self.network else None,
-            "containerdSocket": str(self.socket),
+            "containerdSocket": str(self.socket) if self.network else None,
             "sandboxImage": self.sandbox_image,
             "startedInSeconds": round(self.started_in, 2),
             "timings": self.timings,
