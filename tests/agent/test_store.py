@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -50,6 +52,33 @@ def test_put_removes_the_staging_file_when_the_writer_fails(tmp_path: Path) -> N
     with pytest.raises(OSError, match="connection reset"):
         store.put(_digest(b"whole"), half_then_crash)
     assert list(store.directory.iterdir()) == []
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EDQUOT], ids=["no-space", "over-quota"])
+def test_a_full_filesystem_is_store_full_and_leaves_nothing(tmp_path: Path, code: int) -> None:
+    store = _store(tmp_path)
+    data = b"module bytes"
+
+    def write_until_full(path: Path) -> None:
+        path.write_bytes(data[:4])
+        raise OSError(code, os.strerror(code))
+
+    with pytest.raises(StoreFull) as caught:
+        store.put(_digest(data), write_until_full)
+    assert caught.value.reason == "StoreFull"
+    assert "its filesystem ran out of space while writing" in caught.value.message
+    assert "give the store a larger volume" in caught.value.message
+    assert list(store.directory.iterdir()) == []
+
+
+def test_other_write_errors_are_not_store_full(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+
+    def unreadable(path: Path) -> None:
+        raise PermissionError(errno.EACCES, "denied")
+
+    with pytest.raises(PermissionError):
+        store.put(_digest(b"x"), unreadable)
 
 
 def test_scan_keeps_good_blobs_and_removes_tampered_and_partial_files(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from support import fault_clock
 from support.upstream_verdict import AGREEMENT_KEY
 from support.wasm_assets import build_wasm_assets
 from wasmgate.kit.build import binary_path, build
@@ -29,7 +30,8 @@ def upstream_verdict_binary() -> Path:
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, config: pytest.Config
 ) -> None:
-    """Print the differential suite's agreement with upstream as a number, pass or fail."""
-    line = config.stash.get(AGREEMENT_KEY, None)
-    if line is not None:
-        terminalreporter.write_line(line)
+    """Print the differential suite's agreement with upstream as a number, pass or fail, and
+    the fault suite's total time."""
+    for line in (config.stash.get(AGREEMENT_KEY, None), fault_clock.summary()):
+        if line is not None:
+            terminalreporter.write_line(line)

@@ -11,6 +11,7 @@ start-up, together with any final file whose bytes no longer match its name.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
@@ -50,6 +51,15 @@ def hex_of(digest: str) -> str:
 def is_blob_name(name: str) -> bool:
     """Whether a file name in the store directory is a final blob name."""
     return len(name) == _HEX_LENGTH and not set(name) - _HEX_DIGITS
+
+
+# errno of a write to a full filesystem, and of a write over the user's quota.
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def _free_bytes(directory: Path) -> int:
+    found = os.statvfs(directory)
+    return found.f_bavail * found.f_frsize
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -176,6 +186,16 @@ class BlobStore:
                 )
             size = staging.stat().st_size
             staging.rename(final)
+        except OSError as e:
+            if e.errno not in _NO_SPACE:
+                raise
+            # The filesystem filled up before --capacity did (a small volume, or other files on
+            # it): the same condition as the cap, retried when space frees.
+            raise StoreFull(
+                f"store {self.root}: its filesystem ran out of space while writing {digest} "
+                f"({_free_bytes(self.directory)} bytes free); give the store a larger volume or "
+                "set the agent's --capacity below the free space"
+            ) from e
         finally:
             staging.unlink(missing_ok=True)
         _fsync_directory(self.directory)
