@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wasmgate.oci.mirror import parse_mirrors
 from wasmgate.oci.settings import RegistrySettings
 from wasmgate.rollout.settings import RolloutConfig
 from wasmgate.trust.settings import TrustSettings
@@ -25,6 +26,7 @@ ENV_RESYNC_SECONDS = "WASMGATE_RESYNC_SECONDS"
 ENV_RETRY_BASE_SECONDS = "WASMGATE_RETRY_BASE_SECONDS"
 ENV_RETRY_MAX_SECONDS = "WASMGATE_RETRY_MAX_SECONDS"
 ENV_PLAIN_HTTP_REGISTRIES = "WASMGATE_PLAIN_HTTP_REGISTRIES"
+ENV_REGISTRY_MIRRORS = "WASMGATE_REGISTRY_MIRRORS"
 ENV_VALIDATION_CACHE_DIR = "WASMGATE_VALIDATION_CACHE_DIR"
 ENV_WORK_DIR = "WASMGATE_WORK_DIR"
 ENV_EVENTS_NAMESPACE = "WASMGATE_EVENTS_NAMESPACE"
@@ -89,19 +91,25 @@ def _path(env: Mapping[str, str], name: str) -> Path | None:
     return Path(raw) if raw else None
 
 
+def _list(env: Mapping[str, str], name: str) -> list[str]:
+    return [item.strip() for item in env.get(name, "").split(",") if item.strip()]
+
+
 def settings_from_env(env: Mapping[str, str] | None = None) -> OperatorSettings:
-    """Settings from WASMGATE_* variables; unset variables keep the defaults."""
+    """Settings from WASMGATE_* variables; unset variables keep the defaults. A malformed
+    WASMGATE_REGISTRY_MIRRORS raises InvalidSpec naming the variable and the fix."""
     env = os.environ if env is None else env
-    plain_http = frozenset(
-        h.strip() for h in env.get(ENV_PLAIN_HTTP_REGISTRIES, "").split(",") if h.strip()
-    )
+    plain_http = frozenset(_list(env, ENV_PLAIN_HTTP_REGISTRIES))
     return OperatorSettings(
         reconcile=ReconcileSettings(
             resync_seconds=_float(env, ENV_RESYNC_SECONDS, DEFAULT_RESYNC_SECONDS),
             retry_base_seconds=_float(env, ENV_RETRY_BASE_SECONDS, DEFAULT_RETRY_BASE_SECONDS),
             retry_max_seconds=_float(env, ENV_RETRY_MAX_SECONDS, DEFAULT_RETRY_MAX_SECONDS),
         ),
-        registry=RegistrySettings(plain_http=plain_http),
+        registry=RegistrySettings(
+            plain_http=plain_http,
+            mirrors=parse_mirrors(_list(env, ENV_REGISTRY_MIRRORS), ENV_REGISTRY_MIRRORS),
+        ),
         validation_cache_dir=_path(env, ENV_VALIDATION_CACHE_DIR),
         work_dir=_path(env, ENV_WORK_DIR),
         events_namespace=env.get(ENV_EVENTS_NAMESPACE) or DEFAULT_EVENTS_NAMESPACE,

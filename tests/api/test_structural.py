@@ -200,6 +200,7 @@ def test_wasmplugin_columns_match_the_design() -> None:
         ("Digest", ".status.shortDigest"),
         ("Age", ".metadata.creationTimestamp"),
         ("Image", ".spec.source.image"),
+        ("Mirror", ".status.source.mirror"),
     ]
 
 

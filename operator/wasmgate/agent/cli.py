@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import sys
 from pathlib import Path
 from types import FrameType
 
@@ -24,8 +25,10 @@ from wasmgate.agent.settings import (
     DEFAULT_STORE,
     AgentSettings,
 )
+from wasmgate.errors import InvalidSpec
 from wasmgate.metrics_http import serve
 from wasmgate.oci import RegistrySettings
+from wasmgate.oci.mirror import parse_mirrors
 
 # Scraped and probed from outside the Pod.
 METRICS_ADDRESS = "0.0.0.0"  # noqa: S104
@@ -63,6 +66,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="HOST[:PORT]",
         help="registry reached over plain HTTP (repeatable; for air-gapped and test registries)",
     )
+    parser.add_argument(
+        "--registry-mirror",
+        action="append",
+        default=[],
+        metavar="PREFIX=MIRROR",
+        help="pull references under PREFIX from the same path under MIRROR (each "
+        "host[:port][/path]; repeatable, the longest matching prefix wins); give the operator "
+        "(`wasmgate run --registry-mirror`) the same mappings",
+    )
     parser.add_argument("--stats-file", type=Path, help="write request counters here (JSON)")
     parser.add_argument(
         "--metrics-port",
@@ -84,7 +96,12 @@ def _api_client(kubeconfig: Path | None) -> client.ApiClient:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run until SIGTERM or SIGINT."""
+    """Run until SIGTERM or SIGINT; 2 when a flag is malformed."""
+    try:
+        mirrors = parse_mirrors(args.registry_mirror, "--registry-mirror")
+    except InvalidSpec as e:
+        print(f"wasmgate agent: {e.message}", file=sys.stderr)
+        return 2
     logging.basicConfig(
         level=logging.INFO, format=f"%(asctime)s agent[{args.node}] %(levelname)s %(message)s"
     )
@@ -96,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
         gc_grace_seconds=args.gc_grace,
         resync_seconds=args.resync,
         secret_namespace=args.secret_namespace,
-        registry=RegistrySettings(plain_http=frozenset(args.plain_http)),
+        registry=RegistrySettings(plain_http=frozenset(args.plain_http), mirrors=mirrors),
         stats_file=args.stats_file,
     )
     agent = Agent(settings, _api_client(args.kubeconfig))

@@ -297,6 +297,13 @@ WASMPLUGIN = KindInfo(
             description="Reference the plugin comes from.",
             priority=1,
         ),
+        PrinterColumn(
+            name="Mirror",
+            type="string",
+            json_path=".status.source.mirror",
+            description="Registry mirror the plugin was read from, if any.",
+            priority=1,
+        ),
     ),
     selectable_fields=(".status.phase",),
 )

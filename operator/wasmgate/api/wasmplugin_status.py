@@ -25,6 +25,8 @@ MAX_DETAIL_LENGTH = 1024
 MAX_VALIDATION_WARNINGS = 16
 MAX_HELD_FOR = 8
 SHORT_DIGEST_LENGTH = 12
+# A registry host (at most 255), a repository path, a tag (128) and a sha256 digest (71).
+MAX_REFERENCE_LENGTH = 1024
 
 Digest = Annotated[str, Field(max_length=71, pattern=DIGEST_PATTERN)]
 
@@ -277,6 +279,26 @@ class StagingStatus(ApiModel):
         return data
 
 
+class SourceStatus(ApiModel):
+    """The artifact as resolved: the reference it is judged as, and where its bytes came from."""
+
+    image: str = Field(
+        min_length=1,
+        max_length=MAX_REFERENCE_LENGTH,
+        description="spec.source.image normalized and pinned to the resolved digest, e.g. "
+        "registry.example.com/team/filter:v1@sha256:.... Signatures, keyless identities and "
+        "WasmTrustPolicies are judged for this reference, even when a mirror served the bytes.",
+    )
+    mirror: str | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_REFERENCE_LENGTH,
+        description="When a registry mirror (`wasmgate run --registry-mirror PREFIX=MIRROR`) "
+        "covers image: the mirror's reference at the same digest, from which the manifest, the "
+        "module and the signatures were read (node agents read it too). Absent without a mirror.",
+    )
+
+
 class WasmPluginStatus(ApiModel):
     """Progress of the plugin through resolve, verify, validate, stage and roll out."""
 
@@ -311,6 +333,10 @@ class WasmPluginStatus(ApiModel):
         "whose last layer holds plugin.wasm).",
     )
     size: int | None = Field(None, ge=0, description="Size of the wasm module, in bytes.")
+    source: SourceStatus | None = Field(
+        None,
+        description="The resolved reference, and the registry mirror it was read from if any.",
+    )
     signature: SignatureStatus | None = Field(
         None, description="The signature that verified, and the ones that did not."
     )

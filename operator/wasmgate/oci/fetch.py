@@ -127,8 +127,8 @@ def _fetch_layer(
     settings: RegistrySettings,
     credentials: Credentials | None,
 ) -> FetchedLayer:
-    what = f"layer {resolved.layer_digest} of {resolved.reference}"
-    ref = resolved.reference
+    what = f"layer {resolved.layer_digest} of {resolved.location}"
+    ref = resolved.location
     with (
         RegistryClient(ref.registry, settings, credentials, ref.repository) as client,
         client.open_blob(ref.repository, resolved.layer, settings.max_blob_bytes) as reader,

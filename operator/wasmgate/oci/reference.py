@@ -82,6 +82,16 @@ def _looks_like_registry(component: str) -> bool:
     return "." in component or ":" in component or component == "localhost"
 
 
+def is_registry_host(text: str) -> bool:
+    """Whether `text` is a `host[:port]` docker would read as a registry, not a repository."""
+    return bool(_HOST.match(text)) and _looks_like_registry(text)
+
+
+def is_repository_path(text: str) -> bool:
+    """Whether `text` is a valid repository path (lowercase components between slashes)."""
+    return bool(_REPOSITORY.match(text))
+
+
 def parse_reference(text: str, field: str = "spec.source.image") -> Reference:
     """Parse `[registry/]repository[:tag][@sha256:...]`; Docker Hub names get `library/`."""
     original = text

@@ -24,13 +24,21 @@ class Resolved:
     """A reference pinned to its manifest digest, with the layer that carries the module."""
 
     reference: Reference
-    """The reference as given, with `digest` set to the resolved manifest digest."""
+    """The reference as given, with `digest` set to the resolved manifest digest: the identity
+    signatures and policies are judged for."""
     layout: Layout
     layer: Descriptor
     """The wasm layer (for the compat layout: the tar layer holding plugin.wasm)."""
     manifest_media_type: str
     manifest_size: int
     annotations: Mapping[str, str] = field(default_factory=dict)
+    mirror: Reference | None = None
+    """Where the bytes were read, pinned too, when a registry mirror covers `reference`."""
+
+    @property
+    def location(self) -> Reference:
+        """The reference every request goes to: the mirror's, else `reference` itself."""
+        return self.mirror or self.reference
 
     @property
     def digest(self) -> str:
@@ -67,6 +75,7 @@ def resolve(
     """Resolve to a manifest digest, detect the layout, and check the caps that need no download.
 
     `pinned_digest` is `spec.source.digest`: when given, the manifest must have exactly it.
+    When a mirror in `settings` covers the reference, every request goes to the mirror.
     """
     ref = parse_reference(reference) if isinstance(reference, str) else reference
     if pinned_digest is not None:
@@ -76,14 +85,17 @@ def resolve(
                 f"spec.source.digest {pinned_digest} differs from the digest in "
                 f"spec.source.image ({ref.digest}); keep one of them"
             )
-    with RegistryClient(ref.registry, settings, credentials, ref.repository) as client:
-        manifest = client.manifest(ref.repository, pinned_digest or ref.target)
+    mirror = settings.mirror_of(ref)
+    at = mirror or ref
+    with RegistryClient(at.registry, settings, credentials, at.repository) as client:
+        manifest = client.manifest(at.repository, pinned_digest or ref.target)
         if pinned_digest and ref.tag and ref.digest is None:
-            current = client.head_digest(ref.repository, ref.tag)
+            current = client.head_digest(at.repository, ref.tag)
             if current is not None and current != pinned_digest:
+                read_at = f" (read at {at})" if mirror else ""
                 raise DigestMismatch(
-                    f"spec.source.image {ref}: the tag now points to {current}, not the pinned "
-                    f"spec.source.digest {pinned_digest}; update the pin or the tag"
+                    f"spec.source.image {ref}: the tag now points to {current}{read_at}, not the "
+                    f"pinned spec.source.digest {pinned_digest}; update the pin or the tag"
                 )
     detected = detect_layout(manifest)
     if detected.layer.size > settings.max_blob_bytes:
@@ -98,4 +110,5 @@ def resolve(
         manifest_media_type=manifest.media_type,
         manifest_size=manifest.size,
         annotations=manifest.annotations,
+        mirror=None if mirror is None else mirror.pinned(manifest.digest),
     )

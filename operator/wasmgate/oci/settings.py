@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from wasmgate.oci.reference import normalize_registry
+from wasmgate.oci.mirror import RegistryMirror, mirrored
+from wasmgate.oci.reference import Reference, normalize_registry
 
 DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 # Above trust's default cap on signatures (16): a legacy .sig manifest carries one layer per
@@ -66,6 +67,9 @@ class RegistrySettings:
     """First wait between tries in seconds, doubled each time. Default 0.5."""
     backoff_max: float = DEFAULT_BACKOFF_MAX_SECONDS
     """Longest wait between tries in seconds. Default 8."""
+    mirrors: tuple[RegistryMirror, ...] = ()
+    """Registry mirrors (`--registry-mirror`): references under a prefix are read from the
+    mirror; plain HTTP, CA bundles and the address block apply to the mirror host. Default: none."""
 
     def __post_init__(self) -> None:
         object.__setattr__(
@@ -77,6 +81,10 @@ class RegistrySettings:
         for name in ("max_manifest_bytes", "max_layers", "max_blob_bytes", "attempts"):
             if getattr(self, name) < 1:
                 raise ValueError(f"RegistrySettings.{name} must be at least 1")
+
+    def mirror_of(self, reference: Reference) -> Reference | None:
+        """The mirror's reference to read `reference` from, or None when no mirror covers it."""
+        return mirrored(reference, self.mirrors)
 
     def networks(self) -> tuple[IPNetwork, ...]:
         """The blocked CIDRs, parsed."""

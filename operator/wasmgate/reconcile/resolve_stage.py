@@ -13,8 +13,9 @@ from dataclasses import replace
 from wasmgate.api.conditions import PluginCondition
 from wasmgate.api.wasmplugin_status import ArtifactLayout, short_digest
 from wasmgate.oci.layout import Layout
-from wasmgate.oci.resolve import resolve
+from wasmgate.oci.resolve import Resolved, resolve
 from wasmgate.reconcile.deps import StageDeps
+from wasmgate.reconcile.mirror import mirror_inputs
 from wasmgate.reconcile.pipeline import PluginView, Stage, StageResult, fingerprint
 from wasmgate.reconcile.policy import max_module_bytes
 from wasmgate.reconcile.secrets import pull_credentials
@@ -24,7 +25,14 @@ LAYOUTS = {
     Layout.ORAS: ArtifactLayout.ORAS_LAYER,
     Layout.COMPAT: ArtifactLayout.COMPAT_IMAGE,
 }
-RESOLVE_FIELDS = ("digest", "shortDigest", "layerDigest", "layout", "size")
+RESOLVE_FIELDS = ("digest", "shortDigest", "layerDigest", "layout", "size", "source")
+
+
+def source_status(resolved: Resolved) -> dict[str, str | None]:
+    """status.source: the reference judged, and the mirror it was read from. Status is written
+    as a merge patch, so "no mirror" is an explicit None that removes an earlier one."""
+    mirror = None if resolved.mirror is None else str(resolved.mirror)
+    return {"image": str(resolved.reference), "mirror": mirror}
 
 
 def resolve_stage(deps: StageDeps) -> Stage:
@@ -41,8 +49,10 @@ def resolve_stage(deps: StageDeps) -> Stage:
             "layerDigest": resolved.layer_digest,
             "layout": LAYOUTS[resolved.layout].value,
             "size": resolved.size,
+            "source": source_status(resolved),
         }
-        return StageResult(status, f"{source.image} resolved to {resolved.digest}")
+        via = f" (read from the mirror {resolved.mirror.name})" if resolved.mirror else ""
+        return StageResult(status, f"{source.image} resolved to {resolved.digest}{via}")
 
     def inputs(view: PluginView) -> str:
         return fingerprint(
@@ -50,6 +60,7 @@ def resolve_stage(deps: StageDeps) -> Stage:
             view.generation,
             view.material.get("pullSecret", ""),
             view.material.get("policies", ""),
+            *mirror_inputs(deps.registry, view.spec.source.image),
         )
 
     return Stage(

@@ -21,6 +21,7 @@ from wasmgate.errors import InvalidSpec
 from wasmgate.oci.client import RegistryClient
 from wasmgate.oci.reference import parse_reference
 from wasmgate.reconcile.deps import StageDeps
+from wasmgate.reconcile.mirror import mirror_inputs
 from wasmgate.reconcile.pipeline import PluginView, Stage, StageResult, fingerprint
 from wasmgate.reconcile.policy import build_policy, check_registry_allowed
 from wasmgate.reconcile.secrets import pull_credentials
@@ -88,9 +89,12 @@ def verify_stage(deps: StageDeps) -> Stage:
                 "is absent; not verified",
             )
         credentials = pull_credentials(view.spec, deps.read_secret)
+        # Judged for the reference the user wrote; read where a registry mirror keeps a copy.
         subject = _Subject(ref.registry, ref.repository, digest)
-        with RegistryClient(ref.registry, deps.registry, credentials, ref.repository) as client:
-            result = verify(subject, policy, RegistrySignatureStore(client), deps.trust)
+        at = deps.registry.mirror_of(ref) or ref
+        with RegistryClient(at.registry, deps.registry, credentials, at.repository) as client:
+            store = RegistrySignatureStore(client, read_from=at.repository)
+            result = verify(subject, policy, store, deps.trust)
         match = result.primary
         signer = (
             f"{match.identity} (issuer {match.issuer}, keyless)"
@@ -104,7 +108,12 @@ def verify_stage(deps: StageDeps) -> Stage:
         )
 
     def inputs(view: PluginView) -> str:
-        return fingerprint("verify", view.status.get("digest"), view.material.get("trust", ""))
+        return fingerprint(
+            "verify",
+            view.status.get("digest"),
+            view.material.get("trust", ""),
+            *mirror_inputs(deps.registry, view.spec.source.image),
+        )
 
     return Stage(
         name="verify",

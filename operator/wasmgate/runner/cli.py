@@ -24,6 +24,8 @@ from pathlib import Path
 from kubernetes.client import ApiClient
 
 from wasmgate import settings as operator_settings
+from wasmgate.errors import InvalidSpec
+from wasmgate.oci.mirror import parse_mirrors
 from wasmgate.rollout import settings as rollout_settings
 from wasmgate.runner import observability
 from wasmgate.runner.kopf_settings import kopf_settings
@@ -69,6 +71,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="HOST[:PORT]",
         help="registry reached over plain HTTP (repeatable; air-gapped and test registries)",
+    )
+    parser.add_argument(
+        "--registry-mirror",
+        action="append",
+        default=[],
+        metavar="PREFIX=MIRROR",
+        help="read references under PREFIX from the same path under MIRROR (each "
+        "host[:port][/path]; repeatable, the longest matching prefix wins); signatures and trust "
+        "policies are still judged for the original reference. Give `wasmgate agent` the same "
+        f"mappings (also ${operator_settings.ENV_REGISTRY_MIRRORS}, comma-separated)",
     )
     parser.add_argument(
         "--validation-cache-dir",
@@ -238,6 +250,24 @@ def _webhook_problem() -> str | None:
     return None
 
 
+def _registry_problem(args: argparse.Namespace) -> str | None:
+    """A malformed registry flag, named before it is mixed with the environment's values."""
+    try:
+        parse_mirrors(args.registry_mirror, "--registry-mirror")
+    except InvalidSpec as e:
+        return e.message
+    return None
+
+
+def _settings_problem() -> str | None:
+    """What the WASMGATE_* environment gets wrong, said before kopf starts."""
+    try:
+        operator_settings.settings_from_env()
+    except (InvalidSpec, ValueError) as e:
+        return e.message if isinstance(e, InvalidSpec) else str(e)
+    return None
+
+
 def _export(args: argparse.Namespace) -> None:
     env = os.environ
     if args.namespace_for_events:
@@ -248,6 +278,10 @@ def _export(args: argparse.Namespace) -> None:
         known = env.get(operator_settings.ENV_PLAIN_HTTP_REGISTRIES, "")
         hosts = [h for h in known.split(",") if h] + list(args.plain_http_registry)
         env[operator_settings.ENV_PLAIN_HTTP_REGISTRIES] = ",".join(hosts)
+    if args.registry_mirror:
+        known = env.get(operator_settings.ENV_REGISTRY_MIRRORS, "")
+        mirrors = [m for m in known.split(",") if m] + list(args.registry_mirror)
+        env[operator_settings.ENV_REGISTRY_MIRRORS] = ",".join(mirrors)
     if args.validation_cache_dir is not None:
         env[operator_settings.ENV_VALIDATION_CACHE_DIR] = str(args.validation_cache_dir)
     _export_webhook(args)
@@ -302,8 +336,12 @@ def run(args: argparse.Namespace) -> int:
     """Start kopf with the WasmPlugin handlers; returns when the operator stops."""
     import kopf
 
+    problem = _registry_problem(args)
+    if problem is not None:
+        print(f"wasmgate run: {problem}", file=sys.stderr)
+        return 2
     _export(args)
-    problem = _webhook_problem()
+    problem = _webhook_problem() or _settings_problem()
     if problem is not None:
         print(f"wasmgate run: {problem}", file=sys.stderr)
         return 2
