@@ -9,12 +9,13 @@ own the fixtures that start the processes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,16 +24,17 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from support.kit import KitHandle
-from support.operator import apply
+from support.operator import apply, key_secret
 from support.pod_placement import digit_names, place_pods
 from support.registries import LocalRegistry
-from support.signing import BUNDLE, SigningKey, cosign_sign
+from support.signing import BUNDLE, SigningKey, cosign_sign, make_key
 from wasmgate.api.base import GROUP, VERSION
+from wasmgate.kit.install import AGENT
 from wasmgate.kit.nodes import DEFAULT_NODE_COUNT
 from wasmgate.kit.process import ManagedProcess
-from wasmgate.kit.real_node import RealNode
+from wasmgate.kit.real_node import NODE_NAME, RealNode
 from wasmgate.kit.real_schedulers import real_node_store, scheduler_spec
-from wasmgate.kit.system import OPERATOR_PROCESS, SYSTEM_NAMESPACE
+from wasmgate.kit.system import OPERATOR_PROCESS, SYSTEM_NAMESPACE, start_wasmgate
 from wasmgate.kit.wait import wait_for
 from wasmgate.rollout.names import LABEL_CONFIG_HASH, LABEL_SCHEDULER
 
@@ -88,6 +90,42 @@ class System:
         for process in self.processes:
             process.check_alive()
 
+    def kill_operator(self) -> None:
+        """SIGKILL the operator (no handler finishes, nothing is cleaned up) and start a successor
+        with the same command line, as its Deployment would."""
+        killed = self.operator
+        assert killed.pid is not None
+        os.kill(killed.pid, signal.SIGKILL)
+        wait_for(lambda: not killed.running(), what="the killed operator gone", timeout=10)
+        successor = ManagedProcess(OPERATOR_PROCESS, killed.argv, killed.log_path)
+        self.processes[self.processes.index(killed)] = successor
+        successor.start()
+
+    def signal_registry(self, signum: signal.Signals) -> None:
+        """SIGSTOP freezes the registry: the kernel still accepts connections and nobody answers
+        them, so a resolve or a pull hangs where it is until SIGCONT."""
+        process = self.registry.process
+        assert process is not None and process.pid is not None, "a registry of the kit's own"
+        os.kill(process.pid, signum)
+
+    def operator_reaches_registry(self) -> bool:
+        """Whether the operator holds a connection to the registry (a resolve in flight)."""
+        port = int(self.registry.host.rsplit(":", 1)[1])
+        pid = self.operator.pid
+        return pid is not None and port in tcp_peer_ports(pid)
+
+    def agent_pod_restarts(self) -> int:
+        """Restarts of the real node's agent container (a SIGKILLed agent is restarted)."""
+        pods = client.CoreV1Api(self.api).list_namespaced_pod(
+            SYSTEM_NAMESPACE, field_selector=f"spec.nodeName={NODE_NAME}"
+        )
+        return sum(
+            status.restart_count
+            for pod in pods.items
+            if pod.metadata.name.startswith(f"{AGENT}-")
+            for status in pod.status.container_statuses or []
+        )
+
     def signal_agents(self, signum: signal.Signals) -> None:
         """SIGSTOP freezes every node agent (a stuck agent repairs nothing); SIGCONT resumes.
         The real node's agent is a pod there (kit/node_agent.py), the others local processes."""
@@ -129,13 +167,23 @@ class System:
         if ("wasmschedulers", name) not in self.created:
             self.created.append(("wasmschedulers", name))
 
-    def plugin(self, name: str, scheduler: str, image: str, **settings: str | int) -> int:
-        """Apply (create or update) a WasmPlugin; its generation afterwards."""
+    def plugin(
+        self,
+        name: str,
+        scheduler: str,
+        image: str,
+        *,
+        pull_policy: str | None = None,
+        **settings: str | int,
+    ) -> int:
+        """Apply (create or update) a WasmPlugin; its generation afterwards. `settings` go to
+        spec.scheduler, `pull_policy` to spec.source.pullPolicy."""
+        policy = {} if pull_policy is None else {"pullPolicy": pull_policy}
         self.apply({
             "apiVersion": f"{GROUP}/{VERSION}", "kind": "WasmPlugin",
             "metadata": {"name": name},
             "spec": {
-                "source": {"image": image},
+                "source": {"image": image, **policy},
                 "verify": {"keys": [{"secretRef": {"namespace": SYSTEM_NAMESPACE,
                                                    "name": self.key_secret}}]},
                 "scheduler": {"schedulers": [scheduler], **settings},
@@ -225,6 +273,55 @@ class System:
                 return False
             raise
         return True
+
+
+@contextlib.contextmanager
+def running_system(
+    kit: KitHandle,
+    work: Path,
+    registry: LocalRegistry,
+    assets: dict[str, Path],
+    operator_flags: Sequence[str] = (),
+) -> Iterator[System]:
+    """Start wasmgate on the kit with a signing key in KEY_SECRET; afterwards thaw whatever a
+    test froze, delete what it created (plugins first: the webhook refuses to delete a scheduler
+    a plugin names) and stop the processes."""
+    processes = start_wasmgate(kit.kit, operator_flags=operator_flags)
+    key = make_key(kit.bin("cosign"), "p256", work / "key")
+    key_secret(kit, SYSTEM_NAMESPACE, KEY_SECRET, key.public)
+    with kit.api_client() as api:
+        created = System(kit, api, work, registry, key, assets, processes)
+        try:
+            yield created
+        finally:
+            created.release_pods()
+            created.signal_agents(signal.SIGCONT)
+            if registry.process is not None and registry.process.running():
+                created.signal_registry(signal.SIGCONT)
+            try:
+                for plural, name in created.created:
+                    kit.kubectl("delete", plural, name, "--ignore-not-found", "--timeout=60s")
+            finally:
+                for process in reversed(created.processes):
+                    process.stop()
+
+
+def tcp_peer_ports(pid: int) -> set[int]:
+    """Remote ports of the TCP connections process `pid` holds (listening sockets aside)."""
+    sockets = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):  # closed meanwhile
+            target = str(fd.readlink())
+            if target.startswith("socket:["):
+                sockets.add(target.removeprefix("socket:[").removesuffix("]"))
+    ports = set()
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            # sl local_address rem_address st ... inode (proc(5)); st 0A is LISTEN.
+            fields = line.split()
+            if fields[9] in sockets and fields[3] != "0A":
+                ports.add(int(fields[2].rsplit(":", 1)[1], 16))
+    return ports
 
 
 def condition(body: Body, type_: str) -> Body | None:

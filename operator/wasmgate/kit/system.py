@@ -54,9 +54,12 @@ def install_crds(kit: Kit) -> None:
     _kubectl(kit, "apply", "-f", repo_root() / "deploy" / "scheduler" / "rbac.yaml")
 
 
-def start_wasmgate(kit: Kit, agent_flags: Sequence[str] = ()) -> list[ManagedProcess]:
-    """Install the CRDs, then start the operator and the agents (with `agent_flags` added, e.g.
-    a short `--gc-grace` for a fault test); returns the processes.
+def start_wasmgate(
+    kit: Kit, agent_flags: Sequence[str] = (), operator_flags: Sequence[str] = ()
+) -> list[ManagedProcess]:
+    """Install the CRDs, then start the operator (with `operator_flags` added, e.g. a short
+    `--resync-seconds`) and the agents (with `agent_flags` added, e.g. a short `--gc-grace` for
+    a fault test); returns the processes.
 
     With a real node, its agent is a pod there (kit/node_agent.py) staging into the node's own
     store, which the scheduler pods mount, and the operator names the wasmgate image the kit
@@ -64,7 +67,7 @@ def start_wasmgate(kit: Kit, agent_flags: Sequence[str] = ()) -> list[ManagedPro
     install_crds(kit)
     hosts = [registry.host for registry in kit.registries.values()]
     logs = kit.state_dir / "logs"
-    extra = verify_store_flags(kit) if kit.node is not None else []
+    extra = [*(verify_store_flags(kit) if kit.node is not None else []), *operator_flags]
     operator = ManagedProcess(
         OPERATOR_PROCESS,
         operator_argv(kit.kubeconfig, plain_http=hosts, webhook_port=FREE_PORT,
