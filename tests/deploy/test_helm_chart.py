@@ -226,6 +226,19 @@ def test_replicas_metrics_and_agent_values_reach_their_places() -> None:
     assert agent["ports"] == [{"name": "metrics", "containerPort": 9292}]
 
 
+def test_registry_mirrors_reach_the_operator_and_every_agent() -> None:
+    mirrors = ["registry.example.com/team=mirror.local:5000/team", "ghcr.io/org=cache.local/org"]
+    rendered = helm_template(
+        f"registryMirrors={{{','.join(mirrors)}}}", "operator.extraArgs={--verbose}"
+    )
+    workloads = _workloads(rendered)
+    flags = [f"--registry-mirror={m}" for m in mirrors]
+    operator = _containers(workloads["operator"])[0]
+    assert operator["args"][-3:] == [*flags, "--verbose"]
+    agent = _containers(workloads["agent"])[1]
+    assert agent["args"][-2:] == flags
+
+
 def test_a_cluster_issuer_replaces_the_self_signed_issuer() -> None:
     rendered = objects(
         helm_template(
@@ -275,6 +288,8 @@ REFUSED = [
      "webhook.certManager.issuerRef is set but webhook.certificates is selfManaged"),
     ("digest", ("image.digest=v1",), "at '/image/digest'"),
     ("extra-arg", ("agent.extraArgs={verbose}",), "at '/agent/extraArgs/0'"),
+    ("mirror-without-target", ("registryMirrors={registry.example.com/team}",),
+     "at '/registryMirrors/0'"),
 ]  # fmt: skip
 
 
