@@ -22,23 +22,14 @@ import pytest
 from kubernetes import client
 
 from support.kit import KitHandle
-from support.operator import key_secret
 from support.pod_placement import digit_rule_broken, inverted_rule_broken
 from support.registries import of_kit
-from support.rollout_system import (
-    KEY_SECRET,
-    Body,
-    System,
-    condition,
-    revisions,
-)
-from support.signing import make_key
+from support.rollout_system import Body, System, condition, revisions, running_system
 from support.wasm_assets import with_custom_section
 from wasmgate.api.base import GROUP, VERSION
 from wasmgate.kit.nodes import kit_node_name
-from wasmgate.kit.process import ManagedProcess
 from wasmgate.kit.real_node import RealNode
-from wasmgate.kit.system import OPERATOR_PROCESS, SYSTEM_NAMESPACE, start_wasmgate
+from wasmgate.kit.system import OPERATOR_PROCESS, SYSTEM_NAMESPACE
 from wasmgate.kit.wait import wait_for
 from wasmgate.rollout.apply import as_json
 
@@ -54,23 +45,8 @@ def system(
 ) -> Iterator[System]:
     kit = kit_session
     work = tmp_path_factory.mktemp("rollout-e2e")
-    processes = start_wasmgate(kit.kit)
-    key = make_key(kit.bin("cosign"), "p256", work / "key")
-    key_secret(kit, SYSTEM_NAMESPACE, KEY_SECRET, key.public)
-    with kit.api_client() as api:
-        created = System(kit, api, work, of_kit(kit.kit)["oci"], key, wasm_assets, processes)
-        try:
-            yield created
-        finally:
-            created.release_pods()
-            created.signal_agents(signal.SIGCONT)
-            try:
-                # Plugins first, and gone, or the webhook refuses their schedulers' deletion.
-                for plural, name in created.created:
-                    kit.kubectl("delete", plural, name, "--ignore-not-found", "--timeout=60s")
-            finally:
-                for process in reversed(created.processes):
-                    process.stop()
+    with running_system(kit, work, of_kit(kit.kit)["oci"], wasm_assets) as created:
+        yield created
 
 
 def test_a_plugin_rolls_out_then_a_new_version_then_a_broken_one_is_rolled_back(
@@ -269,16 +245,7 @@ def _disrupted_mid_rollout(
 
 
 def test_an_operator_killed_mid_rollout_is_resumed_by_the_next_one(system: System) -> None:
-    def kill_the_operator() -> None:
-        killed = system.operator
-        assert killed.pid is not None
-        killed._popen.send_signal(signal.SIGKILL)  # type: ignore[union-attr]
-        killed._popen.wait(timeout=10)  # type: ignore[union-attr]
-        successor = ManagedProcess(OPERATOR_PROCESS, killed.argv, killed.log_path)
-        system.processes[system.processes.index(killed)] = successor
-        successor.start()
-
-    _disrupted_mid_rollout(system, "resume", 1, kill_the_operator)
+    _disrupted_mid_rollout(system, "resume", 1, system.kill_operator)
 
 
 def test_a_kube_apiserver_restarted_mid_rollout_loses_nothing(system: System) -> None:
