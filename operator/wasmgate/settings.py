@@ -14,6 +14,7 @@ from pathlib import Path
 
 from wasmgate.oci.mirror import parse_mirrors
 from wasmgate.oci.settings import RegistrySettings
+from wasmgate.proxy_flags import proxy_from
 from wasmgate.rollout.settings import RolloutConfig
 from wasmgate.trust.settings import TrustSettings
 
@@ -97,7 +98,7 @@ def _list(env: Mapping[str, str], name: str) -> list[str]:
 
 def settings_from_env(env: Mapping[str, str] | None = None) -> OperatorSettings:
     """Settings from WASMGATE_* variables; unset variables keep the defaults. A malformed
-    WASMGATE_REGISTRY_MIRRORS raises InvalidSpec naming the variable and the fix."""
+    WASMGATE_REGISTRY_MIRRORS or proxy variable raises InvalidSpec naming it and the fix."""
     env = os.environ if env is None else env
     plain_http = frozenset(_list(env, ENV_PLAIN_HTTP_REGISTRIES))
     return OperatorSettings(
@@ -109,6 +110,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> OperatorSettings:
         registry=RegistrySettings(
             plain_http=plain_http,
             mirrors=parse_mirrors(_list(env, ENV_REGISTRY_MIRRORS), ENV_REGISTRY_MIRRORS),
+            proxy=proxy_from(env),
         ),
         validation_cache_dir=_path(env, ENV_VALIDATION_CACHE_DIR),
         work_dir=_path(env, ENV_WORK_DIR),

@@ -239,6 +239,23 @@ def test_registry_mirrors_reach_the_operator_and_every_agent() -> None:
     assert agent["args"][-2:] == flags
 
 
+def test_the_registry_ca_configmap_reaches_both_and_the_agent_may_read_only_it() -> None:
+    rendered = helm_template("registryCAConfigMap=corp-ca")
+    workloads = _workloads(rendered)
+    flag = f"--registry-ca-configmap={NAMESPACE}/corp-ca"
+    assert _containers(workloads["operator"])[0]["args"][-1] == flag
+    assert _containers(workloads["agent"])[1]["args"][-1] == flag
+    role = objects(rendered)[("rbac.authorization.k8s.io/v1", "Role", NAMESPACE,
+                               "wasmgate-agent-registry-ca")]  # fmt: skip
+    assert role["rules"] == [
+        {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["corp-ca"],
+         "verbs": ["get"]},
+    ]  # fmt: skip
+    binding = objects(rendered)[("rbac.authorization.k8s.io/v1", "RoleBinding", NAMESPACE,
+                                  "wasmgate-agent-registry-ca")]  # fmt: skip
+    assert binding["subjects"][0]["name"] == "wasmgate-agent"
+
+
 def test_a_cluster_issuer_replaces_the_self_signed_issuer() -> None:
     rendered = objects(
         helm_template(
@@ -290,6 +307,8 @@ REFUSED = [
     ("extra-arg", ("agent.extraArgs={verbose}",), "at '/agent/extraArgs/0'"),
     ("mirror-without-target", ("registryMirrors={registry.example.com/team}",),
      "at '/registryMirrors/0'"),
+    ("ca-configmap-with-namespace", ("registryCAConfigMap=wasmgate-system/corp-ca",),
+     "at '/registryCAConfigMap'"),
 ]  # fmt: skip
 
 

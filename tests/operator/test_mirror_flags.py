@@ -3,28 +3,16 @@ good values reach the registry settings, bad ones stop the process before it sta
 
 from __future__ import annotations
 
-import argparse
 import os
 
 import pytest
+from run_agent_args import agent_args, run_args
 
 from wasmgate.agent import cli as agent_cli
 from wasmgate.runner import cli as run_cli
 from wasmgate.settings import settings_from_env
 
 GOOD = "registry.example.com/team=mirror.local:5000/team"
-
-
-def _run_args(*argv: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    run_cli.add_arguments(parser)
-    return parser.parse_args(["--kubeconfig=/dev/null", *argv])
-
-
-def _agent_args(*argv: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    agent_cli.add_arguments(parser)
-    return parser.parse_args(["--node=n1", "--kubeconfig=/dev/null", *argv])
 
 
 @pytest.fixture
@@ -45,7 +33,7 @@ def test_environment_mirrors_become_registry_settings() -> None:
 def test_run_flags_add_to_the_environment(clean_env: dict[str, str]) -> None:
     clean_env["WASMGATE_REGISTRY_MIRRORS"] = "ghcr.io/org=cache.local/org"
 
-    run_cli._export(_run_args(f"--registry-mirror={GOOD}", "--registry-mirror=a.example=b.example"))
+    run_cli._export(run_args(f"--registry-mirror={GOOD}", "--registry-mirror=a.example=b.example"))
 
     mirrors = settings_from_env().registry.mirrors
     assert [str(m) for m in mirrors] == [
@@ -59,7 +47,7 @@ def test_run_flags_add_to_the_environment(clean_env: dict[str, str]) -> None:
 def test_run_refuses_a_bad_flag_before_starting(
     clean_env: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = run_cli.run(_run_args("--registry-mirror=https://registry.example.com=mirror.local"))
+    code = run_cli.run(run_args("--registry-mirror=https://registry.example.com=mirror.local"))
 
     assert code == 2
     err = capsys.readouterr().err
@@ -73,7 +61,7 @@ def test_run_refuses_a_bad_environment_naming_the_variable(
 ) -> None:
     clean_env["WASMGATE_REGISTRY_MIRRORS"] = "registry.example.com/team"
 
-    code = run_cli.run(_run_args("--no-webhook"))
+    code = run_cli.run(run_args("--no-webhook"))
 
     assert code == 2
     assert capsys.readouterr().err.startswith(
@@ -83,7 +71,7 @@ def test_run_refuses_a_bad_environment_naming_the_variable(
 
 
 def test_run_refuses_a_prefix_mapped_twice(capsys: pytest.CaptureFixture[str]) -> None:
-    args = _run_args(
+    args = run_args(
         f"--registry-mirror={GOOD}", "--registry-mirror=registry.example.com/team=x.example"
     )
 
@@ -94,7 +82,7 @@ def test_run_refuses_a_prefix_mapped_twice(capsys: pytest.CaptureFixture[str]) -
 
 
 def test_agent_refuses_a_bad_flag_before_starting(capsys: pytest.CaptureFixture[str]) -> None:
-    code = agent_cli.run(_agent_args("--registry-mirror=registry.example.com/team:v1=m.example"))
+    code = agent_cli.run(agent_args("--registry-mirror=registry.example.com/team:v1=m.example"))
 
     assert code == 2
     err = capsys.readouterr().err

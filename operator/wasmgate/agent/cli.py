@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from types import FrameType
 
 from kubernetes import client, config
 
+from wasmgate import proxy_flags, registry_ca_flag
 from wasmgate.agent.agent import Agent
 from wasmgate.agent.settings import (
     DEFAULT_CAPACITY_BYTES,
@@ -75,6 +77,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "host[:port][/path]; repeatable, the longest matching prefix wins); give the operator "
         "(`wasmgate run --registry-mirror`) the same mappings",
     )
+    registry_ca_flag.add_argument(parser)
+    proxy_flags.add_arguments(parser)
     parser.add_argument("--stats-file", type=Path, help="write request counters here (JSON)")
     parser.add_argument(
         "--metrics-port",
@@ -97,14 +101,27 @@ def _api_client(kubeconfig: Path | None) -> client.ApiClient:
 
 def run(args: argparse.Namespace) -> int:
     """Run until SIGTERM or SIGINT; 2 when a flag is malformed."""
+    reference = args.registry_ca_configmap or os.environ.get(registry_ca_flag.ENV)
     try:
         mirrors = parse_mirrors(args.registry_mirror, "--registry-mirror")
+        if reference:
+            registry_ca_flag.parse_reference(reference)
+        proxy_flags.check_flags(args.https_proxy, args.no_proxy)
+        proxy = proxy_flags.proxy_from(os.environ, args.https_proxy, args.no_proxy)
     except InvalidSpec as e:
         print(f"wasmgate agent: {e.message}", file=sys.stderr)
         return 2
     logging.basicConfig(
         level=logging.INFO, format=f"%(asctime)s agent[{args.node}] %(levelname)s %(message)s"
     )
+    api = _api_client(args.kubeconfig)
+    registry = RegistrySettings(plain_http=frozenset(args.plain_http), mirrors=mirrors, proxy=proxy)
+    if reference:
+        try:
+            registry = registry_ca_flag.with_registry_cas(registry, api, reference)
+        except InvalidSpec as e:
+            print(f"wasmgate agent: {e.message}", file=sys.stderr)
+            return 2
     settings = AgentSettings(
         node=args.node,
         store=args.store,
@@ -113,10 +130,10 @@ def run(args: argparse.Namespace) -> int:
         gc_grace_seconds=args.gc_grace,
         resync_seconds=args.resync,
         secret_namespace=args.secret_namespace,
-        registry=RegistrySettings(plain_http=frozenset(args.plain_http), mirrors=mirrors),
+        registry=registry,
         stats_file=args.stats_file,
     )
-    agent = Agent(settings, _api_client(args.kubeconfig))
+    agent = Agent(settings, api)
     if args.metrics_port is not None:
         serve(METRICS_ADDRESS, args.metrics_port)
 

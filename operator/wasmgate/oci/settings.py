@@ -10,9 +10,13 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wasmgate.oci.mirror import RegistryMirror, mirrored
 from wasmgate.oci.reference import Reference, normalize_registry
+
+if TYPE_CHECKING:
+    from wasmgate.oci.proxy import ProxySettings
 
 DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 # Above trust's default cap on signatures (16): a legacy .sig manifest carries one layer per
@@ -47,6 +51,9 @@ class RegistrySettings:
     """Registry hosts (`host[:port]`) reached over plain HTTP. Default: none, HTTPS only."""
     ca_bundles: Mapping[str, Path] = field(default_factory=dict)
     """Per registry host, a PEM CA bundle that replaces the system roots. Default: none."""
+    default_ca_bundle: Path | None = None
+    """PEM bundle for registries without one in `ca_bundles` (the system roots plus a cluster CA,
+    see registry_ca.py). Default: none, the system roots."""
     blocked_networks: tuple[str, ...] = DEFAULT_BLOCKED_NETWORKS
     """CIDRs we never connect to, checked on the connected socket. Default: link-local+metadata."""
     max_manifest_bytes: int = DEFAULT_MAX_MANIFEST_BYTES
@@ -67,6 +74,8 @@ class RegistrySettings:
     """First wait between tries in seconds, doubled each time. Default 0.5."""
     backoff_max: float = DEFAULT_BACKOFF_MAX_SECONDS
     """Longest wait between tries in seconds. Default 8."""
+    proxy: ProxySettings | None = None
+    """HTTPS proxy for registries (proxy.py; `--https-proxy`, HTTPS_PROXY). Default: none."""
     mirrors: tuple[RegistryMirror, ...] = ()
     """Registry mirrors (`--registry-mirror`): references under a prefix are read from the
     mirror; plain HTTP, CA bundles and the address block apply to the mirror host. Default: none."""

@@ -9,6 +9,7 @@ Failures leave here as `WasmgateError`s whose reason separates "the registry is 
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -22,6 +23,7 @@ from wasmgate.errors import InvalidSpec, RegistryAuthFailed, RegistryUnavailable
 from wasmgate.oci.auth import Authenticator
 from wasmgate.oci.challenge import parse_challenge
 from wasmgate.oci.credentials import Credential
+from wasmgate.oci.proxy import check_target
 from wasmgate.oci.reference import DOCKER_HUB, DOCKER_HUB_ENDPOINT, normalize_registry
 from wasmgate.oci.settings import RegistrySettings
 from wasmgate.oci.ssrf import AddressBlocked, checked_pool_classes
@@ -29,12 +31,20 @@ from wasmgate.oci.ssrf import AddressBlocked, checked_pool_classes
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_REDIRECTS = 5
 USER_AGENT = "wasmgate"
+_TLS_REASON = re.compile(r"certificate verify failed: [^(]+|wrong version number|hostname mismatch")
 
 Body = bytes | Path | None
 
 
 class _TLSFailure(RegistryUnavailable):
     """TLS verification failed: a configuration problem that retrying at once will not fix."""
+
+
+def _tls_reason(error: Exception) -> str:
+    """OpenSSL's words for the failure ("certificate verify failed: unable to get local issuer
+    certificate"), else the exception's class."""
+    match = _TLS_REASON.search(str(error))
+    return match.group(0).strip() if match else error.__class__.__name__
 
 
 class _CheckedAdapter(HTTPAdapter):
@@ -70,7 +80,7 @@ class Transport:
         adapter = _CheckedAdapter(checked_pool_classes(settings.networks()))
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
-        bundle = settings.ca_bundles.get(self.registry)
+        bundle = settings.ca_bundles.get(self.registry) or settings.default_ca_bundle
         self._verify: bool | str = str(bundle) if bundle else True
         self.auth = Authenticator(self.registry, credential, self._send_raw)
 
@@ -222,8 +232,9 @@ class Transport:
                 ) from e
             except requests.exceptions.SSLError as e:
                 raise _TLSFailure(
-                    f"TLS with {urlsplit(url).netloc} failed ({e.__class__.__name__}); if the "
-                    "registry uses a private CA, give its bundle in the registry settings"
+                    f"TLS with {urlsplit(url).netloc} failed ({_tls_reason(e)}); if the "
+                    "registry uses a private CA, give its bundle (`wasmgate run` and `wasmgate "
+                    "agent`: --registry-ca-configmap; other commands: --ca-file)"
                 ) from e
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as e:
                 raise RegistryUnavailable(f"{e.__class__.__name__} talking to {url}") from e
@@ -259,4 +270,15 @@ class Transport:
             verify=self._verify,
             allow_redirects=False,
             timeout=(self.settings.connect_timeout, self.settings.read_timeout),
+            proxies=self._proxies(url),
         )
+
+    def _proxies(self, url: str) -> dict[str, str]:
+        """The proxy for this URL, its target judged first; none for plain HTTP, whose
+        credentials would reach the proxy in clear, and for hosts the bypass list names."""
+        proxy = self.settings.proxy
+        parts = urlsplit(url)
+        if proxy is None or parts.scheme != "https" or not proxy.applies_to(parts.netloc):
+            return {}
+        check_target(parts.hostname or "", parts.port or 443, self.settings.networks())
+        return {"https": proxy.url}

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from kubernetes.client import ApiClient
 
+from wasmgate import proxy_flags, registry_ca_flag
 from wasmgate import settings as operator_settings
 from wasmgate.errors import InvalidSpec
 from wasmgate.oci.mirror import parse_mirrors
@@ -82,6 +83,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "policies are still judged for the original reference. Give `wasmgate agent` the same "
         f"mappings (also ${operator_settings.ENV_REGISTRY_MIRRORS}, comma-separated)",
     )
+    registry_ca_flag.add_argument(parser)
+    proxy_flags.add_arguments(parser)
     parser.add_argument(
         "--validation-cache-dir",
         type=Path,
@@ -254,6 +257,9 @@ def _registry_problem(args: argparse.Namespace) -> str | None:
     """A malformed registry flag, named before it is mixed with the environment's values."""
     try:
         parse_mirrors(args.registry_mirror, "--registry-mirror")
+        if args.registry_ca_configmap is not None:
+            registry_ca_flag.parse_reference(args.registry_ca_configmap)
+        proxy_flags.check_flags(args.https_proxy, args.no_proxy)
     except InvalidSpec as e:
         return e.message
     return None
@@ -282,6 +288,12 @@ def _export(args: argparse.Namespace) -> None:
         known = env.get(operator_settings.ENV_REGISTRY_MIRRORS, "")
         mirrors = [m for m in known.split(",") if m] + list(args.registry_mirror)
         env[operator_settings.ENV_REGISTRY_MIRRORS] = ",".join(mirrors)
+    if args.registry_ca_configmap is not None:
+        env[registry_ca_flag.ENV] = args.registry_ca_configmap
+    if args.https_proxy:
+        env[proxy_flags.ENV] = args.https_proxy
+    if args.no_proxy is not None:
+        env[proxy_flags.NO_PROXY_ENV] = args.no_proxy
     if args.validation_cache_dir is not None:
         env[operator_settings.ENV_VALIDATION_CACHE_DIR] = str(args.validation_cache_dir)
     _export_webhook(args)
@@ -322,6 +334,22 @@ def _with_verify_store_image(
     return replace(settings, rollout=replace(settings.rollout, wasmgate_image=image))
 
 
+def _with_registry_cas(
+    settings: operator_settings.OperatorSettings, api: ApiClient
+) -> operator_settings.OperatorSettings:
+    reference = os.environ.get(registry_ca_flag.ENV)
+    if not reference:
+        return settings
+    registry = registry_ca_flag.with_registry_cas(settings.registry, api, reference)
+    LOG.info(
+        "registry CAs from ConfigMap %s: every registry %s, per registry %s",
+        reference,
+        "yes" if registry.default_ca_bundle else "no",
+        ", ".join(sorted(registry.ca_bundles)) or "none",
+    )
+    return replace(settings, registry=registry)
+
+
 def _peering_priority(args: argparse.Namespace) -> int | None:
     if args.peering is None:
         return None
@@ -348,6 +376,11 @@ def run(args: argparse.Namespace) -> int:
     _configure_logging(args.log_file, args.verbose)
     api = api_client(args.kubeconfig)
     settings = _with_verify_store_image(operator_settings.settings_from_env(), api, args)
+    try:
+        settings = _with_registry_cas(settings, api)
+    except InvalidSpec as e:
+        print(f"wasmgate run: {e.message}", file=sys.stderr)
+        return 2
     importlib.import_module("wasmgate.handlers")
     runtime = Runtime(
         settings=settings,
