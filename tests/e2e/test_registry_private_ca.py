@@ -1,5 +1,5 @@
-"""A registry serving TLS from a private CA, trusted only through `--registry-ca-configmap`
-(issue 16 item 2).
+"""A registry serving TLS from a private CA, trusted only through `--registry-ca-configmap`, and
+reached through an HTTPS proxy (issue 16 item 2).
 
 Debian's docker-registry serves TLS with a certificate of a throwaway CA, under its own TLS
 support (no proxy in front). A module is pushed to the kit's plain `distribution` registry,
@@ -7,8 +7,10 @@ signed there by the real cosign (a sigstore bundle: it names the digest, no repo
 copied with its signature into the TLS registry (`wasmgate save`, `wasmgate load --ca-file`).
 The operator, run against the kit's apiserver, does not know the CA: the plugin stays unresolved
 (Resolved Unknown, retried) with OpenSSL's reason and the fix in its condition. Given a ConfigMap
-holding the CA under the registry's key, the same plugin is resolved, verified and validated. A
-ConfigMap that is missing or holds no PEM stops `wasmgate run` naming the object, key and fix.
+holding the CA under the registry's key, and `--https-proxy` naming a local CONNECT proxy, the
+same plugin is resolved, verified and validated through the proxy's tunnels, while a plugin on
+169.254.169.254 is refused (Resolved False, InvalidSpec) before any CONNECT. A ConfigMap that
+is missing or holds no PEM stops `wasmgate run` naming the object, key and fix.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from oci import local_registries
+from support.connect_proxy import ConnectProxy, connect_proxy
 from support.kit import KitHandle
 from support.operator import (
     conditions,
@@ -29,6 +32,7 @@ from support.operator import (
     plugin,
     running_operator,
     wait_plugin,
+    wait_plugins,
 )
 from support.registries import LocalRegistry, of_kit
 from support.signing import BUNDLE, cosign_sign, make_key
@@ -40,6 +44,7 @@ NAMESPACE = "wasmgate-e2e-private-ca"
 KEY_SECRET = "private-ca-e2e-key"
 CONFIGMAP = "registry-ca"
 PLUGIN = "e2e-private-ca"
+METADATA_PLUGIN = "e2e-private-ca-metadata"
 REPOSITORY = "private-ca-e2e/filter"
 
 
@@ -58,6 +63,12 @@ def tls_registry(tmp_path: Path) -> Iterator[LocalRegistry]:
         registry.stop()
 
 
+@pytest.fixture
+def proxy() -> Iterator[ConnectProxy]:
+    with connect_proxy() as running:
+        yield running
+
+
 def _configmap(kit: KitHandle, data: dict[str, str]) -> None:
     kit.run("kubectl", "apply", "-f", "-", input_text=json.dumps({
         "apiVersion": "v1", "kind": "ConfigMap",
@@ -66,7 +77,11 @@ def _configmap(kit: KitHandle, data: dict[str, str]) -> None:
 
 
 def test_plugin_on_a_private_ca_registry_passes_only_with_the_ca_configmap(
-    kit: KitHandle, tls_registry: LocalRegistry, wasm_assets: dict[str, Path], tmp_path: Path
+    kit: KitHandle,
+    tls_registry: LocalRegistry,
+    proxy: ConnectProxy,
+    wasm_assets: dict[str, Path],
+    tmp_path: Path,
 ) -> None:
     assert tls_registry.ca_file is not None
     namespace(kit, NAMESPACE)
@@ -101,16 +116,32 @@ def test_plugin_on_a_private_ca_registry_passes_only_with_the_ca_configmap(
 
         port = tls_registry.host.rsplit(":", 1)[1]
         _configmap(kit, {f"127.0.0.1_{port}.crt": tls_registry.ca_file.read_text()})
-        flag = f"--registry-ca-configmap={NAMESPACE}/{CONFIGMAP}"
-        with running_operator(kit, work, "--no-webhook", "--resync-seconds=3600", flag) as op:
+        flags = (f"--registry-ca-configmap={NAMESPACE}/{CONFIGMAP}", f"--https-proxy={proxy.url}")
+        with running_operator(kit, work, "--no-webhook", "--resync-seconds=3600", *flags) as op:
             plugin(kit, PLUGIN, image, (NAMESPACE, KEY_SECRET))
-            body = wait_plugin(kit, op, PLUGIN, "Validated", "True")
+            plugin(kit, METADATA_PLUGIN, "169.254.169.254/latest/meta-data:v1",
+                   (NAMESPACE, KEY_SECRET))  # fmt: skip
+            bodies = wait_plugins(
+                kit, op, {PLUGIN: ("Validated", "True"), METADATA_PLUGIN: ("Resolved", "False")}
+            )
+            body = bodies[PLUGIN]
             assert conditions(body)["Verified"]["status"] == "True"
             assert body["status"]["digest"] == digest
             assert body["status"]["signature"]["keyFingerprint"] == fingerprint(key.public)
-            kit.kubectl("delete", "wasmplugin", PLUGIN)
+            refused = conditions(bodies[METADATA_PLUGIN])["Resolved"]
+            assert refused["reason"] == "InvalidSpec"
+            assert (
+                "169.254.169.254 resolves to 169.254.169.254, which is in blocked network "
+                "169.254.0.0/16 (judged before the proxy's CONNECT)"
+            ) in refused["message"]
+            # The registry was reached through the proxy, only by tunnels, never the metadata
+            # address.
+            assert proxy.targets and set(proxy.targets) == {tls_registry.host}
+            assert all(line.startswith("CONNECT ") for line in proxy.request_lines)
+            kit.kubectl("delete", "wasmplugin", PLUGIN, METADATA_PLUGIN)
     finally:
-        kit.kubectl("delete", "wasmplugin", PLUGIN, "--ignore-not-found", "--wait=false")
+        kit.kubectl("delete", "wasmplugin", PLUGIN, METADATA_PLUGIN, "--ignore-not-found",
+                    "--wait=false")  # fmt: skip
 
 
 @pytest.mark.parametrize(
