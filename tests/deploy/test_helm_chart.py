@@ -256,6 +256,14 @@ def test_the_registry_ca_configmap_reaches_both_and_the_agent_may_read_only_it()
     assert binding["subjects"][0]["name"] == "wasmgate-agent"
 
 
+def test_the_proxy_reaches_the_operator_and_every_agent() -> None:
+    rendered = helm_template("proxy.https=http://proxy.corp:3128", "proxy.noProxy=.corp")
+    workloads = _workloads(rendered)
+    flags = ["--https-proxy=http://proxy.corp:3128", "--no-proxy=.corp"]
+    assert _containers(workloads["operator"])[0]["args"][-2:] == flags
+    assert _containers(workloads["agent"])[1]["args"][-2:] == flags
+
+
 def test_a_cluster_issuer_replaces_the_self_signed_issuer() -> None:
     rendered = objects(
         helm_template(
@@ -307,6 +315,7 @@ REFUSED = [
     ("extra-arg", ("agent.extraArgs={verbose}",), "at '/agent/extraArgs/0'"),
     ("mirror-without-target", ("registryMirrors={registry.example.com/team}",),
      "at '/registryMirrors/0'"),
+    ("proxy-without-scheme", ("proxy.https=proxy.corp:3128",), "at '/proxy/https'"),
     ("ca-configmap-with-namespace", ("registryCAConfigMap=wasmgate-system/corp-ca",),
      "at '/registryCAConfigMap'"),
 ]  # fmt: skip
