@@ -153,3 +153,40 @@ def test_file_digest_streams_a_file_larger_than_one_chunk(tmp_path: Path) -> Non
     path = tmp_path / "big"
     path.write_bytes(data)
     assert file_digest(path) == _digest(data)
+
+
+def test_a_blob_changed_on_disk_after_it_was_verified_is_removed_by_intact(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    data = b"\0asm\1\0\0\0verified"
+    digest = _digest(data)
+    store.put(digest, lambda p: p.write_bytes(data))
+    assert store.intact(digest)
+    with store.path_for(digest).open("r+b") as handle:  # same name, same size, other bytes
+        handle.seek(4)
+        handle.write(b"\xff")
+    assert not store.intact(digest)
+    assert not store.has(digest)
+    assert not store.intact(digest)
+
+
+def test_intact_rehashes_only_a_file_whose_fingerprint_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("wasmgate.agent.store.RACY_SECONDS", -1.0)
+    store = _store(tmp_path)
+    data = b"\0asm\1\0\0\0unchanged"
+    digest = _digest(data)
+    store.put(digest, lambda p: p.write_bytes(data))
+    hashed: list[Path] = []
+
+    def counted(path: Path) -> str:
+        hashed.append(path)
+        return file_digest(path)
+
+    monkeypatch.setattr("wasmgate.agent.store.file_digest", counted)
+    assert store.intact(digest) and store.intact(digest)
+    assert hashed == []
+    # Touched (mtime set back, ctime moved), bytes unchanged: re-hashed once, kept.
+    os.utime(store.path_for(digest), ns=(0, 0))
+    assert store.intact(digest) and store.intact(digest)
+    assert hashed == [store.path_for(digest)]

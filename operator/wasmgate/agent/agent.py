@@ -143,6 +143,7 @@ class Agent:
             for name, why in sorted(refused.items()):
                 log.info("plugin %s is not staged: %s", name, why)
             self._refused = refused
+        self._drop_changed(set(wanted) | set(pinned))
         with self._lock:
             self._start_pulls(wanted)
             held = self._hold(pinned, wanted)
@@ -157,6 +158,18 @@ class Agent:
                 log.info("collected %s: no plugin referenced it for %.0fs", digest,
                          self.settings.gc_grace_seconds)  # fmt: skip
         self._report(node["metadata"]["uid"])
+
+    def _drop_changed(self, needed: set[str]) -> None:
+        """Remove needed blobs whose file no longer hashes to its name (changed on disk after it
+        was verified) and forget their entry, so this reconcile pulls them again."""
+        with self._lock:
+            present = {d for d in needed if d not in self._in_flight and self.store.has(d)}
+        for digest in sorted(present):
+            if not self.store.intact(digest):
+                log.warning("%s changed on disk after it was verified; pulling it again", digest)
+                with self._lock:
+                    self._ledger.pop(digest, None)
+                    self._verified_at.pop(digest, None)
 
     def _hold(self, pinned: dict[str, str], wanted: dict[str, PullSource]) -> set[str]:
         """Report the stored blobs that only a live revision keeps; the digests held."""

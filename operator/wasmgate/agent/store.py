@@ -6,7 +6,10 @@ partial, torn or tampered file under a final name would be loaded or would block
 Every write therefore goes to a hidden temp file in the same directory (same filesystem, so the
 rename is atomic), is fsynced and re-hashed from disk, renamed, and the directory is fsynced so
 the rename survives a power cut. Hidden files are leftovers of a killed pull and are removed at
-start-up, together with any final file whose bytes no longer match its name.
+start-up, together with any final file whose bytes no longer match its name. While the agent runs,
+a blob whose file changed since it was verified (another inode, size, mtime or ctime: any write
+or replacement through the filesystem) is re-hashed and removed if it no longer matches, so the
+agent pulls it again instead of waiting for its next start.
 """
 
 from __future__ import annotations
@@ -70,6 +73,22 @@ def _fsync_directory(directory: Path) -> None:
         os.close(descriptor)
 
 
+Fingerprint = tuple[int, int, int, int]
+
+
+# File timestamps tick at the kernel's coarse clock (milliseconds), so a write right after a
+# check may leave the fingerprint unchanged; like git's "racily clean" index entries, a
+# fingerprint younger than this is not trusted and the next check hashes again.
+RACY_SECONDS = 2.0
+
+
+def _fingerprint(path: Path) -> Fingerprint:
+    """What a write or a replacement of the file changes: inode, size, mtime and ctime (ctime
+    moves even when someone sets mtime back)."""
+    found = path.stat()
+    return (found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns)
+
+
 def _fsync_file(path: Path) -> None:
     descriptor = os.open(path, os.O_RDONLY)
     try:
@@ -101,6 +120,7 @@ class BlobStore:
         self._lock = threading.Lock()
         self._reserved: dict[str, int] = {}
         self._unreferenced_since: dict[str, float] = {}
+        self._verified: dict[str, Fingerprint] = {}
 
     def path_for(self, digest: str) -> Path:
         """Final path of a digest."""
@@ -142,6 +162,7 @@ class BlobStore:
             digest = f"{ALGORITHM}:{entry.name}"
             if file_digest(path) == digest:
                 verified[digest] = entry.stat().st_size
+                self._remember(digest, _fingerprint(path))
             else:
                 path.unlink(missing_ok=True)
                 corrupt.append(digest)
@@ -149,6 +170,36 @@ class BlobStore:
         if corrupt or partial:
             _fsync_directory(self.directory)
         return ScanResult(verified, corrupt, partial)
+
+    def _remember(self, digest: str, seen: Fingerprint) -> None:
+        if time.time_ns() - max(seen[2], seen[3]) > RACY_SECONDS * 1e9:
+            self._verified[digest] = seen
+        else:
+            self._verified.pop(digest, None)
+
+    def intact(self, digest: str) -> bool:
+        """Whether the blob is still present with the bytes it was verified with.
+
+        The file is re-hashed only when its fingerprint changed since the last check; a file
+        that no longer hashes to its name is removed (and False returned), so the agent pulls it
+        again and verify-store stops refusing it.
+        """
+        path = self.path_for(digest)
+        try:
+            seen = _fingerprint(path)
+            if self._verified.get(digest) == seen:
+                return True
+            matches = file_digest(path) == digest
+        except FileNotFoundError:
+            return False
+        if matches:
+            self._remember(digest, seen)
+            return True
+        log.warning("store: %s changed after it was verified and no longer hashes to its name; "
+                    "removed", path)  # fmt: skip
+        self._verified.pop(digest, None)
+        self.remove(digest)
+        return False
 
     def reserve(self, digest: str, size: int) -> None:
         """Claim room for a pull of `size` bytes; raise StoreFull when the cap would be passed."""
@@ -186,6 +237,8 @@ class BlobStore:
                 )
             size = staging.stat().st_size
             staging.rename(final)
+            # After the rename: a rename moves the file's ctime on most filesystems.
+            self._remember(digest, _fingerprint(final))
         except OSError as e:
             if e.errno not in _NO_SPACE:
                 raise
@@ -203,6 +256,7 @@ class BlobStore:
 
     def remove(self, digest: str) -> None:
         """Delete a blob and make the deletion durable."""
+        self._verified.pop(digest, None)
         self.path_for(digest).unlink(missing_ok=True)
         _fsync_directory(self.directory)
 

@@ -90,7 +90,7 @@ def verify_guest(guest: GuestFile, root: Path) -> Path:
     if actual != f"{ALGORITHM}:{name}":
         raise StoreFileTampered(
             f"{guest.where}: {local} hashes to {actual}, not its name; the file was changed "
-            "after it was staged (the agent removes it and pulls it again at its next start)"
+            "after it was staged (the node agent removes it and pulls it again at its next resync)"
         )
     return local
 
