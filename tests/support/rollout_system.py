@@ -282,11 +282,13 @@ def running_system(
     registry: LocalRegistry,
     assets: dict[str, Path],
     operator_flags: Sequence[str] = (),
+    agent_flags: Sequence[str] = (),
 ) -> Iterator[System]:
-    """Start wasmgate on the kit with a signing key in KEY_SECRET; afterwards thaw whatever a
-    test froze, delete what it created (plugins first: the webhook refuses to delete a scheduler
-    a plugin names) and stop the processes."""
-    processes = start_wasmgate(kit.kit, operator_flags=operator_flags)
+    """Start wasmgate on the kit (the operator with `operator_flags` added, every agent with
+    `agent_flags`) with a signing key in KEY_SECRET; afterwards thaw whatever a test froze,
+    delete what it created (plugins first: the webhook refuses to delete a scheduler a plugin
+    names) and stop the processes."""
+    processes = start_wasmgate(kit.kit, agent_flags=agent_flags, operator_flags=operator_flags)
     key = make_key(kit.bin("cosign"), "p256", work / "key")
     key_secret(kit, SYSTEM_NAMESPACE, KEY_SECRET, key.public)
     with kit.api_client() as api:
