@@ -27,7 +27,7 @@ from support.kit import KitHandle
 from support.operator import apply, key_secret, pull_secret
 from support.pod_placement import digit_rule_broken
 from support.registries import of_kit
-from support.rollout_system import Body, System, condition
+from support.rollout_system import Body, System, condition, delete_all
 from support.signing import make_key
 from wasmgate.api.base import GROUP, VERSION
 from wasmgate.kit.real_node import NODE_NAME, RealNode
@@ -78,9 +78,7 @@ def system(
             if registry.process is not None and not registry.process.running():
                 registry.start()
             try:
-                for plural, name in created.created:
-                    kit.kubectl("delete", plural, name, "--ignore-not-found", "--timeout=60s")
-                kit.kubectl("delete", "wasmtrustpolicy", POLICY, "--ignore-not-found")
+                delete_all(kit, [*created.created, ("wasmtrustpolicy", POLICY)])
             finally:
                 for process in reversed(created.processes):
                     process.stop()

@@ -301,11 +301,28 @@ def running_system(
             if registry.process is not None and registry.process.running():
                 created.signal_registry(signal.SIGCONT)
             try:
-                for plural, name in created.created:
-                    kit.kubectl("delete", plural, name, "--ignore-not-found", "--timeout=60s")
+                delete_all(kit, created.created)
             finally:
                 for process in reversed(created.processes):
                     process.stop()
+
+
+DELETE_TIMEOUT = "180s"
+
+
+def delete_all(kit: KitHandle, objects: Sequence[tuple[str, str]]) -> None:
+    """Delete cluster-scoped `objects` (plural, name) in order, each waited for (the operator's
+    finalizer runs); one that does not go in time loses its finalizers so that no later module
+    meets it, and the cleanup then fails naming it."""
+    stuck = []
+    for plural, name in objects:
+        deleted = kit.kubectl("delete", plural, name, "--ignore-not-found",
+                              f"--timeout={DELETE_TIMEOUT}", check=False)  # fmt: skip
+        if deleted.returncode != 0:
+            stuck.append(f"{plural}/{name}: {deleted.stderr.strip()}")
+            kit.kubectl("patch", plural, name, "--type=merge",
+                        "-p", '{"metadata":{"finalizers":null}}', check=False)  # fmt: skip
+    assert not stuck, "objects not deleted in time (finalizers removed): " + "; ".join(stuck)
 
 
 def tcp_peer_ports(pid: int) -> set[int]:
