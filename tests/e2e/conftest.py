@@ -3,11 +3,14 @@ per session."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from support import fault_clock
+from support.kit import KitHandle
+from support.registries import LocalRegistry, of_kit
 from support.upstream_verdict import AGREEMENT_KEY
 from support.wasm_assets import build_wasm_assets
 from wasmgate.kit.build import binary_path, build
@@ -35,3 +38,14 @@ def pytest_terminal_summary(
     for line in (config.stash.get(AGREEMENT_KEY, None), fault_clock.summary()):
         if line is not None:
             terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def stoppable_source(kit: KitHandle) -> Iterator[LocalRegistry]:
+    """The `oci` registry; running again (same port and content) after the test."""
+    registry = of_kit(kit.kit)["oci"]
+    try:
+        yield registry
+    finally:
+        if registry.process is not None and not registry.process.running():
+            registry.start()

@@ -58,17 +58,6 @@ def policy(kit: KitHandle, key: SigningKey) -> Iterator[None]:
         kit.kubectl("delete", "wasmtrustpolicy", POLICY, "--ignore-not-found")
 
 
-@pytest.fixture
-def stoppable_source(kit: KitHandle) -> Iterator[LocalRegistry]:
-    """The `oci` registry; running again (same port and content) after the test."""
-    registry = of_kit(kit.kit)["oci"]
-    try:
-        yield registry
-    finally:
-        if registry.process is not None and not registry.process.running():
-            registry.start()
-
-
 def _json(result: Any) -> dict[str, Any]:
     assert result.returncode in (0, 1), result.stderr
     document: dict[str, Any] = json.loads(result.stdout)

@@ -13,7 +13,6 @@ original does.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -55,17 +54,6 @@ def _policy(allowed: str) -> dict[str, object]:
 
 
 @pytest.fixture
-def source(kit: KitHandle) -> Iterator[LocalRegistry]:
-    """The `oci` registry; running again (same port and content) after the test."""
-    registry = of_kit(kit.kit)["oci"]
-    try:
-        yield registry
-    finally:
-        if registry.process is not None and not registry.process.running():
-            registry.start()
-
-
-@pytest.fixture
 def key(kit: KitHandle, tmp_path: Path) -> SigningKey:
     key = make_key(kit.bin("cosign"), "p256", tmp_path / "key")
     namespace(kit, NAMESPACE)
@@ -99,12 +87,12 @@ def _mirrored_copy(
 
 def test_plugin_on_a_stopped_registry_passes_through_its_mirror(
     kit: KitHandle,
-    source: LocalRegistry,
+    stoppable_source: LocalRegistry,
     key: SigningKey,
     wasm_assets: dict[str, Path],
     tmp_path: Path,
 ) -> None:
-    mirror = of_kit(kit.kit)["distribution"]
+    source, mirror = stoppable_source, of_kit(kit.kit)["distribution"]
     digest = _mirrored_copy(
         kit, source, mirror, wasm_assets["filter_node_name_suffix"], key, tmp_path
     )
