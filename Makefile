@@ -49,12 +49,12 @@ crds: venv  ## regenerate crds/ and docs/reference/api.md from the pydantic mode
 crds-check: venv  ## generated files current, and crds/kustomization.yaml lists each CRD file
 	$(BIN)/wasmgate crds --output crds --docs docs/reference/api.md --check
 	$(BIN)/pytest -q -p no:cacheprovider \
-	  tests/deploy/test_deploy_base.py::test_the_crd_kustomization_lists_every_generated_crd
+	  tests/unit/deploy/test_deploy_base.py::test_the_crd_kustomization_lists_every_generated_crd
 
-unit: venv
-	$(BIN)/pytest --ignore=tests/e2e $(PYTEST_ARGS)
+unit: venv  ## tests/unit: no process of the kit, no kit build (tests/unit/conftest.py enforces it)
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
-e2e: venv kit
+e2e: venv kit  ## tests/e2e: everything that runs a component of the kit
 	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
 
 clean:

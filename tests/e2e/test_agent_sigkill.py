@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.staging_kit import (
+from support.kit import KitHandle
+from support.staging_kit import (
     AgentProcess,
     apply_crds,
     blob_path,
@@ -29,7 +30,6 @@ from agent.staging_kit import (
     stage_plugin,
     wait_entry_state,
 )
-from support.kit import KitHandle
 from wasmgate.kit.nodes import kit_node_name
 from wasmgate.kit.wait import wait_for
 

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agent.staging_kit import (
+from support.kit import KitHandle
+from support.staging_kit import (
     WASMGATE,
     AgentProcess,
     Pushed,
@@ -39,7 +40,6 @@ from agent.staging_kit import (
     verified_status,
     wait_entry_state,
 )
-from support.kit import KitHandle
 from wasmgate.api.base import GROUP, VERSION
 from wasmgate.api.wasmnodecache import WasmNodeCache
 from wasmgate.api.wasmscheduler import WasmSchedulerSpec

@@ -18,9 +18,9 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from agent.staging_kit import REPO_ROOT, delete_if_present
-from agent.staging_kit import build_node_cache_body as cache_body
 from support.kit import KitHandle
+from support.staging_kit import REPO_ROOT, delete_if_present
+from support.staging_kit import build_node_cache_body as cache_body
 from wasmgate.api.base import GROUP, VERSION
 from wasmgate.api.wasmscheduler import WasmScheduler
 from wasmgate.kit.wait import wait_for

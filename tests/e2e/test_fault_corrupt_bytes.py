@@ -28,13 +28,13 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from agent.staging_kit import final_files_match_names
 from support.corrupting_registry import CorruptingRegistry, corrupting_registry
 from support.fault_clock import within_bound
 from support.kit import KitHandle
 from support.pod_placement import digit_rule_broken
 from support.registries import of_kit
 from support.rollout_system import Body, System, condition, running_system
+from support.staging_kit import final_files_match_names
 from support.wasm_assets import with_custom_section
 from wasmgate.api.base import GROUP, VERSION
 from wasmgate.kit.install import AGENT

@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.staging_kit import (
+from support.fault_clock import within_bound
+from support.kit import KitHandle
+from support.staging_kit import (
     AgentProcess,
     apply_crds,
     blob_path,
@@ -30,8 +32,6 @@ from agent.staging_kit import (
     stage_plugin,
     wait_entry_state,
 )
-from support.fault_clock import within_bound
-from support.kit import KitHandle
 from wasmgate.kit.nodes import kit_node_name
 
 pytestmark = pytest.mark.e2e

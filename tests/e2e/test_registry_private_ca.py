@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from oci import local_registries
+from support import local_registries
 from support.connect_proxy import ConnectProxy, connect_proxy
 from support.kit import KitHandle
 from support.operator import (

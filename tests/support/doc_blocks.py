@@ -1,7 +1,7 @@
 """The shell commands shown in Markdown docs, found and turned into one script per file.
 
 The docs promise that every command they show in a ```bash, ```sh or ```console block runs;
-`tests/docs/test_doc_commands.py` keeps that promise by running them. This module is the pure
+`tests/e2e/docs/test_doc_commands.py` keeps that promise by running them. This module is the pure
 part: find fenced blocks (with the line each starts on), split a block into commands (a
 backslash continues a line, a heredoc belongs to the command that opens it, a console block's
 commands are its `$ ` lines), and write the script that runs a file's blocks in order, in one

@@ -13,7 +13,7 @@ does not.
 from __future__ import annotations
 
 SCHEDULER_SERVICE_ACCOUNT = "wasmgate-scheduler"
-"""Must match deploy/scheduler/rbac.yaml (tests/deploy/test_scheduler_rbac.py checks it)."""
+"""Must match deploy/scheduler/rbac.yaml (tests/unit/deploy/test_scheduler_rbac.py checks it)."""
 RBAC_MANIFEST = "deploy/scheduler/rbac.yaml"
 
 
