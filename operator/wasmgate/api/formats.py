@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from wasmgate.api.cel import Rule
 
@@ -42,6 +44,11 @@ _LABEL_NAME = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
 LABEL_KEY_PATTERN = f"^({DNS_SUBDOMAIN_PATTERN[1:-1]}/)?{_LABEL_NAME}$"
 LABEL_VALUE_PATTERN = f"^({_LABEL_NAME})?$"
 MAX_LABEL_KEY_LENGTH = 317  # 253 for the prefix, '/', 63 for the name
+# The longest free-text detail (a reason, a warning, an identity) the operator writes to status.
+MAX_DETAIL_LENGTH = 1024
+
+Digest = Annotated[str, Field(max_length=71, pattern=DIGEST_PATTERN)]
+"""A sha256 digest as status records it: the operator writes it, so a pattern is enough."""
 
 
 def _matches(pattern: str, message: str) -> Rule:

@@ -14,10 +14,9 @@ from pydantic import Field, model_validator
 
 from wasmgate.api.base import ApiModel, Resource, Timestamp
 from wasmgate.api.cel import Rule
-from wasmgate.api.formats import REASON_PATTERN, dns_subdomain_rule
+from wasmgate.api.formats import REASON_PATTERN, Digest, dns_subdomain_rule
 from wasmgate.api.listtypes import MapList
 from wasmgate.api.resource import AGE, KindInfo, PrinterColumn
-from wasmgate.api.wasmplugin_status import Digest
 
 MAX_CACHE_ENTRIES = 512
 

@@ -18,6 +18,7 @@ from wasmgate.api.cel import Rule
 from wasmgate.api.condition import Conditions
 from wasmgate.api.formats import (
     DNS_SUBDOMAIN_PATTERN,
+    Digest,
     check_label_map,
     dns_subdomain_rule,
     image_rules,
@@ -26,7 +27,6 @@ from wasmgate.api.formats import (
 from wasmgate.api.listtypes import MapList
 from wasmgate.api.resource import AGE, KindInfo, PrinterColumn, condition_status_column
 from wasmgate.api.toleration import Toleration
-from wasmgate.api.wasmplugin_status import Digest
 
 DEFAULT_REPLICAS = 1
 MAX_REPLICAS = 10

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from wasmgate.api.conditions import PluginCondition
+from wasmgate.api.validation_status import MAX_IMPORTS, ValidationStatus
 from wasmgate.api.wasmplugin import LOG_SEVERITY_LEVELS, WasmPluginSpec
-from wasmgate.api.wasmplugin_status import MAX_IMPORTS, ValidationStatus
 from wasmgate.errors import InvalidSpec, WasmgateError
 from wasmgate.oci.fetch import fetch_layer
 from wasmgate.oci.reference import parse_reference

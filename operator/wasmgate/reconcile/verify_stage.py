@@ -11,8 +11,8 @@ from typing import Any
 
 from wasmgate.api.base import rfc3339
 from wasmgate.api.conditions import PluginCondition
-from wasmgate.api.wasmplugin_status import (
-    MAX_DETAIL_LENGTH,
+from wasmgate.api.formats import MAX_DETAIL_LENGTH
+from wasmgate.api.signature_status import (
     MAX_REJECTED_SIGNATURES,
     SignatureDiscovery,
     SignatureFormat,

@@ -44,6 +44,21 @@ def with_outcome(
     return changed
 
 
+def failed_as(
+    revisions: Sequence[SchedulerRevision], config_map_name: str
+) -> SchedulerRevision | None:
+    """The Failed revision that ran `config_map_name`, if that configuration failed before."""
+    return next(
+        (
+            revision
+            for revision in revisions
+            if revision.outcome == RevisionOutcome.FAILED
+            and revision.config_map_name == config_map_name
+        ),
+        None,
+    )
+
+
 def supersede_active(revisions: Sequence[SchedulerRevision], keep: int) -> list[SchedulerRevision]:
     """Every Active revision other than `keep` becomes Superseded."""
     return [

@@ -26,7 +26,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from wasmgate.api.condition import Condition, ConditionStatus
+from wasmgate.api.condition import ConditionStatus
 from wasmgate.api.conditions import SchedulerCondition, set_condition
 from wasmgate.api.wasmscheduler import (
     RevisionOutcome,
@@ -38,17 +38,19 @@ from wasmgate.errors import RolloutFailed
 from wasmgate.rollout.config import build_scheduler_config
 from wasmgate.rollout.configmap import build_config_map
 from wasmgate.rollout.deployment import build_deployment, config_hash_of
-from wasmgate.rollout.health import DeploymentObservation, PodObservation, Verdict, judge
+from wasmgate.rollout.desired import active_entries, changed_plugins, desired_entries
+from wasmgate.rollout.health import DeploymentObservation, Verdict, PodObservation, judge
 from wasmgate.rollout.history import (
+    failed_as,
     latest,
     next_revision_number,
-    prune,
     supersede_active,
     with_outcome,
 )
 from wasmgate.rollout.limit import LIMIT_EXCEEDED, choose, plugin_message, scheduler_message
-from wasmgate.rollout.plugins import PluginEntry, entries_from_config
+from wasmgate.rollout.plugins import PluginEntry
 from wasmgate.rollout.settings import RolloutConfig
+from wasmgate.rollout.status_draft import StatusDraft
 
 POLL_SECONDS = 2.0
 STAGING_POLL_SECONDS = 5.0
@@ -114,122 +116,11 @@ class Decision:
     message: str = ""
 
 
-@dataclass
-class _Step:
-    """The status being rewritten by one step."""
-
-    inputs: RolloutInputs
-    revisions: list[SchedulerRevision]
-    conditions: list[Condition]
-    left_out: frozenset[str] = frozenset()
-    """Plugins over the scheduler's limit (wasmgate.rollout.limit): never marked as loaded."""
-
-    def loaded_now(self) -> list[PluginEntry]:
-        """The plugins a configuration of this step runs as their current spec."""
-        return [
-            entry
-            for entry in self.inputs.plugins
-            if not entry.blocked and entry.name not in self.left_out
-        ]
-
-    @property
-    def generation(self) -> int | None:
-        return self.inputs.scheduler.metadata.generation
-
-    def condition(self, type_: str, status: ConditionStatus, reason: str, message: str) -> None:
-        self.conditions = set_condition(
-            self.conditions,
-            type_=type_,
-            status=status,
-            reason=reason,
-            message=message,
-            observed_generation=self.generation,
-            now=self.inputs.now,
-        )
-
-
-def _active_entries(inputs: RolloutInputs, active: SchedulerRevision | None) -> dict[str, Any]:
-    if active is None or active.config_map_name not in inputs.revision_configs:
-        return {}
-    return entries_from_config(inputs.revision_configs[active.config_map_name], active.plugins)
-
-
-def desired_entries(
-    plugins: Sequence[PluginEntry], active: Mapping[str, PluginEntry]
-) -> list[PluginEntry]:
-    """The plugins the next configuration loads: blocked ones as the active revision runs them,
-    unless the live bytes themselves lost their Verified or Validated verdict."""
-    chosen: list[PluginEntry] = []
-    for plugin in plugins:
-        live = active.get(plugin.name)
-        if not plugin.blocked:
-            chosen.append(plugin)
-        elif live is not None and not (
-            plugin.distrusted and live.layer_digest == plugin.layer_digest
-        ):
-            chosen.append(live)
-    return sorted(chosen, key=lambda entry: entry.name)
-
-
-def changed_plugins(
-    entries: Sequence[PluginEntry], active: Mapping[str, PluginEntry]
-) -> list[PluginEntry]:
-    """Entries the scheduler would load differently from the active revision (or newly)."""
-    return [
-        entry
-        for entry in entries
-        if entry.name not in active or not entry.same_config(active[entry.name])
-    ]
-
-
 def _finish(
-    step: _Step,
-    kind: Step,
-    *,
-    active: SchedulerRevision | None,
-    deployment: DeploymentObservation | None,
-    **rest: Any,
+    draft: StatusDraft, kind: Step, *, active: SchedulerRevision | None, **rest: Any
 ) -> Decision:
-    kept, dropped = prune(step.revisions, step.inputs.scheduler.spec.rollout.revision_history_limit)
-    ready = deployment.ready_replicas if deployment else 0
-    available = deployment is not None and deployment.available_replicas > 0
-    step.condition(
-        SchedulerCondition.AVAILABLE,
-        ConditionStatus.TRUE if available else ConditionStatus.FALSE,
-        "MinimumReplicasAvailable" if available else "NoSchedulerAvailable",
-        f"{ready} scheduler pods ready",
-    )
-    rolled = next(c for c in step.conditions if c.type == SchedulerCondition.ROLLED_OUT)
-    both = available and rolled.status == ConditionStatus.TRUE
-    step.condition(
-        SchedulerCondition.READY,
-        ConditionStatus.TRUE if both else rolled.status,
-        "RolledOutAndAvailable" if both else rolled.reason,
-        rolled.message,
-    )
-    status = WasmSchedulerStatus(
-        observed_generation=step.generation,
-        active_revision=active.revision if active else None,
-        config_map_name=active.config_map_name if active else None,
-        plugins=list(active.plugins) if active else [],
-        ready_replicas=ready,
-        revisions=kept,
-        conditions=step.conditions,
-    )
+    status, dropped = draft.finish(active)
     return Decision(step=kind, status=status, delete_config_maps=tuple(dropped), **rest)
-
-
-def _loaded_by(step: _Step) -> str:
-    # Names the scheduler, not the revision's ConfigMap: with the ConfigMap, every new revision
-    # rewrote the RolledOut condition of every plugin it kept (writes grew with plugins times
-    # revisions); the revision is in the WasmScheduler's status.
-    return f"loaded by WasmScheduler {step.inputs.scheduler.metadata.name}"
-
-
-def _rolling_on(step: _Step) -> str:
-    # Without the revision, for the same reason as _loaded_by: a revision superseded while it
-    # rolled would otherwise rewrite the mark of every plugin it carried.
-    return f"rolling out on WasmScheduler {step.inputs.scheduler.metadata.name}"
 
 
 def _marks(
@@ -244,35 +135,42 @@ def decide(inputs: RolloutInputs) -> Decision:
     """One step of the rollout of `inputs.scheduler` (see the module docstring)."""
     scheduler = inputs.scheduler
     previous = scheduler.status or WasmSchedulerStatus()
-    step = _Step(inputs, list(previous.revisions), list(previous.conditions))
-    active = latest(step.revisions, RevisionOutcome.ACTIVE)
-    active_entries = _active_entries(inputs, active)
-    choice = choose(desired_entries(inputs.plugins, active_entries), active_entries)
-    step.left_out = frozenset(entry.name for entry in choice.left_out)
+    draft = StatusDraft(
+        scheduler,
+        inputs.plugins,
+        inputs.deployment,
+        inputs.now,
+        list(previous.revisions),
+        list(previous.conditions),
+    )
+    active = latest(draft.revisions, RevisionOutcome.ACTIVE)
+    running = active_entries(inputs.revision_configs, active)
+    choice = choose(desired_entries(inputs.plugins, running), running)
+    draft.left_out = frozenset(entry.name for entry in choice.left_out)
     name = str(scheduler.metadata.name)
     rendered = (
         (ConditionStatus.FALSE, LIMIT_EXCEEDED, scheduler_message(name, choice))
         if choice.left_out
         else None
     )
-    decision = _decide(step, active, active_entries, choice.loaded, rendered)
+    decision = _decide(draft, inputs, active, running, choice.loaded, rendered)
     # Every step repeats the marks: a plugin left out stays told so, whatever the rollout does.
     marks = _marks(choice.left_out, ConditionStatus.FALSE, LIMIT_EXCEEDED, plugin_message(name))
     return replace(decision, plugin_marks=decision.plugin_marks + marks)
 
 
 def _decide(
-    step: _Step,
+    draft: StatusDraft,
+    inputs: RolloutInputs,
     active: SchedulerRevision | None,
-    active_entries: Mapping[str, PluginEntry],
+    running: Mapping[str, PluginEntry],
     entries: list[PluginEntry],
     rendered: tuple[ConditionStatus, str, str] | None,
 ) -> Decision:
-    inputs = step.inputs
     scheduler, settings = inputs.scheduler, inputs.settings
-    progressing = latest(step.revisions, RevisionOutcome.PROGRESSING)
+    progressing = latest(draft.revisions, RevisionOutcome.PROGRESSING)
     config = build_scheduler_config(scheduler, entries, settings)
-    number = next_revision_number(step.revisions)
+    number = next_revision_number(draft.revisions)
     config_map = build_config_map(scheduler, config, number, settings)
     name: str = config_map["metadata"]["name"]
     status, reason, message = rendered or (
@@ -280,16 +178,16 @@ def _decide(
         RENDERED,
         f"{name} loads {len(entries)} plugins",
     )
-    step.condition(SchedulerCondition.CONFIG_RENDERED, status, reason, message)
+    draft.condition(SchedulerCondition.CONFIG_RENDERED, status, reason, message)
 
     def deploy(config_map_name: str) -> dict[str, Any]:
         return build_deployment(scheduler, config_map_name, settings)
 
     if progressing is not None and progressing.config_map_name == name:
-        return _watch(step, progressing, active, active_entries, entries, deploy)
+        return _watch(draft, inputs, progressing, active, running, entries, deploy)
     if progressing is not None:
-        step.revisions = with_outcome(
-            step.revisions,
+        draft.revisions = with_outcome(
+            draft.revisions,
             progressing.revision,
             RevisionOutcome.SUPERSEDED,
             "replaced by a newer configuration before it finished rolling out",
@@ -297,56 +195,38 @@ def _decide(
 
     keep_running = deploy(active.config_map_name) if active else None
     if active is not None and active.config_map_name == name:
-        step.condition(
-            SchedulerCondition.ROLLED_OUT,
-            ConditionStatus.TRUE,
-            ROLLED_OUT,
-            f"revision {active.revision} ({name}) is running",
-        )
-        current = step.loaded_now()
+        running_now = f"revision {active.revision} ({name}) is running"
+        draft.rolled_out(ConditionStatus.TRUE, ROLLED_OUT, running_now)
+        current = draft.loaded_now()
         return _finish(
-            step,
+            draft,
             Step.IDLE,
             active=active,
-            deployment=inputs.deployment,
             apply_deployment=keep_running,
-            plugin_marks=_marks(current, ConditionStatus.TRUE, ROLLED_OUT, _loaded_by(step)),
+            plugin_marks=_marks(current, ConditionStatus.TRUE, ROLLED_OUT, draft.loaded_by()),
         )
-    failed_before = next(
-        (
-            revision
-            for revision in step.revisions
-            if revision.outcome == RevisionOutcome.FAILED and revision.config_map_name == name
-        ),
-        None,
-    )
+    failed_before = failed_as(draft.revisions, name)
     if failed_before is not None:
         message = (
             f"configuration {name} failed as revision {failed_before.revision}; it is not "
             f"retried until a plugin or the scheduler changes: {failed_before.message}"
         )
-        step.condition(
-            SchedulerCondition.ROLLED_OUT, ConditionStatus.FALSE, RolloutFailed.reason, message
-        )
+        draft.rolled_out(ConditionStatus.FALSE, RolloutFailed.reason, message)
         return _finish(
-            step,
+            draft,
             Step.BLOCKED,
             active=active,
-            deployment=inputs.deployment,
             apply_deployment=keep_running,
             message=message,
         )
     missing = sorted({entry.layer_digest for entry in entries} - inputs.staged)
     if missing:
         message = f"waiting until every scheduler node holds {', '.join(missing)}"
-        step.condition(
-            SchedulerCondition.ROLLED_OUT, ConditionStatus.UNKNOWN, WAITING_FOR_STAGING, message
-        )
+        draft.rolled_out(ConditionStatus.UNKNOWN, WAITING_FOR_STAGING, message)
         return _finish(
-            step,
+            draft,
             Step.WAITING_FOR_STAGING,
             active=active,
-            deployment=inputs.deployment,
             apply_deployment=keep_running,
             requeue_after=STAGING_POLL_SECONDS,
             message=message,
@@ -358,33 +238,32 @@ def _decide(
         created_at=inputs.now,
         outcome=RevisionOutcome.PROGRESSING,
     )
-    step.revisions.append(revision)
+    draft.revisions.append(revision)
     message = f"rolling out revision {number} ({name})"
-    step.condition(SchedulerCondition.ROLLED_OUT, ConditionStatus.UNKNOWN, ROLLING_OUT, message)
-    changed = changed_plugins(entries, active_entries)
+    draft.rolled_out(ConditionStatus.UNKNOWN, ROLLING_OUT, message)
+    changed = changed_plugins(entries, running)
     return _finish(
-        step,
+        draft,
         Step.STARTED,
         active=active,
-        deployment=inputs.deployment,
         create_config_map=config_map,
         apply_deployment=deploy(name),
-        plugin_marks=_marks(changed, ConditionStatus.UNKNOWN, ROLLING_OUT, _rolling_on(step)),
+        plugin_marks=_marks(changed, ConditionStatus.UNKNOWN, ROLLING_OUT, draft.rolling_on()),
         requeue_after=POLL_SECONDS,
         message=message,
     )
 
 
 def _watch(
-    step: _Step,
+    draft: StatusDraft,
+    inputs: RolloutInputs,
     progressing: SchedulerRevision,
     active: SchedulerRevision | None,
-    active_entries: Mapping[str, PluginEntry],
+    running: Mapping[str, PluginEntry],
     entries: Sequence[PluginEntry],
     deploy: Any,
 ) -> Decision:
     """The Progressing revision is still the one wanted: judge how the Deployment is doing."""
-    inputs = step.inputs
     rollout = inputs.scheduler.spec.rollout
     name = progressing.config_map_name
     health = judge(
@@ -399,39 +278,37 @@ def _watch(
     )
     if health.verdict == Verdict.PROGRESSING:
         message = f"rolling out revision {progressing.revision} ({name}): {health.message}"
-        step.condition(SchedulerCondition.ROLLED_OUT, ConditionStatus.UNKNOWN, ROLLING_OUT, message)
+        draft.rolled_out(ConditionStatus.UNKNOWN, ROLLING_OUT, message)
         return _finish(
-            step,
+            draft,
             Step.PROGRESSING,
             active=active,
-            deployment=inputs.deployment,
             apply_deployment=deploy(name),
             requeue_after=POLL_SECONDS,
             message=message,
         )
     if health.verdict == Verdict.SUCCEEDED:
-        step.revisions = supersede_active(
-            with_outcome(step.revisions, progressing.revision, RevisionOutcome.ACTIVE),
+        draft.revisions = supersede_active(
+            with_outcome(draft.revisions, progressing.revision, RevisionOutcome.ACTIVE),
             keep=progressing.revision,
         )
-        now_active = latest(step.revisions, RevisionOutcome.ACTIVE)
+        now_active = latest(draft.revisions, RevisionOutcome.ACTIVE)
         message = f"revision {progressing.revision} ({name}) is running: {health.message}"
-        step.condition(SchedulerCondition.ROLLED_OUT, ConditionStatus.TRUE, ROLLED_OUT, message)
-        current = step.loaded_now()
+        draft.rolled_out(ConditionStatus.TRUE, ROLLED_OUT, message)
+        current = draft.loaded_now()
         return _finish(
-            step,
+            draft,
             Step.SUCCEEDED,
             active=now_active,
-            deployment=inputs.deployment,
             apply_deployment=deploy(name),
-            plugin_marks=_marks(current, ConditionStatus.TRUE, ROLLED_OUT, _loaded_by(step)),
+            plugin_marks=_marks(current, ConditionStatus.TRUE, ROLLED_OUT, draft.loaded_by()),
             message=message,
         )
-    changed = changed_plugins(entries, active_entries)
+    changed = changed_plugins(entries, running)
     culprits = ", ".join(entry.name for entry in changed) or "none (scheduler settings)"
     failure = f"revision {progressing.revision} ({name}) failed: {health.message}"
-    step.revisions = with_outcome(
-        step.revisions,
+    draft.revisions = with_outcome(
+        draft.revisions,
         progressing.revision,
         RevisionOutcome.FAILED,
         f"{failure}; changed: {culprits}",
@@ -443,14 +320,11 @@ def _watch(
     else:
         outcome = f"{failure}; no rollback ({'disabled' if active else 'no earlier revision'})"
         target = None
-    step.condition(
-        SchedulerCondition.ROLLED_OUT, ConditionStatus.FALSE, RolloutFailed.reason, outcome
-    )
+    draft.rolled_out(ConditionStatus.FALSE, RolloutFailed.reason, outcome)
     return _finish(
-        step,
+        draft,
         Step.ROLLED_BACK if rollback else Step.FAILED,
         active=active,
-        deployment=inputs.deployment,
         apply_deployment=target,
         plugin_marks=_marks(changed, ConditionStatus.FALSE, RolloutFailed.reason, outcome),
         message=outcome,

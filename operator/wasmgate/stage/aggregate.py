@@ -13,8 +13,8 @@ from datetime import datetime
 
 from wasmgate.api.condition import Condition, ConditionStatus
 from wasmgate.api.conditions import PluginCondition, set_condition
+from wasmgate.api.staging_status import MAX_FAILING_NODES, FailingNode, StagingStatus
 from wasmgate.api.wasmnodecache import CacheEntry, CacheState, WasmNodeCache
-from wasmgate.api.wasmplugin_status import MAX_FAILING_NODES, FailingNode, StagingStatus
 
 ALL_NODES_STAGED = "AllNodesStaged"
 NO_TARGET_NODES = "NoTargetNodes"

@@ -10,64 +10,32 @@ scheduler cannot use fails the dry run with the call that caused it named.
 
 from __future__ import annotations
 
-import math
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from collections.abc import Callable
 from typing import Any
 
 import wasmtime
 
-from wasmgate.errors import AbiMismatch, DryRunErrorStatus, DryRunTrapped
+from wasmgate.errors import AbiMismatch, DryRunTrapped
 from wasmgate.validate import abi
+from wasmgate.validate.call_budget import (
+    MAX_TABLE_ELEMENTS,
+    Budget,
+    call_budget,
+    deadline_ticks,
+    epoch_ticker,
+    memory_ceiling_bytes,
+    start_budget,
+)
+from wasmgate.validate.call_failure import failure_message
+from wasmgate.validate.call_result import decode_result, result_refusal
 from wasmgate.validate.host import CallState, GuestOutput, HostCallRejected, HostEnvironment
 from wasmgate.validate.report import CallRecord
+from wasmgate.validate.scheduling_cycle import never_called_warnings, run_scheduling_cycle
 from wasmgate.validate.settings import ValidationLimits
 from wasmgate.validate.snapshot import ClusterSnapshot
 
-EPOCH_TICK_SECONDS = 0.002
-MAX_TABLE_ELEMENTS = 1_000_000
-WAZERO_MAX_MEMORY_BYTES = 65536 * 65536  # 65536 pages of 64 KiB, wasm32's and wazero's ceiling
 INSTANTIATE = "instantiate"
-
-
-@contextmanager
-def epoch_ticker(engine: wasmtime.Engine) -> Iterator[None]:
-    """Advance the engine's epoch in the background so deadlines interrupt running guests."""
-    stop = threading.Event()
-
-    def tick() -> None:
-        while not stop.wait(EPOCH_TICK_SECONDS):
-            engine.increment_epoch()
-
-    thread = threading.Thread(target=tick, name="wasmgate-epoch", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
-
-
-def _deadline_ticks(milliseconds: int) -> int:
-    return math.ceil(milliseconds / 1000 / EPOCH_TICK_SECONDS) + 1
-
-
-def _trap_detail(error: wasmtime.WasmtimeError | wasmtime.Trap) -> str:
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    cause = lines[-1] if lines else type(error).__name__
-    frame = next((line for line in lines if line[:1].isdigit() and ":" in line), None)
-    return f"{cause} (at {' '.join(frame.split())})" if frame else cause
-
-
-@dataclass(frozen=True)
-class _Budget:
-    fuel: int
-    milliseconds: int
-    fuel_setting: str
-    time_setting: str
 
 
 class DryRun:
@@ -95,19 +63,11 @@ class DryRun:
         """What upstream tolerates but looks risky: shown in the report, never a refusal."""
         self.store = wasmtime.Store(engine)
         self._warn_about_declared_memory(module)
-        # Upstream caps guest memory only at wazero's 4 GiB; the validator child caps it at its
-        # own data limit. spec.limits.memoryPages is a warning threshold (see run()).
-        memory_bytes = min(WAZERO_MAX_MEMORY_BYTES, limits.child_data_bytes)
-        self.store.set_limits(memory_size=memory_bytes, table_elements=MAX_TABLE_ELEMENTS)
-        self._call_budget = _Budget(
-            limits.call_fuel, limits.call_time_ms, "spec.limits.fuel", "spec.limits.callTimeoutMs"
+        self.store.set_limits(
+            memory_size=memory_ceiling_bytes(limits), table_elements=MAX_TABLE_ELEMENTS
         )
-        self._start_budget = _Budget(
-            limits.start_fuel,
-            limits.start_time_ms,
-            "spec.limits.fuel",
-            "spec.limits.startTimeoutMs",
-        )
+        self._call_budget = call_budget(limits)
+        self._start_budget = start_budget(limits)
         self._exports: dict[str, Any] = {}
         self._exit_code: int | None = None
         self._scheduling_guest = False
@@ -143,61 +103,22 @@ class DryRun:
         memory = self._exports.get(abi.MEMORY_EXPORT)
         return memory.size(self.store) if isinstance(memory, wasmtime.Memory) else 0
 
-    def _failure_message(self, where: str, error: BaseException, budget: _Budget) -> str:
-        if isinstance(error, HostCallRejected):
-            return f"{where}: {error}"
-        if isinstance(error, wasmtime.ExitTrap):
-            return (
-                f"{where} called proc_exit({error.code}); the scheduler's runtime (wazero) "
-                "closes a module that exits, so every later call would fail: return instead"
-            )
-        if isinstance(error, wasmtime.Trap) and error.trap_code == wasmtime.TrapCode.OUT_OF_FUEL:
-            return (
-                f"{where} ran out of fuel after {budget.fuel} units ({budget.fuel_setting}): "
-                "an endless loop, or too much work for a scheduling call"
-            )
-        if isinstance(error, wasmtime.Trap) and error.trap_code == wasmtime.TrapCode.INTERRUPT:
-            return (
-                f"{where} exceeded its wall-clock budget of {budget.milliseconds} ms "
-                f"({budget.time_setting}): an endless loop, or too much work for a scheduling call"
-            )
-        pages = self._memory_pages()
-        memory_note = f"guest memory {pages} pages"
-        ceiling = min(WAZERO_MAX_MEMORY_BYTES, self.limits.child_data_bytes) // 65536
-        if pages * 4 >= ceiling * 3:
-            memory_note += (
-                f": near the validator's ceiling of {ceiling} pages (validator setting "
-                "child_data_bytes), where memory.grow returns -1 and allocators abort"
-            )
-        if isinstance(error, wasmtime.Trap | wasmtime.WasmtimeError):
-            detail = _trap_detail(error)
-            # ENOMEM from mmap/mprotect (the child's rlimits), or the store's ceiling, which is
-            # the child's data limit too.
-            if "os error 12" in detail or "exceeds memory limits" in detail:
-                gib = self.limits.child_data_bytes / 1024**3
-                memory_note += (
-                    f"; the validator child may use {gib:.1f} GiB of memory "
-                    "(validator setting child_data_bytes)"
-                )
-            return f"{where} trapped: {detail} ({memory_note})"
-        return f"{where} failed: {type(error).__name__}: {error} ({memory_note})"
-
     def _invoke(
         self,
         point: str,
         node: str | None,
-        budget: _Budget,
+        budget: Budget,
         action: Callable[[], Any],
     ) -> tuple[Any, CallRecord]:
         self.store.set_fuel(budget.fuel)
-        self.store.set_epoch_deadline(_deadline_ticks(budget.milliseconds))
+        self.store.set_epoch_deadline(deadline_ticks(budget.milliseconds))
         where = point if node is None else f"{point} (node {node})"
         started = time.perf_counter_ns()
         try:
             value = action()
         except (wasmtime.Trap, wasmtime.WasmtimeError, HostCallRejected) as e:
             record = self._record(point, node, budget, started)
-            message = self._failure_message(where, e, budget)
+            message = failure_message(where, e, budget, self._memory_pages(), self.limits)
             update: dict[str, Any] = {"error": message}
             if isinstance(e, wasmtime.Trap) and e.trap_code == wasmtime.TrapCode.INTERRUPT:
                 update["fuel"] = None
@@ -205,7 +126,7 @@ class DryRun:
             raise DryRunTrapped(message) from e
         return value, self._record(point, node, budget, started)
 
-    def _record(self, point: str, node: str | None, budget: _Budget, started: int) -> CallRecord:
+    def _record(self, point: str, node: str | None, budget: Budget, started: int) -> CallRecord:
         micros = (time.perf_counter_ns() - started) // 1000
         return CallRecord(
             point=point,
@@ -265,9 +186,12 @@ class DryRun:
                 "plugin loads, but whatever it does there is lost: fix the guest"
             )
             return self.calls[-1]
-        record = self._decode(spec, raw, state, record)
+        record = decode_result(spec, raw, state, record)
         self.calls.append(record)
-        self._check(spec, record, state)
+        refusal = result_refusal(spec, record, state, "normalizescore" in self._exports)
+        if refusal is not None:
+            self.calls[-1] = self.calls[-1].model_copy(update={"error": refusal.message})
+            raise refusal
         return record
 
     @staticmethod
@@ -327,152 +251,10 @@ class DryRun:
         self.calls.append(record)
         raise error
 
-    @staticmethod
-    def _decode(
-        spec: abi.ExtensionPoint, raw: Any, state: CallState, record: CallRecord
-    ) -> CallRecord:
-        update: dict[str, Any] = {"reason": state.status_reason}
-        if spec.result is abi.ResultKind.NONE:
-            return record.model_copy(update=update)
-        value = int(raw) & 0xFFFFFFFFFFFFFFFF
-        high, low = _signed32(value >> 32), _signed32(value)
-        if spec.result is abi.ResultKind.STATUS:
-            code = low
-        elif spec.result is abi.ResultKind.SCORE:
-            code, update["score"] = low, high
-        elif spec.result is abi.ResultKind.POSTFILTER:
-            code = low
-            update["nominated_node_name"] = state.nominated_node_name
-        else:  # PERMIT packs the code in the high half and a timeout in the low half.
-            code, update["permit_timeout_ms"] = high, value & 0xFFFFFFFF
-        update["status_code"] = code
-        update["status"] = abi.status_name(code)
-        if spec.name == "prefilter":
-            update["node_names"] = state.node_names
-        if spec.name == "normalizescore":
-            update["normalized_scores"] = state.normalized_scores
-        return record.model_copy(update=update)
-
-    def _check(self, spec: abi.ExtensionPoint, record: CallRecord, state: CallState) -> None:
-        where = spec.name if record.node is None else f"{spec.name} (node {record.node})"
-        problems = []
-        if record.status_code is not None and record.status_code not in abi.STATUS_NAMES:
-            problems.append(
-                f"{where} returned status code {record.status_code}; the scheduler framework "
-                f"knows codes 0..{max(abi.STATUS_NAMES)} "
-                f"({', '.join(f'{k} {v}' for k, v in abi.STATUS_NAMES.items())})"
-            )
-        normalizes = "normalizescore" in self._exports
-        if (
-            spec.name == "score"
-            and record.status_code == abi.STATUS_SUCCESS
-            and not normalizes
-            and record.score is not None
-            and not abi.MIN_NODE_SCORE <= record.score <= abi.MAX_NODE_SCORE
-        ):
-            problems.append(
-                f"{where} returned score {record.score}; without normalizescore the scheduler "
-                f"requires {abi.MIN_NODE_SCORE}..{abi.MAX_NODE_SCORE} and fails the cycle otherwise"
-            )
-        if spec.name == "normalizescore":
-            # Upstream (plugin/guest.go normalizeScore) keeps the node scores when the guest
-            # sets no list; a list of another length panics (plugin.go NormalizeScore).
-            normalized = state.normalized_scores or state.node_scores
-            if len(normalized) != len(state.node_scores):
-                problems.append(
-                    f"{where} set {len(normalized)} normalized scores for "
-                    f"{len(state.node_scores)} nodes (result.normalized_score_list); "
-                    "upstream panics on a size mismatch, crashing the scheduler"
-                )
-            out_of_range = {
-                k: v
-                for k, v in normalized.items()
-                if not abi.MIN_NODE_SCORE <= v <= abi.MAX_NODE_SCORE
-            }
-            if out_of_range:
-                problems.append(f"{where} normalized scores outside 0..100: {out_of_range}")
-        if problems:
-            message = "; ".join(problems)
-            self.calls[-1] = self.calls[-1].model_copy(update={"error": message})
-            raise AbiMismatch(message)
-        if record.status_code == abi.STATUS_ERROR:
-            # Upstream returns the guest's Error to the framework, which fails the pod's
-            # scheduling cycle (unlike Unschedulable): a plugin that answers Error here would
-            # do it to real pods too.
-            reason = record.reason or "no reason given"
-            message = (
-                f"{where} answered Error ({reason!r}); the scheduler fails the scheduling cycle "
-                "of a pod on Error: check spec.scheduler.guestConfig and the plugin's "
-                "documentation, or return Unschedulable for a node the plugin rejects"
-            )
-            self.calls[-1] = self.calls[-1].model_copy(update={"error": message})
-            raise DryRunErrorStatus(message)
-
-    # The cycle
-
-    def run_cycle(self, points: list[str]) -> None:
-        reachable, never_called = abi.reachable_points(set(points))
-        for point in never_called:
-            self.warnings.append(
-                f"{point} is exported but upstream never calls it: its mask.go keeps {point} "
-                "only for plugins that also export the main function of its group "
-                "(filter for postfilter, score for prescore/normalizescore, bind for "
-                "prebind/postbind); export that function or drop this one"
-            )
-        snap = self.snapshot
-        pod = snap.pod
-        base = CallState(current_pod=pod)
-        all_nodes = snap.node_names
-
-        if "enqueue" in reachable:
-            self.call("enqueue", CallState())
-        candidates = all_nodes
-        if "prefilter" in reachable:
-            record = self.call("prefilter", replace(base))
-            chosen = [n for n in all_nodes if n in set(record.node_names or ())]
-            if record.status_code == abi.STATUS_SUCCESS and chosen:
-                candidates = chosen
-        for point in ("addpod", "removepod"):
-            if point in reachable:
-                running = snap.running_pod
-                state = replace(base, target_pod=running, current_node=running.node_name)
-                self.call(point, state)
-
-        statuses: dict[str, int] = {}
-        if "filter" in reachable:
-            for node in candidates:
-                record = self.call("filter", replace(base, current_node=node), node)
-                statuses[node] = record.status_code or 0
-        feasible = [n for n in candidates if statuses.get(n, abi.STATUS_SUCCESS) == 0]
-        if "postfilter" in reachable:
-            failed = {n: c for n, c in statuses.items() if c != abi.STATUS_SUCCESS}
-            self.call("postfilter", replace(base, node_to_status=failed))
-
-        # Score even when every node was filtered out, so that score gets a verdict too.
-        scored = feasible or candidates
-        if "prescore" in reachable:
-            self.call("prescore", replace(base, filtered_nodes=list(scored)))
-        scores: dict[str, int] = {}
-        if "score" in reachable:
-            for node in scored:
-                record = self.call("score", replace(base, current_node=node), node)
-                scores[node] = record.score or 0
-        if "normalizescore" in reachable:
-            node_scores = scores or dict.fromkeys(scored, 0)
-            self.call("normalizescore", replace(base, node_scores=node_scores))
-
-        chosen_node = max(scored, key=lambda n: scores.get(n, 0))
-        for point in ("reserve", "permit", "prebind", "bind", "postbind", "unreserve"):
-            if point in reachable:
-                self.call(point, replace(base, current_node=chosen_node))
-
     def run(self, points: list[str], has_start: bool) -> None:
+        reachable, never_called = abi.reachable_points(set(points))
         with epoch_ticker(self.engine):
             self.instantiate(has_start)
-            self.run_cycle(points)
+            self.warnings.extend(never_called_warnings(never_called))
+            run_scheduling_cycle(self.call, self.snapshot, reachable)
         self._warn_about_memory_growth()
-
-
-def _signed32(value: int) -> int:
-    value &= 0xFFFFFFFF
-    return value - (1 << 32) if value & 0x80000000 else value

@@ -10,9 +10,10 @@ from pydantic import ValidationError
 
 from support.api_samples import EXAMPLES, OBJECTS, load
 from wasmgate.api.kinds import KINDS
+from wasmgate.api.staging_status import StagingStatus
 from wasmgate.api.wasmnodecache import WasmNodeCacheStatus
 from wasmgate.api.wasmplugin import PullPolicy, Source
-from wasmgate.api.wasmplugin_status import StagingStatus, WasmPluginStatus
+from wasmgate.api.wasmplugin_status import WasmPluginStatus
 from wasmgate.rollout.compare import holds
 
 ALL = [*EXAMPLES, *OBJECTS]

@@ -19,7 +19,7 @@ from wasmgate.api.conditions import ALL_STEPS_SUCCEEDED, PIPELINE
 from wasmgate.errors import KitError, WasmgateError
 from wasmgate.reconcile.pipeline import WAITING_REASON
 from wasmgate.reconcile.verify_stage import NOT_REQUIRED_REASON
-from wasmgate.rollout import limit, machine
+from wasmgate.rollout import limit, machine, status_draft
 from wasmgate.stage.aggregate import ALL_NODES_STAGED, NO_TARGET_NODES, PULLING
 from wasmgate.stage.plugin_staging import NO_SCHEDULER
 
@@ -34,7 +34,7 @@ ERROR_MODULES = (
 )
 # Errors that never reach a condition: the local kit's own failures.
 NOT_CONDITIONS = (KitError,)
-# Available/Ready reasons of a WasmScheduler, written as literals in rollout/machine.py.
+# Available/Ready reasons of a WasmScheduler, written as literals in rollout/status_draft.py.
 SCHEDULER_LITERALS = ("MinimumReplicasAvailable", "NoSchedulerAvailable", "RolledOutAndAvailable")
 
 
@@ -80,7 +80,7 @@ def test_the_sources_give_the_reasons_we_expect_to_check() -> None:
     assert {"ValidatorUnavailable", "StoreFileTampered", "KubernetesApiUnavailable"} <= reasons
     assert "KitError" not in reasons
     for literal in SCHEDULER_LITERALS:
-        assert f'"{literal}"' in Path(machine.__file__).read_text(), literal
+        assert f'"{literal}"' in Path(status_draft.__file__).read_text(), literal
 
 
 def test_troubleshooting_lists_every_condition_reason() -> None:

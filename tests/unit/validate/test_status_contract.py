@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wasmgate.api.wasmplugin_status import ValidationStatus
+from wasmgate.api.validation_status import ValidationStatus
 from wasmgate.validate import validate
 
 
