@@ -17,6 +17,7 @@ from wasmgate.oci.settings import RegistrySettings
 from wasmgate.proxy_flags import proxy_from
 from wasmgate.rollout.settings import RolloutConfig
 from wasmgate.trust.settings import TrustSettings
+from wasmgate_admission.settings import AdmissionSettings
 
 DEFAULT_RESYNC_SECONDS = 300.0
 DEFAULT_RETRY_BASE_SECONDS = 5.0
@@ -74,6 +75,8 @@ class OperatorSettings:
     `kubectl describe` looks for them."""
     rollout: RolloutConfig = field(default_factory=RolloutConfig)
     """Namespace, store path and thresholds of scheduler Deployments."""
+    admission: AdmissionSettings = field(default_factory=AdmissionSettings)
+    """Whether and where the admission webhook is served. Default: served on 127.0.0.1:9443."""
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -98,8 +101,10 @@ def _list(env: Mapping[str, str], name: str) -> list[str]:
 
 def settings_from_env(env: Mapping[str, str] | None = None) -> OperatorSettings:
     """Settings from WASMGATE_* variables; unset variables keep the defaults. A malformed
-    WASMGATE_REGISTRY_MIRRORS or proxy variable raises InvalidSpec naming it and the fix."""
+    WASMGATE_REGISTRY_MIRRORS or proxy variable raises InvalidSpec naming it and the fix, any
+    other malformed variable ValueError naming it (the webhook's are read first)."""
     env = os.environ if env is None else env
+    admission = AdmissionSettings.from_env(env)
     plain_http = frozenset(_list(env, ENV_PLAIN_HTTP_REGISTRIES))
     return OperatorSettings(
         reconcile=ReconcileSettings(
@@ -115,4 +120,5 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> OperatorSettings:
         validation_cache_dir=_path(env, ENV_VALIDATION_CACHE_DIR),
         work_dir=_path(env, ENV_WORK_DIR),
         events_namespace=env.get(ENV_EVENTS_NAMESPACE) or DEFAULT_EVENTS_NAMESPACE,
+        admission=admission,
     )

@@ -1,6 +1,6 @@
 """What the kopf handlers of admission share: request shape, answers and the served settings.
 
-handlers.py must stay the only module importing kopf decorators, and stay glue; the pieces here
+The kopf registrations (wasmgate.runner.handlers.admission) must stay glue; the pieces here
 turn kopf's keyword arguments into the AdmissionReview request the pure checks read, a Verdict
 back into kopf's warnings list and the denial exception the caller raises, and set up what the
 webhook serves with: certificates, the ValidatingWebhookConfiguration and kopf's WebhookServer.

@@ -1,7 +1,9 @@
 """Where and how the admission webhook serves, as one frozen settings object.
 
-`wasmgate run` exports its `--webhook-*` flags as the WASMGATE_WEBHOOK_* variables read here
-(handlers.py reads them when it is imported, to decide whether to register the webhook at all).
+The WASMGATE_WEBHOOK_* variables read here and `wasmgate run`'s `--webhook-*` flags are two
+spellings of one input: the runner lays the flags over the variables and parses them here once.
+The result travels inside the operator's settings; its `enabled` decides whether the webhook's
+kopf handlers are registered at all.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from wasmgate.agent import cli as agent_cli
 from wasmgate.errors import InvalidSpec
 from wasmgate.oci.settings import RegistrySettings
 from wasmgate.runner import cli as run_cli
+from wasmgate.runner.run_settings import registry_ca_reference
 
 
 class _FakeCoreV1:
@@ -126,10 +127,12 @@ def test_run_refuses_a_bad_reference_before_starting(
     assert registry_ca_flag.ENV not in clean_env
 
 
-def test_run_exports_a_good_reference(clean_env: dict[str, str]) -> None:
-    run_cli._export(run_args("--registry-ca-configmap=wasmgate-system/registry-ca"))
+def test_run_takes_a_good_reference_over_the_environment(clean_env: dict[str, str]) -> None:
+    clean_env[registry_ca_flag.ENV] = "other/ignored"
+    args = run_args("--registry-ca-configmap=wasmgate-system/registry-ca")
 
-    assert clean_env[registry_ca_flag.ENV] == "wasmgate-system/registry-ca"
+    assert registry_ca_reference(args, clean_env) == "wasmgate-system/registry-ca"
+    assert registry_ca_reference(run_args(), clean_env) == "other/ignored"
 
 
 def test_agent_refuses_a_bad_reference_before_starting(

@@ -10,6 +10,7 @@ import pytest
 from support.run_agent_args import agent_args, run_args
 from wasmgate.agent import cli as agent_cli
 from wasmgate.runner import cli as run_cli
+from wasmgate.runner.run_settings import checked_settings
 from wasmgate.settings import settings_from_env
 
 GOOD = "registry.example.com/team=mirror.local:5000/team"
@@ -33,15 +34,15 @@ def test_environment_mirrors_become_registry_settings() -> None:
 def test_run_flags_add_to_the_environment(clean_env: dict[str, str]) -> None:
     clean_env["WASMGATE_REGISTRY_MIRRORS"] = "ghcr.io/org=cache.local/org"
 
-    run_cli._export(run_args(f"--registry-mirror={GOOD}", "--registry-mirror=a.example=b.example"))
+    args = run_args(f"--registry-mirror={GOOD}", "--registry-mirror=a.example=b.example")
 
-    mirrors = settings_from_env().registry.mirrors
+    mirrors = checked_settings(args, clean_env).registry.mirrors
     assert [str(m) for m in mirrors] == [
         "ghcr.io/org=cache.local/org",
         GOOD,
         "a.example=b.example",
     ]
-    assert run_cli._settings_problem() is None
+    assert clean_env["WASMGATE_REGISTRY_MIRRORS"] == "ghcr.io/org=cache.local/org"
 
 
 def test_run_refuses_a_bad_flag_before_starting(

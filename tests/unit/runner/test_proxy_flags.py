@@ -12,6 +12,7 @@ from wasmgate import proxy_flags
 from wasmgate.agent import cli as agent_cli
 from wasmgate.oci.proxy import ProxySettings
 from wasmgate.runner import cli as run_cli
+from wasmgate.runner.run_settings import settings_from_args
 from wasmgate.settings import settings_from_env
 
 PROXY = "http://proxy.corp.example:3128"
@@ -31,11 +32,12 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 def test_run_flags_reach_the_registry_settings(clean_env: dict[str, str]) -> None:
     clean_env["HTTPS_PROXY"] = "http://ignored:1"
 
-    run_cli._export(run_args(f"--https-proxy={PROXY}", "--no-proxy=.corp.example,10.0.0.0/8"))
+    args = run_args(f"--https-proxy={PROXY}", "--no-proxy=.corp.example,10.0.0.0/8")
 
-    assert settings_from_env().registry.proxy == ProxySettings(
+    assert settings_from_args(args, clean_env).registry.proxy == ProxySettings(
         PROXY, (".corp.example", "10.0.0.0/8")
     )
+    assert proxy_flags.ENV not in clean_env
     assert settings_from_env({}).registry.proxy is None
 
 

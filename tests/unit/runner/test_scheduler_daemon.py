@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from wasmgate import handlers
+from wasmgate.runner.handlers import schedulers
 from wasmgate.settings import OperatorSettings
 
 
@@ -48,8 +48,8 @@ def test_any_exception_is_logged_and_retried_after_the_base_delay(
         locks=SimpleNamespace(hold=None),
         wakeups=SimpleNamespace(count=0, wait=wait),
     )
-    monkeypatch.setattr(handlers, "scheduler_pass", failing_pass)
-    handlers.wasmscheduler_rollout("s", stopped, memo)  # type: ignore[arg-type]
+    monkeypatch.setattr(schedulers, "scheduler_pass", failing_pass)
+    schedulers.wasmscheduler_rollout("s", stopped, memo)  # type: ignore[arg-type]
     assert waits == [settings.reconcile.retry_base_seconds] * 2
     assert [r.message for r in caplog.records] == ["WasmScheduler s: pass failed, retrying"] * 2
     assert "List should have at most 64 items" in (caplog.records[0].exc_text or "")

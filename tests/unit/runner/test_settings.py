@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from wasmgate.handlers import _moving_tag
 
+from wasmgate.runner.handlers.plugins import _moving_tag
 from wasmgate.settings import ReconcileSettings, settings_from_env
 
 

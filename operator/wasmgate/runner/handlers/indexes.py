@@ -1,0 +1,105 @@
+"""The operator's kopf indexes, and how a handler reads one.
+
+Indexes keep, in memory, the version of every Secret, the spec of every WasmTrustPolicy and the
+bodies scheduler passes read, so a pass that changes nothing reads neither the registry nor a
+Secret, and a scheduler pass lists nothing. Their function names are their ids and the names of
+the keyword arguments kopf passes every handler: renaming one breaks its readers.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+
+from wasmgate.api.base import GROUP, VERSION
+from wasmgate.api.wasmplugin import WasmPluginSpec
+from wasmgate.reconcile.material import plugin_secret_refs
+from wasmgate.reconcile.scheduler_pass import node_shape
+
+PLUGINS = "wasmplugins"
+POLICIES = "wasmtrustpolicies"
+SCHEDULERS = "wasmschedulers"
+NODE_CACHES = "wasmnodecaches"
+ALL = "all"
+"""The one key of indexes that keep every object of a kind."""
+
+SecretVersions = kopf.Index[tuple[str, str], str]
+Policies = kopf.Index[str, tuple[str, dict[str, Any]]]
+Names = kopf.Index[Any, str]
+
+
+def index(kwargs: Mapping[str, Any], name: str) -> Any:
+    """The index `name` among a handler's keyword arguments."""
+    # kopf passes every index as a keyword argument named after its function; its handler
+    # protocols admit extra arguments only through **kwargs.
+    return kwargs[name]
+
+
+def wasmgate_secret_versions(
+    namespace: str | None, name: str, uid: str, meta: kopf.Meta, **_: Any
+) -> dict[tuple[str, str], str]:
+    return {(namespace or "", name): f"{uid}:{meta.get('resourceVersion', '')}"}
+
+
+def wasmgate_policies(
+    name: str, spec: Mapping[str, Any], **_: Any
+) -> dict[str, tuple[str, dict[str, Any]]]:
+    return {ALL: (name, dict(spec))}
+
+
+def wasmgate_policy_secrets(name: str, spec: Mapping[str, Any], **_: Any) -> dict[Any, str]:
+    keys = spec.get("keys") or []
+    refs = [k.get("secretRef", {}) for k in keys] + [spec.get("trustedRootRef") or {}]
+    return {(r["namespace"], r["name"]): name for r in refs if "namespace" in r and "name" in r}
+
+
+def wasmgate_plugin_secrets(name: str, spec: Mapping[str, Any], **_: Any) -> dict[Any, str]:
+    try:
+        parsed = WasmPluginSpec.model_validate(spec)
+    except ValueError:
+        return {}
+    refs = plugin_secret_refs(parsed)
+    return {(r.namespace, r.name): name for r in refs}
+
+
+def wasmgate_plugin_names(name: str, **_: Any) -> dict[str, str]:
+    return {ALL: name}
+
+
+def wasmgate_scheduler_names(name: str, **_: Any) -> dict[str, str]:
+    return {ALL: name}
+
+
+# What scheduler passes read, kept by the watches instead of listed on every pass (four LISTs
+# per pass per WasmScheduler were most of the operator's reads). Copies: kopf's bodies are views.
+def wasmgate_scheduler_bodies(body: kopf.Body, **_: Any) -> dict[str, dict[str, Any]]:
+    return {ALL: copy.deepcopy(dict(body))}
+
+
+def wasmgate_plugin_bodies(body: kopf.Body, **_: Any) -> dict[str, dict[str, Any]]:
+    return {ALL: copy.deepcopy(dict(body))}
+
+
+def wasmgate_node_cache_bodies(body: kopf.Body, **_: Any) -> dict[str, dict[str, Any]]:
+    return {ALL: copy.deepcopy(dict(body))}
+
+
+def wasmgate_node_shapes(body: kopf.Body, **_: Any) -> dict[str, dict[str, Any]]:
+    return {ALL: node_shape(body)}
+
+
+def register(registry: kopf.OperatorRegistry) -> None:
+    """Add the indexes to `registry`; they take no settings."""
+    kopf.index("", "v1", "secrets", registry=registry)(wasmgate_secret_versions)
+    kopf.index(GROUP, VERSION, POLICIES, registry=registry)(wasmgate_policies)
+    kopf.index(GROUP, VERSION, POLICIES, registry=registry)(wasmgate_policy_secrets)
+    kopf.index(GROUP, VERSION, PLUGINS, registry=registry)(wasmgate_plugin_secrets)
+    kopf.index(GROUP, VERSION, PLUGINS, registry=registry)(wasmgate_plugin_names)
+    kopf.index(GROUP, VERSION, SCHEDULERS, registry=registry)(wasmgate_scheduler_names)
+    kopf.index(GROUP, VERSION, SCHEDULERS, registry=registry)(wasmgate_scheduler_bodies)
+    kopf.index(GROUP, VERSION, PLUGINS, registry=registry)(wasmgate_plugin_bodies)
+    kopf.index(GROUP, VERSION, NODE_CACHES, registry=registry)(wasmgate_node_cache_bodies)
+    kopf.index("", "v1", "nodes", registry=registry)(wasmgate_node_shapes)

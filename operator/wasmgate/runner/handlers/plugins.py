@@ -1,0 +1,193 @@
+"""WasmPlugin handlers: one plugin pass per change, resume, trigger and resync.
+
+A pass reads the object, runs `reconcile.plugin_pass` and writes status, the stage-inputs
+annotation and Events. Passes start on create, spec change, operator resume, a trigger annotation
+(set by trust_material.py when a referenced Secret or a WasmTrustPolicy changes) and a periodic
+timer (which re-resolves `pullPolicy: Always` tags); the timer's interval is a setting, which is
+why handlers are registered with the settings in hand.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Collection, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+
+from wasmgate.api.base import GROUP, VERSION
+from wasmgate.api.plugin_json import scheduler_names
+from wasmgate.api.wasmplugin import PullPolicy
+from wasmgate.errors import WasmgateError
+from wasmgate.oci.reference import parse_reference
+from wasmgate.reconcile.deps import KubernetesApiUnavailable, NamedPolicy, StageDeps
+from wasmgate.reconcile.material import SecretVersion
+from wasmgate.reconcile.pipeline import Outcome
+from wasmgate.reconcile.plugin_pass import (
+    INPUTS_ANNOTATION,
+    plugin_pass,
+    recorded_inputs,
+    status_changes,
+)
+from wasmgate.reconcile.scheduler_pass import write_staging
+from wasmgate.reconcile.stages import plugin_stages
+from wasmgate.runner import cluster
+from wasmgate.runner.handlers.indexes import (
+    ALL,
+    PLUGINS,
+    Names,
+    Policies,
+    SecretVersions,
+    index,
+)
+from wasmgate.runner.runtime import Runtime
+from wasmgate.settings import OperatorSettings
+
+TRIGGER_ANNOTATION = "wasmgate.dev/reconcile-requested"
+
+logger = logging.getLogger(__name__)
+
+# Key Secrets a pass read, reused while the Secret index shows the same version.
+SECRET_DATA = cluster.SecretData()
+
+
+def _deps(
+    memo: Runtime,
+    policies: Sequence[NamedPolicy],
+    secret_version: SecretVersion,
+) -> StageDeps:
+    settings = memo.settings
+
+    def read_secret(namespace: str, name: str) -> Mapping[str, str]:
+        version = secret_version(namespace, name)
+        return SECRET_DATA.read(memo.api, namespace, name, version)
+
+    return StageDeps(
+        registry=settings.registry,
+        trust=settings.trust,
+        read_secret=read_secret,
+        policies=policies,
+        clock=lambda: datetime.now(UTC),
+        validation_cache=memo.validation_cache,
+        work_dir=settings.work_dir,
+    )
+
+
+def _run_pass(
+    memo: Runtime,
+    body: kopf.Body,
+    kwargs: Mapping[str, Any],
+    rerun: Collection[str] = (),
+) -> Outcome | None:
+    name = str(body.metadata.name)
+    versions: SecretVersions = index(kwargs, "wasmgate_secret_versions")
+    policies: Policies = index(kwargs, "wasmgate_policies")
+
+    def secret_version(namespace: str, secret: str) -> str | None:
+        return next(iter(versions.get((namespace, secret), [])), None)
+
+    started = time.perf_counter()
+    with memo.locks.hold(name):
+        try:
+            stored = cluster.read_plugin(memo.api, name)
+        except KubernetesApiUnavailable as e:
+            delay = memo.settings.reconcile.retry_base_seconds
+            raise kopf.TemporaryError(e.message, delay=delay) from e
+        if stored is None or stored.get("metadata", {}).get("deletionTimestamp"):
+            return None
+        outcome = plugin_pass(
+            stored,
+            raw_policies=list(policies.get(ALL, [])),
+            secret_version=secret_version,
+            make_deps=lambda named: _deps(memo, named, secret_version),
+            make_stages=plugin_stages,
+            now=datetime.now(UTC),
+            rerun=rerun,
+        )
+        # Status first: if the annotation were written first and the status write failed, a
+        # later pass would take the old conditions for results of the new inputs.
+        changes = status_changes(stored.get("status") or {}, outcome.status)
+        if changes:
+            cluster.write_plugin_status(memo.api, name, changes)
+        if outcome.inputs != recorded_inputs(stored):
+            inputs = {INPUTS_ANNOTATION: _json(outcome.inputs)}
+            cluster.write_plugin_annotations(memo.api, name, inputs)
+    for event in outcome.events:
+        kopf.event(body, type=event.type, reason=event.reason, message=event.message)
+    _stage_without_scheduler(memo, stored, kwargs)
+    ran = ", ".join(outcome.ran) or "nothing"
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    phase = outcome.status.get("phase")
+    logger.info("WasmPlugin %s: pass ran %s; phase %s; %.0f ms", name, ran, phase, elapsed_ms)
+    return outcome
+
+
+def _stage_without_scheduler(
+    memo: Runtime, plugin: Mapping[str, Any], kwargs: Mapping[str, Any]
+) -> None:
+    """Say so in Staged when none of the plugin's WasmSchedulers exists (no daemon would).
+
+    The scheduler names come from the index, so a plugin whose scheduler exists costs nothing;
+    `write_staging` re-reads the plugin under its lock and writes only if it is ready to stage.
+    """
+    known: Names = index(kwargs, "wasmgate_scheduler_names")
+    if not set(known.get(ALL, [])).intersection(scheduler_names(plugin)):
+        write_staging(memo.api, str(plugin["metadata"]["name"]), {}, [], [], memo.locks.hold)
+
+
+def _json(values: Mapping[str, str]) -> str:
+    return json.dumps(dict(values), sort_keys=True, separators=(",", ":"))
+
+
+def wasmplugin_reconcile(body: kopf.Body, memo: Runtime, retry: int, **kwargs: Any) -> None:
+    outcome = _run_pass(memo, body, kwargs)
+    if outcome is not None and outcome.retry is not None:
+        error: WasmgateError = outcome.retry
+        raise kopf.TemporaryError(
+            f"{error.reason}: {error.message}",
+            delay=memo.settings.reconcile.retry_delay(retry),
+        )
+
+
+def _moving_tag(spec: Mapping[str, Any]) -> bool:
+    """Whether the periodic pass must resolve again: pullPolicy Always on an unpinned tag."""
+    source = spec.get("source") or {}
+    if source.get("pullPolicy") != PullPolicy.ALWAYS.value or source.get("digest"):
+        return False
+    try:
+        return parse_reference(str(source.get("image", ""))).digest is None
+    except WasmgateError:
+        return False
+
+
+def wasmplugin_resync(body: kopf.Body, spec: kopf.Spec, memo: Runtime, **kwargs: Any) -> None:
+    # Temporary failures are retried by the change handler's backoff; the timer only records.
+    rerun = ("resolve",) if _moving_tag(spec) else ()
+    _run_pass(memo, body, kwargs, rerun)
+
+
+def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> None:
+    """Add the WasmPlugin handlers to `registry`, the timer every `reconcile.resync_seconds`."""
+    # The ids are stored in every plugin's kopf progress annotations: keep them. When one change
+    # touches both the spec and the trigger annotation, kopf runs the trigger's handler first.
+    reconcile = wasmplugin_reconcile
+    kopf.on.update(
+        GROUP,
+        VERSION,
+        PLUGINS,
+        id="reconcile-trigger",
+        field=("metadata", "annotations", TRIGGER_ANNOTATION),
+        registry=registry,
+    )(reconcile)
+    kopf.on.update(GROUP, VERSION, PLUGINS, id="reconcile-spec", field="spec", registry=registry)(
+        reconcile
+    )
+    kopf.on.create(GROUP, VERSION, PLUGINS, id="reconcile", registry=registry)(reconcile)
+    kopf.on.resume(GROUP, VERSION, PLUGINS, id="reconcile", registry=registry)(reconcile)
+    resync = settings.reconcile.resync_seconds
+    kopf.timer(GROUP, VERSION, PLUGINS, interval=resync, initial_delay=resync, registry=registry)(
+        wasmplugin_resync
+    )

@@ -1,0 +1,138 @@
+"""WasmScheduler handlers: one daemon per WasmScheduler runs its staging and rollout passes.
+
+Each daemon runs `reconcile.scheduler_pass` (staging status of its plugins, then one rollout
+step) whenever a WasmPlugin, WasmNodeCache, Node or WasmScheduler changes, and again when the
+rollout step asks to be called back (while pods roll). The `wake_on_*` event handlers only bump
+the shared wake-up counter the daemons wait on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any, cast
+
+import kopf
+import urllib3
+from kubernetes.client.exceptions import ApiException
+
+from wasmgate.api.base import GROUP, VERSION
+from wasmgate.metrics import record_rollout
+from wasmgate.reconcile.scheduler_pass import Snapshot, scheduler_pass
+from wasmgate.rollout.machine import Step
+from wasmgate.runner.handlers.indexes import ALL, NODE_CACHES, PLUGINS, SCHEDULERS, index
+from wasmgate.runner.runtime import Runtime
+
+# Steps a scheduler pass repeats while nothing happens; the others are logged and counted.
+QUIET_STEPS = frozenset({Step.IDLE, Step.PROGRESSING, Step.WAITING_FOR_STAGING})
+SNAPSHOT_ATTEMPTS = 5
+WAKE_UP_PREFIX = "wake_on_"
+"""How the ids of the wake-up handlers start (the CLI quiets their success lines)."""
+
+logger = logging.getLogger(__name__)
+
+
+def _every(kwargs: Mapping[str, Any], name: str) -> list[dict[str, Any]]:
+    """The values of an index, copied from this (daemon) thread while kopf's event loop may
+    update it: a copy that meets a change starts again."""
+    store = index(kwargs, name)
+    for _attempt in range(SNAPSHOT_ATTEMPTS):
+        try:
+            return list(store.get(ALL, []))
+        except RuntimeError:  # changed size during iteration
+            continue
+    return list(store.get(ALL, []))
+
+
+def _snapshot(kwargs: Mapping[str, Any]) -> Snapshot | None:
+    """The cluster as the watches hold it; None (list instead) when run without the indexes."""
+    names = (
+        "wasmgate_scheduler_bodies",
+        "wasmgate_plugin_bodies",
+        "wasmgate_node_shapes",
+        "wasmgate_node_cache_bodies",
+    )
+    if not all(name in kwargs for name in names):
+        return None
+    schedulers, plugins, nodes, caches = (_every(kwargs, name) for name in names)
+    return Snapshot(schedulers=schedulers, plugins=plugins, nodes=nodes, node_caches=caches)
+
+
+def wasmscheduler_rollout(
+    name: str, stopped: kopf.DaemonStopped, memo: Runtime, **kwargs: Any
+) -> None:
+    """Run scheduler passes for one WasmScheduler until it is deleted or the operator stops."""
+    settings = memo.settings
+    while not stopped:
+        seen = memo.wakeups.count
+        try:
+            result = scheduler_pass(
+                memo.api, name, settings.rollout, memo.locks.hold, _snapshot(kwargs)
+            )
+        except (ApiException, OSError, urllib3.exceptions.HTTPError) as e:
+            # The apiserver is away (urllib3 gives up on a refused connection with its own
+            # MaxRetryError, not an OSError) or refused one call: the next pass starts afresh.
+            logger.warning("WasmScheduler %s: pass failed, retrying: %s", name, e)
+            wait = settings.reconcile.retry_base_seconds
+        except Exception:
+            # Anything else is our bug; the pass wrote it into the scheduler's conditions. Left to
+            # kopf, the daemon would stop and come back only after its 60 s backoff.
+            logger.exception("WasmScheduler %s: pass failed, retrying", name)
+            wait = settings.reconcile.retry_base_seconds
+        else:
+            if result is None:
+                return
+            for plugin, event in result.events:
+                body = kopf.Body(cast(kopf.RawBody, plugin))
+                kopf.event(body, type=event.type, reason=event.reason, message=event.message)
+            decision = result.decision
+            if decision.step not in QUIET_STEPS:
+                record_rollout(decision.step.value)
+                logger.info("WasmScheduler %s: %s: %s", name, decision.step, decision.message)
+            wait = decision.requeue_after or settings.reconcile.resync_seconds
+            if result.staging_failures:
+                wait = min(wait, settings.reconcile.retry_base_seconds)
+        memo.wakeups.wait(seen, wait, lambda: bool(stopped))
+
+
+def _wake(memo: Runtime) -> None:
+    memo.wakeups.notify()
+
+
+def wake_on_plugin(memo: Runtime, **_: Any) -> None:
+    _wake(memo)
+
+
+def wake_on_node_cache(memo: Runtime, **_: Any) -> None:
+    _wake(memo)
+
+
+def wake_on_scheduler(memo: Runtime, **_: Any) -> None:
+    _wake(memo)
+
+
+def wake_on_node(type: str | None, name: str, body: kopf.Body, memo: Runtime, **_: Any) -> None:
+    # Kubelets rewrite node status every few seconds; only what decides staging targets
+    # (labels, taints, existence) is worth a scheduler pass.
+    labels, taints = dict(body.metadata.labels), list(body.spec.get("taints") or [])
+    shape = "" if type == "DELETED" else _json_any([labels, taints])
+    if memo.node_shapes.get(name) != shape:
+        memo.node_shapes[name] = shape
+        _wake(memo)
+
+
+def _json_any(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def register(registry: kopf.OperatorRegistry) -> None:
+    """Add the daemon and its wake-up handlers to `registry`; they read settings from `memo`."""
+    # "rollout" is stored in every WasmScheduler's kopf progress annotations: keep it.
+    kopf.daemon(
+        GROUP, VERSION, SCHEDULERS, id="rollout", cancellation_timeout=30, registry=registry
+    )(wasmscheduler_rollout)
+    kopf.on.event(GROUP, VERSION, PLUGINS, registry=registry)(wake_on_plugin)
+    kopf.on.event(GROUP, VERSION, NODE_CACHES, registry=registry)(wake_on_node_cache)
+    kopf.on.event(GROUP, VERSION, SCHEDULERS, registry=registry)(wake_on_scheduler)
+    kopf.on.event("", "v1", "nodes", registry=registry)(wake_on_node)
