@@ -33,7 +33,7 @@ RawPolicies = Sequence[tuple[str, Mapping[str, Any]]]
 
 
 @dataclass(frozen=True)
-class Verdict:
+class ClusterVerdict:
     """What the operator would decide, and the status it would write for it."""
 
     verdict: str
@@ -71,18 +71,20 @@ def _stages(deps: StageDeps) -> list[Stage]:
     return [resolve_stage(deps), verify_stage(deps)]
 
 
-def _verdict(outcome: Outcome) -> Verdict:
+def _verdict(outcome: Outcome) -> ClusterVerdict:
     conditions = {c["type"]: c for c in outcome.status.get("conditions", [])}
     verified = conditions.get(PluginCondition.VERIFIED, {})
     if outcome.retry is not None:
-        return Verdict(UNDECIDED, outcome.retry.reason, outcome.retry.message, outcome.status)
+        return ClusterVerdict(
+            UNDECIDED, outcome.retry.reason, outcome.retry.message, outcome.status
+        )
     if verified.get("status") == "True":
-        return Verdict(VERIFIED, verified["reason"], verified["message"], outcome.status)
+        return ClusterVerdict(VERIFIED, verified["reason"], verified["message"], outcome.status)
     failed = next(
         (c for c in conditions.values() if c.get("status") == "False"),
         {"reason": "Unknown", "message": "the pipeline stopped without a verdict"},
     )
-    return Verdict(REFUSED, failed["reason"], failed["message"], outcome.status)
+    return ClusterVerdict(REFUSED, failed["reason"], failed["message"], outcome.status)
 
 
 def cluster_verdict(
@@ -92,7 +94,7 @@ def cluster_verdict(
     registry: RegistrySettings,
     trust: TrustSettings | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-) -> Verdict:
+) -> ClusterVerdict:
     """Run resolve and verify for `body` under `raw_policies`, as one operator pass would."""
 
     def make_deps(policies: Sequence[NamedPolicy]) -> StageDeps:

@@ -26,8 +26,8 @@ from wasmgate.api.base import GROUP, VERSION
 from wasmgate.cluster_verdict import (
     REFUSED,
     VERIFIED,
+    ClusterVerdict,
     RawPolicies,
-    Verdict,
     as_enforced,
     cluster_verdict,
     plugin_body,
@@ -123,7 +123,7 @@ def _policies(api: client.ApiClient) -> RawPolicies:
     return [(item["metadata"]["name"], item.get("spec") or {}) for item in items]
 
 
-def _lines(reference: str, verdict: Verdict, policies: RawPolicies) -> list[str]:
+def _lines(reference: str, verdict: ClusterVerdict, policies: RawPolicies) -> list[str]:
     document = verdict.to_json()
     shown = ", ".join(f"{name} ({spec.get('mode', 'Enforce')})" for name, spec in policies)
     lines = [

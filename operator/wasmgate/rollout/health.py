@@ -52,7 +52,9 @@ class DeploymentObservation:
     deadline_message: str = ""
 
 
-class Verdict(StrEnum):
+class HealthVerdict(StrEnum):
+    """How the scheduler Deployment is taking a revision: still rolling, done, or failed."""
+
     PROGRESSING = "Progressing"
     SUCCEEDED = "Succeeded"
     FAILED = "Failed"
@@ -60,7 +62,7 @@ class Verdict(StrEnum):
 
 @dataclass(frozen=True)
 class Health:
-    verdict: Verdict
+    verdict: HealthVerdict
     message: str
 
 
@@ -171,26 +173,29 @@ def judge(
     new_pods = [pod for pod in pods if pod.config_hash == config_hash]
     crash = _crash_evidence(new_pods, settings)
     if crash is not None:
-        return Health(Verdict.FAILED, crash)
+        return Health(HealthVerdict.FAILED, crash)
     if deployment is None or deployment.config_map_name != config_map_name:
         late = (now - started_at).total_seconds() > deadline_seconds
         if late:
-            return Health(Verdict.FAILED, "the Deployment never took the new configuration")
-        return Health(Verdict.PROGRESSING, "waiting for the Deployment to take the configuration")
+            return Health(HealthVerdict.FAILED, "the Deployment never took the new configuration")
+        return Health(
+            HealthVerdict.PROGRESSING, "waiting for the Deployment to take the configuration"
+        )
     if deployment.observed_generation >= deployment.generation and (
         deployment.updated_replicas == deployment.replicas
         and deployment.available_replicas == deployment.replicas
         and deployment.total_replicas == deployment.replicas
     ):
-        return Health(Verdict.SUCCEEDED, f"{deployment.replicas} scheduler pods available")
+        return Health(HealthVerdict.SUCCEEDED, f"{deployment.replicas} scheduler pods available")
     progress = (
         f"{deployment.updated_replicas}/{deployment.replicas} updated, "
         f"{deployment.available_replicas}/{deployment.replicas} available"
     )
     if deployment.deadline_exceeded:
-        return Health(Verdict.FAILED, f"{deployment.deadline_message} ({progress})")
+        return Health(HealthVerdict.FAILED, f"{deployment.deadline_message} ({progress})")
     if (now - started_at).total_seconds() > deadline_seconds:
         return Health(
-            Verdict.FAILED, f"not available within {deadline_seconds}s of the rollout ({progress})"
+            HealthVerdict.FAILED,
+            f"not available within {deadline_seconds}s of the rollout ({progress})",
         )
-    return Health(Verdict.PROGRESSING, progress)
+    return Health(HealthVerdict.PROGRESSING, progress)

@@ -39,7 +39,7 @@ from wasmgate.rollout.config import build_scheduler_config
 from wasmgate.rollout.configmap import build_config_map
 from wasmgate.rollout.deployment import build_deployment, config_hash_of
 from wasmgate.rollout.desired import active_entries, changed_plugins, desired_entries
-from wasmgate.rollout.health import DeploymentObservation, Verdict, PodObservation, judge
+from wasmgate.rollout.health import DeploymentObservation, HealthVerdict, PodObservation, judge
 from wasmgate.rollout.history import (
     failed_as,
     latest,
@@ -276,7 +276,7 @@ def _watch(
         deadline_seconds=rollout.progress_deadline_seconds,
         settings=inputs.settings,
     )
-    if health.verdict == Verdict.PROGRESSING:
+    if health.verdict == HealthVerdict.PROGRESSING:
         message = f"rolling out revision {progressing.revision} ({name}): {health.message}"
         draft.rolled_out(ConditionStatus.UNKNOWN, ROLLING_OUT, message)
         return _finish(
@@ -287,7 +287,7 @@ def _watch(
             requeue_after=POLL_SECONDS,
             message=message,
         )
-    if health.verdict == Verdict.SUCCEEDED:
+    if health.verdict == HealthVerdict.SUCCEEDED:
         draft.revisions = supersede_active(
             with_outcome(draft.revisions, progressing.revision, RevisionOutcome.ACTIVE),
             keep=progressing.revision,

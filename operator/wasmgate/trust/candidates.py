@@ -25,8 +25,9 @@ class Discovery(enum.StrEnum):
     FALLBACK_TAG = "referrers fallback tag sha256-<hex>"
 
 
-class Stage(enum.IntEnum):
-    """How far a candidate got; the furthest failure decides the overall reason."""
+class SignatureCheck(enum.IntEnum):
+    """The checks a candidate passes, in order; a rejection names the one it failed, and the
+    furthest failure decides the overall reason."""
 
     READ = 1
     DIGEST = 2
@@ -60,7 +61,7 @@ class Rejection:
     """Why one candidate (or one place we looked) did not count."""
 
     location: str
-    stage: Stage
+    failed_check: SignatureCheck
     reason: str
     """A `WasmgateError` reason, e.g. `SignatureDigestMismatch`."""
     message: str

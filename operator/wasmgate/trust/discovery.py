@@ -26,7 +26,13 @@ from wasmgate.trust.bundle import (
     fallback_tag,
     parse_bundle,
 )
-from wasmgate.trust.candidates import Candidate, Discovery, Rejection, SignatureFormat, Stage
+from wasmgate.trust.candidates import (
+    Candidate,
+    Discovery,
+    Rejection,
+    SignatureCheck,
+    SignatureFormat,
+)
 from wasmgate.trust.legacy import SIMPLESIGNING, parse_legacy, sig_tag
 from wasmgate.trust.settings import TrustSettings
 from wasmgate.trust.store import DescriptorLike, ManifestLike, SignatureStore, Subject
@@ -92,7 +98,7 @@ class _Walker:
             raise
         except _READ_ERRORS as e:
             self.found.rejections.append(
-                Rejection(location, Stage.READ, _reason(e), e.message, fmt, discovery)
+                Rejection(location, SignatureCheck.READ, _reason(e), e.message, fmt, discovery)
             )
             return
         if candidate is not None:
@@ -116,7 +122,7 @@ class _Walker:
             raise
         except _READ_ERRORS as e:
             self.found.rejections.append(
-                Rejection(where, Stage.READ, _reason(e), e.message, SignatureFormat.LEGACY)
+                Rejection(where, SignatureCheck.READ, _reason(e), e.message, SignatureFormat.LEGACY)
             )
         if manifest is None:
             return
@@ -146,7 +152,9 @@ class _Walker:
                 raise
             except _READ_ERRORS as e:
                 self.found.rejections.append(
-                    Rejection(where, Stage.READ, _reason(e), e.message, SignatureFormat.BUNDLE)
+                    Rejection(
+                        where, SignatureCheck.READ, _reason(e), e.message, SignatureFormat.BUNDLE
+                    )
                 )
                 return
         self.found.looked_at.append(where)

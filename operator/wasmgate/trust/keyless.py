@@ -31,7 +31,7 @@ from sigstore.verify import Verifier
 
 from wasmgate.errors import InvalidSpec, SignatureInvalid, SignatureUntrusted, WasmgateError
 from wasmgate.trust.bundle import pae
-from wasmgate.trust.candidates import Candidate, Rejection, Stage
+from wasmgate.trust.candidates import Candidate, Rejection, SignatureCheck
 from wasmgate.trust.policy import Evidence, Match
 from wasmgate.trust.trusted_root import TrustedRoot
 
@@ -201,7 +201,7 @@ class KeylessPolicy:
         evidence.rejections.append(
             Rejection(
                 candidate.location,
-                Stage.KEY,
+                SignatureCheck.KEY,
                 error.reason,
                 error.message,
                 candidate.format,

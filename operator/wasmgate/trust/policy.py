@@ -20,7 +20,13 @@ from wasmgate.errors import (
     SignatureUntrusted,
     WasmgateError,
 )
-from wasmgate.trust.candidates import Candidate, Discovery, Rejection, SignatureFormat, Stage
+from wasmgate.trust.candidates import (
+    Candidate,
+    Discovery,
+    Rejection,
+    SignatureCheck,
+    SignatureFormat,
+)
 from wasmgate.trust.keys import TrustedKey
 
 
@@ -144,7 +150,7 @@ class KeyPolicy:
             evidence.rejections.append(
                 Rejection(
                     candidate.location,
-                    Stage.KEY,
+                    SignatureCheck.KEY,
                     reason,
                     message,
                     candidate.format,

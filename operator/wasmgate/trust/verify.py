@@ -24,7 +24,7 @@ from wasmgate.errors import (
     SignatureUntrusted,
     WasmgateError,
 )
-from wasmgate.trust.candidates import Candidate, Rejection, Stage
+from wasmgate.trust.candidates import Candidate, Rejection, SignatureCheck
 from wasmgate.trust.discovery import Found, find_signatures
 from wasmgate.trust.identity import repository_name
 from wasmgate.trust.policy import Evidence, Match, Policy
@@ -108,7 +108,7 @@ def _check_payload_digest(
         rejections.append(
             Rejection(
                 candidate.location,
-                Stage.DIGEST,
+                SignatureCheck.DIGEST,
                 SignatureDigestMismatch.reason,
                 f"{candidate.location}: signs {candidate.claimed_digest}, not {digest}; it was "
                 "copied from another artifact. Sign this digest",
@@ -132,7 +132,7 @@ def _check_identity(
         rejections.append(
             Rejection(
                 candidate.location,
-                Stage.IDENTITY,
+                SignatureCheck.IDENTITY,
                 SignatureIdentityMismatch.reason,
                 f"{candidate.location}: signs repository {claimed}, not {expected}; a signature "
                 "from another repository does not count here. Sign the artifact in this "
@@ -146,7 +146,7 @@ def _check_identity(
 
 def _check_policy(policy: Policy, evidence: Evidence, rejections: list[Rejection]) -> None:
     if not evidence.candidates:
-        best = max(rejections, key=lambda r: r.stage)
+        best = max(rejections, key=lambda r: r.failed_check)
         raise _ERRORS.get(best.reason, SignatureInvalid)(
             f"{evidence.name}@{evidence.digest}: no usable signature. {_summary(rejections)}"
         )

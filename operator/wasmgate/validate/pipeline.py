@@ -21,8 +21,8 @@ from wasmgate.validate.report import (
     CallRecord,
     ExportInfo,
     ImportInfo,
+    ValidationOutcome,
     ValidationReport,
-    Verdict,
     sha256_digest,
     summarize_costs,
 )
@@ -70,7 +70,7 @@ def validate_in_process(
     calls: list[CallRecord] = []
     output = GuestOutput()
     warnings: list[str] = []
-    verdict: Verdict = "pass"
+    verdict: ValidationOutcome = "pass"
     reason: str | None = None
     message: str | None = None
     try:

@@ -24,7 +24,8 @@ from wasmgate.errors import (
 # are then ignored.
 VALIDATOR_VERSION = "3"
 
-Verdict = Literal["pass", "fail", "error"]
+# "fail" is the module's fault (permanent: fix the plugin); "error" is the validator's (retry).
+ValidationOutcome = Literal["pass", "fail", "error"]
 
 FAILURE_CLASSES: dict[str, type[WasmgateError]] = {
     cls.reason: cls for cls in (WasmInvalid, AbiMismatch, DryRunTrapped, DryRunErrorStatus)
@@ -91,7 +92,7 @@ class ValidationReport(_Model):
     validator_version: str = VALIDATOR_VERSION
     digest: str
     size: int
-    verdict: Verdict
+    verdict: ValidationOutcome
     reason: str | None = Field(default=None, description="condition reason when not passing")
     message: str | None = None
     exports: list[ExportInfo] = []

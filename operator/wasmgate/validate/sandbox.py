@@ -40,7 +40,7 @@ from wasmgate.validate.protocol import (
     ValidationRequest,
     encode_request,
 )
-from wasmgate.validate.report import ValidationReport, Verdict
+from wasmgate.validate.report import ValidationOutcome, ValidationReport
 from wasmgate.validate.settings import ValidationLimits
 
 WORKER_MODULE = "wasmgate.validate.worker"
@@ -54,7 +54,7 @@ USE_FORK_SERVER = hasattr(os, "memfd_create") and hasattr(os, "pidfd_open")
 
 
 def outcome_report(
-    request: ValidationRequest, verdict: Verdict, reason: str, message: str
+    request: ValidationRequest, verdict: ValidationOutcome, reason: str, message: str
 ) -> ValidationReport:
     """A report for a validation that produced no report of its own."""
     return ValidationReport(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from wasmgate.api.wasmplugin_status import WasmPluginStatus
 from wasmgate.reconcile.validate_stage import validation_status
 from wasmgate.reconcile.verify_stage import signature_status
-from wasmgate.trust.candidates import Discovery, Rejection, SignatureFormat, Stage
+from wasmgate.trust.candidates import Discovery, Rejection, SignatureCheck, SignatureFormat
 from wasmgate.trust.policy import Match
 from wasmgate.trust.verify import VerificationResult
 from wasmgate.validate.report import CallRecord, ImportInfo, PointCost, ValidationReport
@@ -25,7 +25,9 @@ def _result(rejections: int) -> VerificationResult:
         "spec.verify.keys",
     )
     rejected = tuple(
-        Rejection(f"r.example/p sig layer {i}", Stage.KEY, "SignatureUntrusted", "x" * 2000)
+        Rejection(
+            f"r.example/p sig layer {i}", SignatureCheck.KEY, "SignatureUntrusted", "x" * 2000
+        )
         for i in range(rejections)
     )
     return VerificationResult(DIGEST, (match,), rejected, "spec.verify.keys")

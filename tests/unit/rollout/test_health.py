@@ -9,8 +9,8 @@ import pytest
 
 from wasmgate.rollout.health import (
     DeploymentObservation,
+    HealthVerdict,
     PodObservation,
-    Verdict,
     judge,
     observe_deployment,
     observe_pod,
@@ -38,11 +38,18 @@ def _deployment(**status: Any) -> DeploymentObservation:
     return DeploymentObservation(**fields)
 
 
+PROGRESSING, SUCCEEDED, FAILED = (
+    HealthVerdict.PROGRESSING,
+    HealthVerdict.SUCCEEDED,
+    HealthVerdict.FAILED,
+)
+
+
 def _judge(
     deployment: DeploymentObservation | None,
     pods: tuple[PodObservation, ...] = (),
     seconds: float = 1,
-) -> tuple[Verdict, str]:
+) -> tuple[HealthVerdict, str]:
     health = judge(
         deployment,
         pods,
@@ -59,34 +66,24 @@ def _judge(
 @pytest.mark.parametrize(
     ("deployment", "seconds", "verdict", "message"),
     [
-        pytest.param(_deployment(), 1, Verdict.SUCCEEDED, "2 scheduler pods available", id="done"),
-        pytest.param(
-            _deployment(observed_generation=2), 1, Verdict.PROGRESSING, "2/2 updated", id="stale"
-        ),
-        pytest.param(
-            _deployment(total_replicas=3), 1, Verdict.PROGRESSING, "2/2 available", id="old-pod"
-        ),
-        pytest.param(
-            _deployment(available_replicas=1), 1, Verdict.PROGRESSING, "1/2 available", id="half"
-        ),
-        pytest.param(
-            _deployment(available_replicas=1), 61, Verdict.FAILED, "within 60s", id="our-clock"
-        ),
+        pytest.param(_deployment(), 1, SUCCEEDED, "2 scheduler pods available", id="done"),
+        pytest.param(_deployment(observed_generation=2), 1, PROGRESSING, "2/2 updated", id="stale"),
+        pytest.param(_deployment(total_replicas=3), 1, PROGRESSING, "2/2 available", id="old-pod"),
+        pytest.param(_deployment(available_replicas=1), 1, PROGRESSING, "1/2 available", id="half"),
+        pytest.param(_deployment(available_replicas=1), 61, FAILED, "within 60s", id="our-clock"),
         pytest.param(
             _deployment(available_replicas=0, deadline_exceeded=True, deadline_message="RS x"),
             5,
-            Verdict.FAILED,
+            FAILED,
             "RS x (2/2 updated, 0/2 available)",
             id="controller-deadline",
         ),
-        pytest.param(
-            _deployment(config_map_name="other"), 1, Verdict.PROGRESSING, "take", id="not-yet"
-        ),
-        pytest.param(None, 61, Verdict.FAILED, "never took", id="never"),
+        pytest.param(_deployment(config_map_name="other"), 1, PROGRESSING, "take", id="not-yet"),
+        pytest.param(None, 61, FAILED, "never took", id="never"),
     ],
 )
 def test_deployment_verdicts(
-    deployment: DeploymentObservation | None, seconds: float, verdict: Verdict, message: str
+    deployment: DeploymentObservation | None, seconds: float, verdict: HealthVerdict, message: str
 ) -> None:
     got, text = _judge(deployment, seconds=seconds)
     assert got == verdict
@@ -98,7 +95,7 @@ def test_a_crash_of_a_new_pod_fails_at_once_with_the_scheduler_error() -> None:
         "p1", "00aa", False, 1, "CrashLoopBackOff", 1, 'x\n"command failed" err=<\n  bad guest'
     )
     verdict, message = _judge(_deployment(available_replicas=0), (crash,))
-    assert verdict == Verdict.FAILED
+    assert verdict == HealthVerdict.FAILED
     assert message == (
         'scheduler pod p1 restarted 1 times (exit code 1): "command failed" err=< bad guest'
     )
@@ -106,7 +103,7 @@ def test_a_crash_of_a_new_pod_fails_at_once_with_the_scheduler_error() -> None:
 
 def test_crashes_of_old_revision_pods_do_not_count() -> None:
     old = PodObservation("p0", "ffff", False, 9, "CrashLoopBackOff", 1, "old trouble")
-    assert _judge(_deployment(), (old,))[0] == Verdict.SUCCEEDED
+    assert _judge(_deployment(), (old,))[0] == HealthVerdict.SUCCEEDED
 
 
 def test_scheduler_error_keeps_the_tail_when_there_is_no_marker() -> None:

@@ -14,7 +14,7 @@ from wasmgate.trust import (
     load_public_key,
     verification_key,
 )
-from wasmgate.trust.candidates import Candidate, Discovery, SignatureFormat, Stage
+from wasmgate.trust.candidates import Candidate, Discovery, SignatureCheck, SignatureFormat
 
 DIGEST = "sha256:" + "c" * 64
 PAYLOAD = b'{"critical":{}}'
@@ -61,9 +61,9 @@ def test_key_policy_records_the_match_and_why_others_failed() -> None:
     ]
     assert evidence.matches[0].fingerprint == _key(ALICE, "a").fingerprint
     [rejection] = evidence.rejections
-    assert (rejection.location, rejection.stage, rejection.reason) == (
+    assert (rejection.location, rejection.failed_check, rejection.reason) == (
         "sig-m",
-        Stage.KEY,
+        SignatureCheck.KEY,
         "SignatureUntrusted",
     )
     assert f"it names key {_key(MALLORY, 'm').fingerprint[:16]}" in rejection.message
