@@ -23,6 +23,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from wasmgate.api.base import GROUP, VERSION
+from wasmgate.api.wasmtrustpolicy import WASMTRUSTPOLICY
 from wasmgate.cluster_verdict import (
     REFUSED,
     VERIFIED,
@@ -43,7 +44,6 @@ from wasmgate.runner.login import api_client
 
 EXIT_CODES = {VERIFIED: 0, REFUSED: 1}
 EXIT_ERROR = 2
-POLICIES = "wasmtrustpolicies"
 REQUEST_TIMEOUT_SECONDS = 30
 DEFAULT_KUBECONFIG = Path(os.environ.get("KUBECONFIG", Path.home() / ".kube" / "config"))
 
@@ -100,7 +100,7 @@ def _api(kubeconfig: Path) -> client.ApiClient:
 def _policies(api: client.ApiClient) -> RawPolicies:
     try:
         listed = client.CustomObjectsApi(api).list_cluster_custom_object(
-            GROUP, VERSION, POLICIES, _request_timeout=REQUEST_TIMEOUT_SECONDS
+            GROUP, VERSION, WASMTRUSTPOLICY.plural, _request_timeout=REQUEST_TIMEOUT_SECONDS
         )
     except ApiException as e:
         if e.status == 403:

@@ -13,6 +13,9 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from wasmgate.api.base import GROUP, VERSION
+from wasmgate.api.wasmplugin import WASMPLUGIN
+from wasmgate.api.wasmscheduler import WASMSCHEDULER
+from wasmgate.api.wasmtrustpolicy import WASMTRUSTPOLICY
 from wasmgate_admission.lookup import LookupFailed, plugins_naming
 
 NOT_FOUND = 404
@@ -37,7 +40,7 @@ class ClusterLookup:
 
     def scheduler_exists(self, name: str) -> bool:
         try:
-            self._custom.get_cluster_custom_object(GROUP, VERSION, "wasmschedulers", name)
+            self._custom.get_cluster_custom_object(GROUP, VERSION, WASMSCHEDULER.plural, name)
         except ApiException as e:
             if e.status == NOT_FOUND:
                 return False
@@ -55,10 +58,10 @@ class ClusterLookup:
         return items
 
     def trust_policies(self) -> Sequence[Mapping[str, Any]]:
-        return self._list("wasmtrustpolicies")
+        return self._list(WASMTRUSTPOLICY.plural)
 
     def plugins(self) -> Sequence[Mapping[str, Any]]:
-        return self._list("wasmplugins")
+        return self._list(WASMPLUGIN.plural)
 
     def scheduler_plugins(self, scheduler: str) -> Sequence[str]:
         return plugins_naming(scheduler, self.plugins())

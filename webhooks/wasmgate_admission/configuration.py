@@ -12,6 +12,9 @@ import base64
 from typing import Any
 
 from wasmgate.api.base import GROUP, VERSION
+from wasmgate.api.wasmplugin import WASMPLUGIN
+from wasmgate.api.wasmscheduler import WASMSCHEDULER
+from wasmgate.api.wasmtrustpolicy import WASMTRUSTPOLICY
 from wasmgate_admission.settings import ServiceRef
 
 WASMPLUGIN_HANDLER = "wasmplugin-admission"
@@ -29,9 +32,9 @@ SPEC_CHANGED = {
 
 # (handler id, plural, operations)
 WEBHOOKS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    (WASMPLUGIN_HANDLER, "wasmplugins", ("CREATE", "UPDATE")),
-    (WASMSCHEDULER_HANDLER, "wasmschedulers", ("DELETE",)),
-    (WASMTRUSTPOLICY_HANDLER, "wasmtrustpolicies", ("CREATE", "UPDATE")),
+    (WASMPLUGIN_HANDLER, WASMPLUGIN.plural, ("CREATE", "UPDATE")),
+    (WASMSCHEDULER_HANDLER, WASMSCHEDULER.plural, ("DELETE",)),
+    (WASMTRUSTPOLICY_HANDLER, WASMTRUSTPOLICY.plural, ("CREATE", "UPDATE")),
 )
 
 

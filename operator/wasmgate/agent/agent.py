@@ -31,6 +31,8 @@ from wasmgate.agent.wanted import PullSource, pinned_blobs, wanted_blobs
 from wasmgate.api.base import GROUP, VERSION
 from wasmgate.api.refs import SecretRef
 from wasmgate.api.wasmnodecache import CacheState
+from wasmgate.api.wasmplugin import WASMPLUGIN
+from wasmgate.api.wasmscheduler import WASMSCHEDULER
 from wasmgate.errors import InvalidSpec, WasmgateError
 from wasmgate.oci import Credentials, credentials_from_secret_data
 
@@ -77,12 +79,12 @@ class Agent:
         self._writer = CacheWriter(api_client, settings.node)
         custom = client.CustomObjectsApi(api_client)
         self._plugins = Informer(
-            "wasmplugins", api_client, custom.list_cluster_custom_object, self._wake.set,
-            group=GROUP, version=VERSION, plural="wasmplugins",
+            WASMPLUGIN.plural, api_client, custom.list_cluster_custom_object, self._wake.set,
+            group=GROUP, version=VERSION, plural=WASMPLUGIN.plural,
         )  # fmt: skip
         self._schedulers = Informer(
-            "wasmschedulers", api_client, custom.list_cluster_custom_object, self._wake.set,
-            group=GROUP, version=VERSION, plural="wasmschedulers",
+            WASMSCHEDULER.plural, api_client, custom.list_cluster_custom_object, self._wake.set,
+            group=GROUP, version=VERSION, plural=WASMSCHEDULER.plural,
         )  # fmt: skip
         self._node = Informer(
             f"node {settings.node}", api_client, client.CoreV1Api(api_client).list_node,

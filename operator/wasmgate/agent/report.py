@@ -16,9 +16,8 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from wasmgate.api.base import API_VERSION, GROUP, VERSION, rfc3339
-from wasmgate.api.wasmnodecache import MAX_CACHE_ENTRIES, CacheState
+from wasmgate.api.wasmnodecache import MAX_CACHE_ENTRIES, WASMNODECACHE, CacheState
 
-PLURAL = "wasmnodecaches"
 HTTP_NOT_FOUND = 404
 HTTP_CONFLICT = 409
 _MAX_TEXT = 1024
@@ -102,7 +101,7 @@ class CacheWriter:
             return
         try:
             self._api.create_cluster_custom_object(
-                GROUP, VERSION, PLURAL, build_node_cache(self._node, node_uid)
+                GROUP, VERSION, WASMNODECACHE.plural, build_node_cache(self._node, node_uid)
             )
         except ApiException as e:
             if e.status != HTTP_CONFLICT:
@@ -116,7 +115,7 @@ class CacheWriter:
         self._ensure(node_uid)
         try:
             self._api.patch_cluster_custom_object_status(
-                GROUP, VERSION, PLURAL, self._node, {"status": status}
+                GROUP, VERSION, WASMNODECACHE.plural, self._node, {"status": status}
             )
         except ApiException as e:
             if e.status == HTTP_NOT_FOUND:

@@ -36,8 +36,9 @@ from wasmgate.api.conditions import (
     parse_conditions,
 )
 from wasmgate.api.plugin_json import scheduler_names
-from wasmgate.api.wasmnodecache import WasmNodeCache
-from wasmgate.api.wasmscheduler import PLUGIN_LIMIT_EXCEEDED, WasmSchedulerSpec
+from wasmgate.api.wasmnodecache import WASMNODECACHE, WasmNodeCache
+from wasmgate.api.wasmplugin import WASMPLUGIN
+from wasmgate.api.wasmscheduler import PLUGIN_LIMIT_EXCEEDED, WASMSCHEDULER, WasmSchedulerSpec
 from wasmgate.metrics import set_staging_states
 from wasmgate.reconcile.pipeline import EventType, PipelineEvent
 from wasmgate.reconcile.plugin_pass import status_changes
@@ -54,9 +55,9 @@ from wasmgate.rollout.settings import RolloutConfig
 from wasmgate.stage.aggregate import PULLING
 from wasmgate.stage.plugin_staging import staged_digests, staging_status
 
-SCHEDULERS = "wasmschedulers"
-PLUGINS = "wasmplugins"
-NODE_CACHES = "wasmnodecaches"
+SCHEDULERS = WASMSCHEDULER.plural
+PLUGINS = WASMPLUGIN.plural
+NODE_CACHES = WASMNODECACHE.plural
 NOT_FOUND = 404
 CONFLICT = 409
 # Steps that end a rollout: the RolledOut marks they set are news worth an Event.
