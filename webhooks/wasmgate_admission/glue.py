@@ -1,9 +1,10 @@
 """What the kopf handlers of admission share: request shape, answers and the served settings.
 
 The kopf registrations (wasmgate.runner.handlers.admission) must stay glue; the pieces here
-turn kopf's keyword arguments into the AdmissionReview request the pure checks read, a Verdict
-back into kopf's warnings list and the denial exception the caller raises, and set up what the
-webhook serves with: certificates, the ValidatingWebhookConfiguration and kopf's WebhookServer.
+turn kopf's keyword arguments into the AdmissionReview request the pure checks read, an
+AdmissionDecision back into kopf's warnings list and the denial exception the caller raises, and
+set up what the webhook serves with: certificates, the ValidatingWebhookConfiguration and kopf's
+WebhookServer.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from wasmgate_admission.certificates import Certificates, ensure_certificates
 from wasmgate_admission.cluster import apply_configuration
 from wasmgate_admission.cluster_lookup import ClusterLookup
 from wasmgate_admission.configuration import build_validating_webhook_configuration
+from wasmgate_admission.decision import AdmissionDecision
 from wasmgate_admission.settings import AdmissionSettings
-from wasmgate_admission.verdict import Verdict
 
 FORBIDDEN = 403
 UNPROCESSABLE = 422
@@ -66,7 +67,7 @@ def spec_unchanged(request: Mapping[str, Any]) -> bool:
     return bool(new.get("spec") == old.get("spec"))
 
 
-def denial_code(verdict: Verdict) -> int:
+def denial_code(verdict: AdmissionDecision) -> int:
     """HTTP code of a denial: 403 for policy refusals, 422 for specs that cannot work."""
     return FORBIDDEN if verdict.reason in _FORBIDDEN_REASONS else UNPROCESSABLE
 

@@ -15,8 +15,8 @@ import asyncio
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from wasmgate_admission.decision import AdmissionDecision
 from wasmgate_admission.lookup import Lookup
-from wasmgate_admission.verdict import Verdict
 
 # kopf's Index: a mapping of key -> store (an iterable of the values indexed under that key).
 IndexView = Mapping[Any, Iterable[Any]]
@@ -67,12 +67,12 @@ class IndexedLookup:
         return sorted(self._scheduler_plugins.get(scheduler, ()))
 
 
-Review = Callable[[Mapping[str, Any], Lookup], Verdict]
+Review = Callable[[Mapping[str, Any], Lookup], AdmissionDecision]
 
 
 async def review_confirmed(
     review: Review, request: Mapping[str, Any], cached: Lookup, fresh: Lookup
-) -> Verdict:
+) -> AdmissionDecision:
     """Review against the cache in the event loop (no thread hop: it only reads memory, or
     rarely one object on an index miss); a denial is decided again against the apiserver in a
     worker thread."""

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from wasmgate_admission.verdict import Findings
+from wasmgate_admission.decision import Findings
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 

@@ -16,8 +16,8 @@ from typing import Any
 from wasmgate.api.refs import COSIGN_PUBLIC_KEY, TRUSTED_ROOT_KEY
 from wasmgate.errors import InvalidSpec
 from wasmgate.trust.keys import load_public_key
+from wasmgate_admission.decision import Findings
 from wasmgate_admission.lookup import Lookup, LookupFailed
-from wasmgate_admission.verdict import Findings
 
 DOCKER_CONFIG_JSON = ".dockerconfigjson"
 # What `_json_entry` returns for an entry that is present but is not JSON.

@@ -16,9 +16,9 @@ from wasmgate.api.wasmtrustpolicy import PolicyMode
 from wasmgate.errors import InvalidSpec
 from wasmgate.oci.reference import Reference, parse_reference
 from wasmgate_admission import model_errors, trust_policy
+from wasmgate_admission.decision import AdmissionDecision, Findings
 from wasmgate_admission.lookup import Lookup, LookupFailed
 from wasmgate_admission.secret_refs import check_pull_secret_ref, check_signer_refs
-from wasmgate_admission.verdict import Findings, Verdict
 
 
 def _reference(spec: WasmPluginSpec, findings: Findings) -> Reference | None:
@@ -134,12 +134,12 @@ def _source_changed(request: Mapping[str, Any], findings: Findings) -> None:
         )
 
 
-def review_wasmplugin(request: Mapping[str, Any], lookup: Lookup) -> Verdict:
+def review_wasmplugin(request: Mapping[str, Any], lookup: Lookup) -> AdmissionDecision:
     """Admit or refuse a WasmPlugin CREATE/UPDATE (`request` is an AdmissionReview request)."""
     findings = Findings()
     plugin = model_errors.parse_object(WasmPlugin, request, findings)
     if plugin is None:
-        return findings.verdict()
+        return findings.decision()
     spec = plugin.spec
     reference = _reference(spec, findings)
     _guest_config(spec, findings)
@@ -154,4 +154,4 @@ def review_wasmplugin(request: Mapping[str, Any], lookup: Lookup) -> Verdict:
     if reference is not None:
         _policies(spec, reference, lookup, findings)
     _source_changed(request, findings)
-    return findings.verdict()
+    return findings.decision()

@@ -11,21 +11,21 @@ from typing import Any
 
 from wasmgate.api.wasmtrustpolicy import PolicyMode, WasmTrustPolicy
 from wasmgate_admission import model_errors
+from wasmgate_admission.decision import AdmissionDecision, Findings
 from wasmgate_admission.lookup import Lookup
 from wasmgate_admission.secret_refs import check_signer_refs
-from wasmgate_admission.verdict import Findings, Verdict
 
 
-def review_wasmtrustpolicy(request: Mapping[str, Any], lookup: Lookup) -> Verdict:
+def review_wasmtrustpolicy(request: Mapping[str, Any], lookup: Lookup) -> AdmissionDecision:
     """Admit or refuse a WasmTrustPolicy CREATE/UPDATE."""
     findings = Findings()
     policy = model_errors.parse_object(WasmTrustPolicy, request, findings)
     if policy is None:
-        return findings.verdict()
+        return findings.decision()
     check_signer_refs(policy.spec.to_json(), "spec.", lookup, findings)
     if policy.spec.mode == PolicyMode.ENFORCE and not policy.spec.signature_required:
         findings.warn(
             "spec.signatureRequired is false: unsigned plugins are admitted; set it to true "
             "unless every plugin comes from a registry you control"
         )
-    return findings.verdict()
+    return findings.decision()

@@ -5,9 +5,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from support.table_lookup import PUBLIC_PEM, TableLookup, secret
+from wasmgate_admission.decision import AdmissionDecision
 from wasmgate_admission.indexed_lookup import ALL, IndexedLookup, review_confirmed
 from wasmgate_admission.lookup import Lookup
-from wasmgate_admission.verdict import Verdict
 from wasmgate_admission.wasmplugin import review_wasmplugin
 
 KEY = secret({"cosign.pub": PUBLIC_PEM})
@@ -73,9 +73,9 @@ def test_a_denial_from_stale_indexes_is_decided_again_on_fresh_data() -> None:
 def test_an_admission_from_the_indexes_is_not_read_again() -> None:
     calls: list[str] = []
 
-    def review(request: Mapping[str, Any], lookup: Lookup) -> Verdict:
+    def review(request: Mapping[str, Any], lookup: Lookup) -> AdmissionDecision:
         calls.append("cached" if lookup is cached else "fresh")
-        return Verdict(allowed=True)
+        return AdmissionDecision(allowed=True)
 
     cached, fresh = TableLookup(), TableLookup()
     asyncio.run(review_confirmed(review, {}, cached, fresh))

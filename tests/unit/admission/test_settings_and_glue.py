@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
+from wasmgate_admission.decision import AdmissionDecision
 from wasmgate_admission.glue import denial_code, plain, prepare, request, rotate, spec_unchanged
 from wasmgate_admission.settings import AdmissionSettings, ServiceRef
-from wasmgate_admission.verdict import Verdict
 
 
 def test_settings_from_env() -> None:
@@ -97,7 +97,7 @@ def test_bad_settings_are_refused(env: dict[str, str], message: str) -> None:
     ids=["policy", "in_use", "invalid"],
 )
 def test_denial_code(reason: str, code: int) -> None:
-    assert denial_code(Verdict(allowed=False, denials=("x",), reason=reason)) == code
+    assert denial_code(AdmissionDecision(allowed=False, denials=("x",), reason=reason)) == code
 
 
 def test_request_copies_kopf_views_into_plain_dicts() -> None:

@@ -27,10 +27,10 @@ from wasmgate_admission.configuration import (
     WASMSCHEDULER_HANDLER,
     WASMTRUSTPOLICY_HANDLER,
 )
+from wasmgate_admission.decision import AdmissionDecision
 from wasmgate_admission.indexed_lookup import ALL as EVERY
 from wasmgate_admission.indexed_lookup import IndexedLookup, Review, review_confirmed
 from wasmgate_admission.settings import AdmissionSettings
-from wasmgate_admission.verdict import Verdict
 from wasmgate_admission.wasmplugin import review_wasmplugin
 from wasmgate_admission.wasmscheduler import review_wasmscheduler
 from wasmgate_admission.wasmtrustpolicy import review_wasmtrustpolicy
@@ -57,7 +57,7 @@ def admission_policies(body: Any, **_: Any) -> dict[Any, Any]:
     return {EVERY: glue.plain(body)}
 
 
-def _answer(verdict: Verdict, warnings: list[str]) -> None:
+def _answer(verdict: AdmissionDecision, warnings: list[str]) -> None:
     warnings.extend(verdict.warnings)
     if not verdict.allowed:
         raise kopf.AdmissionError(verdict.message, code=glue.denial_code(verdict))

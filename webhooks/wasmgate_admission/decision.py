@@ -1,7 +1,7 @@
 """The answer of every admission check: allowed or not, the message, and warnings.
 
-Checks are pure functions returning a `Verdict`, so the kopf glue only translates it (raise
-`kopf.AdmissionError`, extend `warnings`) and every decision is testable without a cluster.
+Checks are pure functions returning an `AdmissionDecision`, so the kopf glue only translates it
+(raise `kopf.AdmissionError`, extend `warnings`) and every decision is testable without a cluster.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
-class Verdict:
+class AdmissionDecision:
     """Whether the apiserver should accept the request, and what the user reads."""
 
     allowed: bool
@@ -30,7 +30,7 @@ class Verdict:
 
 @dataclass
 class Findings:
-    """Collects denials and warnings while a review runs, then becomes a Verdict."""
+    """Collects denials and warnings while a review runs, then becomes an AdmissionDecision."""
 
     denials: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -46,8 +46,8 @@ class Findings:
     def extend_warnings(self, messages: Iterable[str]) -> None:
         self.warnings.extend(messages)
 
-    def verdict(self) -> Verdict:
-        return Verdict(
+    def decision(self) -> AdmissionDecision:
+        return AdmissionDecision(
             allowed=not self.denials,
             denials=tuple(self.denials),
             warnings=tuple(self.warnings),
