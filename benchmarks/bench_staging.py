@@ -30,7 +30,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from agent.staging_kit import (  # noqa: E402 - the tests' helpers, after the path is set
+from kubernetes import client, config  # noqa: E402
+
+from support.staging_kit import (  # noqa: E402 - the tests' helpers, after the path is set
     AgentProcess,
     Pushed,
     apply_crds,
@@ -43,8 +45,6 @@ from agent.staging_kit import (  # noqa: E402 - the tests' helpers, after the pa
     stage_plugin,
     wait_entry_state,
 )
-from kubernetes import client, config  # noqa: E402
-
 from wasmgate.kit.build import binary_path, build_all  # noqa: E402
 from wasmgate.kit.kit import Kit, read_state  # noqa: E402
 from wasmgate.kit.nodes import kit_node_name  # noqa: E402
