@@ -12,7 +12,7 @@ test: bootstrap lint typecheck crds-check kit  ## lint, type-check, then every t
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 demo: bootstrap kit  ## the local kit, a signed sample plugin, a pod scheduled through it
-	$(BIN)/python -m wasmgate.kit.demo
+	$(BIN)/python -m wasmgate_kit.demo
 
 bootstrap: apt venv
 
@@ -26,18 +26,18 @@ apt:  ## Debian packages listed in tools/apt-packages.txt (clang, lld for C test
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml tools/constraints.txt
+$(VENV)/.installed: pyproject.toml kit/pyproject.toml tools/constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -c tools/constraints.txt -e '.[dev]'
+	$(BIN)/pip install -q -c tools/constraints.txt -e '.[dev]' -e ./kit
 	touch $@
 
 kit: venv  ## build (or find cached) etcd, Kubernetes, kwok, schedulers, registries, cosign, oras
-	$(BIN)/wasmgate dev build
+	$(BIN)/wasmgate-kit build
 
 lint: venv
-	$(BIN)/ruff check operator webhooks tests benchmarks
-	$(BIN)/ruff format --check operator webhooks tests benchmarks
+	$(BIN)/ruff check operator webhooks kit tests benchmarks
+	$(BIN)/ruff format --check operator webhooks kit tests benchmarks
 	$(BIN)/lint-imports
 
 typecheck: venv

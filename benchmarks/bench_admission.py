@@ -38,12 +38,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from kubernetes import client, config
 
-from wasmgate.kit.build import binary_path, build_all
-from wasmgate.kit.kit import Kit
-from wasmgate.kit.net import free_port
-from wasmgate.kit.operator_command import FREE_PORT, operator_argv
-from wasmgate.kit.process import ManagedProcess
-from wasmgate.kit.wait import wait_for
+from wasmgate_kit.build import binary_path, build_all
+from wasmgate_kit.kit import Kit
+from wasmgate_kit.net import free_port
+from wasmgate_kit.operator_command import FREE_PORT, operator_argv
+from wasmgate_kit.process import ManagedProcess
+from wasmgate_kit.wait import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 GROUP, VERSION, PLURAL = "wasmgate.dev", "v1alpha1", "wasmplugins"

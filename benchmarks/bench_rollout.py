@@ -49,14 +49,14 @@ from support.registries import of_kit  # noqa: E402 - the tests' helpers, after 
 from support.signing import BUNDLE, cosign_sign, make_key  # noqa: E402
 from support.wasm_assets import load_builder, with_custom_section  # noqa: E402
 from wasmgate.api.base import GROUP, VERSION  # noqa: E402
-from wasmgate.kit.build import binary_path, build_all  # noqa: E402
-from wasmgate.kit.kit import Kit  # noqa: E402
-from wasmgate.kit.net import LOOPBACK, free_port, http_status  # noqa: E402
-from wasmgate.kit.process import ManagedProcess  # noqa: E402
-from wasmgate.kit.real_schedulers import scheduler_spec  # noqa: E402
-from wasmgate.kit.system import OPERATOR_PROCESS, SYSTEM_NAMESPACE, start_wasmgate  # noqa: E402
-from wasmgate.kit.wait import WaitTimeout, wait_for  # noqa: E402
 from wasmgate.rollout.names import LABEL_CONFIG_HASH, LABEL_SCHEDULER  # noqa: E402
+from wasmgate_kit.build import binary_path, build_all  # noqa: E402
+from wasmgate_kit.kit import Kit  # noqa: E402
+from wasmgate_kit.net import LOOPBACK, free_port, http_status  # noqa: E402
+from wasmgate_kit.process import ManagedProcess  # noqa: E402
+from wasmgate_kit.real_schedulers import scheduler_spec  # noqa: E402
+from wasmgate_kit.system import OPERATOR_PROCESS, SYSTEM_NAMESPACE, start_wasmgate  # noqa: E402
+from wasmgate_kit.wait import WaitTimeout, wait_for  # noqa: E402
 
 SCHEDULER = "bench-rollout"
 PLUGIN = "bench-node-digit"

@@ -2,7 +2,7 @@
 agent's memory while it pulls a large blob.
 
 Run:  .venv/bin/python benchmarks/bench_staging.py [--plugins 50] [--blob-mb 100]
-      [--state-dir DIR]   # reuse a kit started with `wasmgate dev up --state-dir DIR`
+      [--state-dir DIR]   # reuse a kit started with `wasmgate-kit up --state-dir DIR`
 
 Prints:
 - 50 plugins (64 KiB modules, pushed beforehand) staged on 3 nodes by 3 agent processes: wall
@@ -45,10 +45,10 @@ from support.staging_kit import (  # noqa: E402 - the tests' helpers, after the 
     stage_plugin,
     wait_entry_state,
 )
-from wasmgate.kit.build import binary_path, build_all  # noqa: E402
-from wasmgate.kit.kit import Kit, read_state  # noqa: E402
-from wasmgate.kit.nodes import kit_node_name  # noqa: E402
-from wasmgate.kit.wait import wait_for  # noqa: E402
+from wasmgate_kit.build import binary_path, build_all  # noqa: E402
+from wasmgate_kit.kit import Kit, read_state  # noqa: E402
+from wasmgate_kit.nodes import kit_node_name  # noqa: E402
+from wasmgate_kit.wait import wait_for  # noqa: E402
 
 LABEL = "wasmgate.dev/bench-staging"
 SMALL_MODULE = 64 * 1024
@@ -208,7 +208,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--plugins", type=int, default=50)
     parser.add_argument("--blob-mb", type=int, default=100)
-    parser.add_argument("--state-dir", type=Path, help="state dir of a running `wasmgate dev up`")
+    parser.add_argument("--state-dir", type=Path, help="state dir of a running `wasmgate-kit up`")
     parser.add_argument("--work-dir", type=Path, help="keep stores and agent logs here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-staging-") as tmp:

@@ -24,9 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from wasmgate.kit.build import binary_path
-from wasmgate.kit.process import ManagedProcess
-from wasmgate.kit.registries import start_registries
+from wasmgate_kit.build import binary_path
+from wasmgate_kit.process import ManagedProcess
+from wasmgate_kit.registries import start_registries
 
 TARGET_RATIO = 0.8
 TARGET_RSS_MB = 32.0

@@ -12,12 +12,12 @@ from collections.abc import Iterator
 import pytest
 
 from support.kit import KitHandle
-from wasmgate.errors import KitError
-from wasmgate.kit.build import binary_path, build, build_all
-from wasmgate.kit.components import component_named
-from wasmgate.kit.kit import Kit
-from wasmgate.kit.real_node import RealNode, start_real_node
-from wasmgate.kit.sigstore_stack import SigstoreStack, start_sigstore
+from wasmgate_kit.build import binary_path, build, build_all
+from wasmgate_kit.components import component_named
+from wasmgate_kit.errors import KitError
+from wasmgate_kit.kit import Kit
+from wasmgate_kit.real_node import RealNode, start_real_node
+from wasmgate_kit.sigstore_stack import SigstoreStack, start_sigstore
 
 
 @pytest.fixture(scope="session")

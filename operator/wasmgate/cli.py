@@ -1,7 +1,7 @@
 """The `wasmgate` command: one entry point, each subcommand owned by the package it drives.
 
 A subcommand module exposes `add_arguments(parser)` and `run(args) -> int`. Modules are imported
-only when their subcommand runs, so `wasmgate dev up` does not pay for wasmtime and
+only when their subcommand runs, so `wasmgate push` does not pay for wasmtime and
 `wasmgate validate` does not pay for the Kubernetes client.
 """
 
@@ -15,7 +15,6 @@ from typing import Protocol, cast
 
 # name -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "dev": ("wasmgate.kit.cli", "bring the local kit (cluster, registries, operator) up or down"),
     "validate": ("wasmgate.validate_cli", "check a plugin against the scheduler ABI, dry-run it"),
     "crds": ("wasmgate.api.cli", "write or check the CRDs and API reference from the models"),
     "push": ("wasmgate.oci.push_cli", "push a .wasm module as a CNCF artifact; print its digest"),

@@ -154,13 +154,6 @@ class RolloutFailed(WasmgateError):
     permanent = True
 
 
-class KitError(WasmgateError):
-    """The local kit could not build or start a component."""
-
-    reason = "KitError"
-    permanent = True
-
-
 class StoreFull(StagingFailed):
     """The node store has no room for a blob under its size cap; retried when space frees."""
 

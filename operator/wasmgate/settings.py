@@ -15,7 +15,13 @@ from pathlib import Path
 from wasmgate.oci.mirror import parse_mirrors
 from wasmgate.oci.settings import RegistrySettings
 from wasmgate.proxy_flags import proxy_from
-from wasmgate.rollout.settings import RolloutConfig
+from wasmgate.rollout.settings import (
+    DEFAULT_NAMESPACE,
+    DEFAULT_STORE_ROOT,
+    RolloutConfig,
+    check_namespace,
+    check_store_root,
+)
 from wasmgate.trust.settings import TrustSettings
 from wasmgate_admission.settings import AdmissionSettings
 
@@ -32,6 +38,8 @@ ENV_REGISTRY_MIRRORS = "WASMGATE_REGISTRY_MIRRORS"
 ENV_VALIDATION_CACHE_DIR = "WASMGATE_VALIDATION_CACHE_DIR"
 ENV_WORK_DIR = "WASMGATE_WORK_DIR"
 ENV_EVENTS_NAMESPACE = "WASMGATE_EVENTS_NAMESPACE"
+ENV_SCHEDULER_NAMESPACE = "WASMGATE_SCHEDULER_NAMESPACE"
+ENV_NODE_STORE = "WASMGATE_NODE_STORE"
 
 
 @dataclass(frozen=True)
@@ -74,7 +82,8 @@ class OperatorSettings:
     """Namespace of Events about cluster-scoped wasmgate objects. Default "default", where
     `kubectl describe` looks for them."""
     rollout: RolloutConfig = field(default_factory=RolloutConfig)
-    """Namespace, store path and thresholds of scheduler Deployments."""
+    """Namespace, store path and thresholds of scheduler Deployments. Default: wasmgate-system
+    and /var/lib/wasmgate/store."""
     admission: AdmissionSettings = field(default_factory=AdmissionSettings)
     """Whether and where the admission webhook is served. Default: served on 127.0.0.1:9443."""
 
@@ -99,6 +108,15 @@ def _list(env: Mapping[str, str], name: str) -> list[str]:
     return [item.strip() for item in env.get(name, "").split(",") if item.strip()]
 
 
+def _rollout(env: Mapping[str, str]) -> RolloutConfig:
+    namespace = env.get(ENV_SCHEDULER_NAMESPACE) or DEFAULT_NAMESPACE
+    store_root = env.get(ENV_NODE_STORE) or DEFAULT_STORE_ROOT
+    return RolloutConfig(
+        namespace=check_namespace(namespace, ENV_SCHEDULER_NAMESPACE),
+        store_root=check_store_root(store_root, ENV_NODE_STORE),
+    )
+
+
 def settings_from_env(env: Mapping[str, str] | None = None) -> OperatorSettings:
     """Settings from WASMGATE_* variables; unset variables keep the defaults. A malformed
     WASMGATE_REGISTRY_MIRRORS or proxy variable raises InvalidSpec naming it and the fix, any
@@ -120,5 +138,6 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> OperatorSettings:
         validation_cache_dir=_path(env, ENV_VALIDATION_CACHE_DIR),
         work_dir=_path(env, ENV_WORK_DIR),
         events_namespace=env.get(ENV_EVENTS_NAMESPACE) or DEFAULT_EVENTS_NAMESPACE,
+        rollout=_rollout(env),
         admission=admission,
     )

@@ -13,8 +13,8 @@ from support.kit import KitHandle
 from support.registries import LocalRegistry, of_kit
 from support.upstream_verdict import AGREEMENT_KEY
 from support.wasm_assets import build_wasm_assets
-from wasmgate.kit.build import binary_path, build
-from wasmgate.kit.components import component_named
+from wasmgate_kit.build import binary_path, build
+from wasmgate_kit.components import component_named
 
 
 @pytest.fixture(scope="session")

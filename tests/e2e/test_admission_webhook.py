@@ -25,11 +25,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from support.kit import KitHandle
-from wasmgate.kit.net import free_port
-from wasmgate.kit.operator_command import FREE_PORT, operator_argv
-from wasmgate.kit.process import ManagedProcess
-from wasmgate.kit.wait import wait_for
 from wasmgate_admission.settings import DEFAULT_CONFIGURATION_NAME, DEFAULT_TIMEOUT_SECONDS
+from wasmgate_kit.net import free_port
+from wasmgate_kit.operator_command import FREE_PORT, operator_argv
+from wasmgate_kit.process import ManagedProcess
+from wasmgate_kit.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 

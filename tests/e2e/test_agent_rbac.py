@@ -19,7 +19,7 @@ from support.kit import KitHandle
 from support.staging_kit import REPO_ROOT, apply_crds, delete_if_present
 from support.staging_kit import build_node_cache_body as cache_body
 from wasmgate.api.base import GROUP, VERSION
-from wasmgate.kit.wait import wait_for
+from wasmgate_kit.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 

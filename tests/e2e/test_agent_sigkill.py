@@ -30,8 +30,8 @@ from support.staging_kit import (
     stage_plugin,
     wait_entry_state,
 )
-from wasmgate.kit.nodes import kit_node_name
-from wasmgate.kit.wait import wait_for
+from wasmgate_kit.nodes import kit_node_name
+from wasmgate_kit.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 

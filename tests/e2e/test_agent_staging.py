@@ -43,11 +43,11 @@ from support.staging_kit import (
 from wasmgate.api.base import GROUP, VERSION
 from wasmgate.api.wasmnodecache import WasmNodeCache
 from wasmgate.api.wasmscheduler import WasmSchedulerSpec
-from wasmgate.kit.nodes import kit_node_name
-from wasmgate.kit.wait import wait_for
 from wasmgate.oci import Credential, Credentials
 from wasmgate.stage.aggregate import aggregate_staging
 from wasmgate.stage.targets import desired_nodes
+from wasmgate_kit.nodes import kit_node_name
+from wasmgate_kit.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -23,8 +23,8 @@ from support.staging_kit import REPO_ROOT, delete_if_present
 from support.staging_kit import build_node_cache_body as cache_body
 from wasmgate.api.base import GROUP, VERSION
 from wasmgate.api.wasmscheduler import WasmScheduler
-from wasmgate.kit.wait import wait_for
 from wasmgate.rollout.deployment import build_deployment
+from wasmgate_kit.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -33,10 +33,10 @@ from support.operator import (
 from support.registries import of_kit
 from support.signing import BUNDLE, cosign_sign, make_key
 from support.wasmgate_cli import push
-from wasmgate.kit.net import free_port
-from wasmgate.kit.wait import wait_for
 from wasmgate.rollout.names import LABEL_SCHEDULER
 from wasmgate.rollout.rbac import SCHEDULER_SERVICE_ACCOUNT
+from wasmgate_kit.net import free_port
+from wasmgate_kit.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 

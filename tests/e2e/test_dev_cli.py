@@ -1,4 +1,4 @@
-"""`wasmgate dev up|status|env|down` drive a whole kit from the shell and clean up after it."""
+"""`wasmgate-kit up|status|env|down` drive a whole kit from the shell and clean up after it."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import sys
 import time
 from pathlib import Path
 
-from wasmgate.kit.kit import read_state
-from wasmgate.kit.supervisor import pid_alive
+from wasmgate_kit.kit import read_state
+from wasmgate_kit.supervisor import pid_alive
 
 
 def _wasmgate(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -26,7 +26,7 @@ def test_dev_up_twice_then_down_leaves_no_process(tmp_path: Path) -> None:
     up = _wasmgate("dev", "up", "--state-dir", state_dir)
     elapsed = time.monotonic() - started
     assert up.returncode == 0, up.stderr
-    print(f"wasmgate dev up (binaries cached) took {elapsed:.1f}s")
+    print(f"wasmgate-kit up (binaries cached) took {elapsed:.1f}s")
     assert f"export KUBECONFIG={state_dir / 'admin.kubeconfig'}" in up.stdout
     assert "WASMGATE_REGISTRY_OCI_AUTH_PASSWORD=" in up.stdout
 

@@ -37,11 +37,11 @@ from support.rollout_system import Body, System, condition, running_system
 from support.staging_kit import final_files_match_names
 from support.wasm_assets import with_custom_section
 from wasmgate.api.base import GROUP, VERSION
-from wasmgate.kit.install import AGENT
-from wasmgate.kit.real_node import NODE_NAME, RealNode
-from wasmgate.kit.system import SYSTEM_NAMESPACE
-from wasmgate.kit.wait import wait_for
 from wasmgate.rollout.names import CONTAINER_VERIFY_STORE, LABEL_SCHEDULER
+from wasmgate_kit.install import AGENT
+from wasmgate_kit.real_node import NODE_NAME, RealNode
+from wasmgate_kit.system import SYSTEM_NAMESPACE
+from wasmgate_kit.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 

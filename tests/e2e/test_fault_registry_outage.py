@@ -30,10 +30,10 @@ from support.registries import of_kit
 from support.rollout_system import Body, System, condition, delete_all
 from support.signing import make_key
 from wasmgate.api.base import GROUP, VERSION
-from wasmgate.kit.real_node import NODE_NAME, RealNode
-from wasmgate.kit.system import SYSTEM_NAMESPACE, start_wasmgate
-from wasmgate.kit.wait import wait_for
 from wasmgate.rollout.names import LABEL_SCHEDULER
+from wasmgate_kit.real_node import NODE_NAME, RealNode
+from wasmgate_kit.system import SYSTEM_NAMESPACE, start_wasmgate
+from wasmgate_kit.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -36,7 +36,7 @@ from support.rollout_system import Body, System, revisions, running_system
 from support.staging_kit import final_files_match_names
 from support.wasm_assets import with_custom_section
 from wasmgate.api.base import GROUP, VERSION
-from wasmgate.kit.real_node import NODE_NAME, RealNode
+from wasmgate_kit.real_node import NODE_NAME, RealNode
 
 pytestmark = pytest.mark.e2e
 

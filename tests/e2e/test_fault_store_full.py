@@ -32,7 +32,7 @@ from support.staging_kit import (
     stage_plugin,
     wait_entry_state,
 )
-from wasmgate.kit.nodes import kit_node_name
+from wasmgate_kit.nodes import kit_node_name
 
 pytestmark = pytest.mark.e2e
 

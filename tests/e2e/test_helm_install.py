@@ -35,9 +35,9 @@ from support.operator import (
     wait_plugins,
 )
 from support.registries import of_kit
-from wasmgate.kit.kit import Kit
-from wasmgate.kit.net import free_port
-from wasmgate.kit.wait import wait_for
+from wasmgate_kit.kit import Kit
+from wasmgate_kit.net import free_port
+from wasmgate_kit.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -17,7 +17,7 @@ from support.keyless import KeylessSigner
 from support.kit import KitHandle
 from support.registries import of_kit
 from support.wasmgate_cli import push, wasmgate
-from wasmgate.kit.sigstore_stack import SigstoreStack
+from wasmgate_kit.sigstore_stack import SigstoreStack
 
 pytestmark = pytest.mark.e2e
 

@@ -7,8 +7,8 @@ import json
 from kubernetes import client
 
 from support.kit import KitHandle
-from wasmgate.kit.nodes import DEFAULT_NODE_COUNT, kit_node_name
-from wasmgate.kit.wait import wait_for
+from wasmgate_kit.nodes import DEFAULT_NODE_COUNT, kit_node_name
+from wasmgate_kit.wait import wait_for
 
 
 def test_kubectl_lists_kwok_nodes_ready(kit: KitHandle) -> None:

@@ -19,18 +19,18 @@ from typing import Any
 
 import pytest
 
-from wasmgate.kit.build import binary_path, build
-from wasmgate.kit.buildah import buildah_argv, release_storage
-from wasmgate.kit.components import binary_owner, component_named
-from wasmgate.kit.debian_image import NON_ROOT_UID
-from wasmgate.kit.kit_images import (
+from wasmgate_kit.build import binary_path, build
+from wasmgate_kit.buildah import buildah_argv, release_storage
+from wasmgate_kit.components import binary_owner, component_named
+from wasmgate_kit.debian_image import NON_ROOT_UID
+from wasmgate_kit.kit_images import (
     UPSTREAM_SCHEDULER,
     WASMGATE,
     push_kit_images,
     upstream_scheduler_image,
     wasmgate_image,
 )
-from wasmgate.kit.registries import Registry, start_registries
+from wasmgate_kit.registries import Registry, start_registries
 
 pytestmark = pytest.mark.e2e
 NON_ROOT = f"{NON_ROOT_UID}:{NON_ROOT_UID}"

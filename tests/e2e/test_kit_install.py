@@ -29,8 +29,8 @@ from support.pod_placement import digit_names, digit_rule_broken, place_pods
 from support.registries import LocalRegistry
 from support.signing import SigningKey, make_key, push_signed
 from support.wasm_assets import with_custom_section
-from wasmgate.kit.build import build_all
-from wasmgate.kit.install import (
+from wasmgate_kit.build import build_all
+from wasmgate_kit.install import (
     AGENT,
     NAMESPACE,
     OPERATOR,
@@ -39,10 +39,10 @@ from wasmgate.kit.install import (
     install_wasmgate,
     registries_for_pods,
 )
-from wasmgate.kit.kit import Kit
-from wasmgate.kit.real_node import NODE_NAME, RealNode
-from wasmgate.kit.real_schedulers import IMAGE_REGISTRY
-from wasmgate.kit.wait import wait_for
+from wasmgate_kit.kit import Kit
+from wasmgate_kit.real_node import NODE_NAME, RealNode
+from wasmgate_kit.real_schedulers import IMAGE_REGISTRY
+from wasmgate_kit.wait import wait_for
 
 GROUP, VERSION = "wasmgate.dev", "v1alpha1"
 KWOK_NODES = 3
@@ -281,4 +281,4 @@ def test_kubectl_get_pods_shows_every_component_on_the_real_node(installed: Inst
     for name in (OPERATOR, AGENT, SCHEDULER):
         assert name in out, out
     result = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True)
-    assert "wasmgate.kit.kubelet" not in result.stdout, "no Python process plays kubelet"
+    assert "wasmgate_kit.kubelet" not in result.stdout, "no Python process plays kubelet"

@@ -27,7 +27,7 @@ from support.operator import (
     wait_plugins,
 )
 from support.registries import of_kit
-from wasmgate.kit.sigstore_stack import SigstoreStack
+from wasmgate_kit.sigstore_stack import SigstoreStack
 
 pytestmark = pytest.mark.e2e
 

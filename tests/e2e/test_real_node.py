@@ -2,7 +2,7 @@
 
 The kubelet and containerd are real; so is the pod's process, which the tests inspect through
 /proc: its user, its capabilities and its read-only root are the kernel's word, not the pod
-status's. `wasmgate dev down` must leave nothing of the node on the host.
+status's. `wasmgate-kit down` must leave nothing of the node on the host.
 """
 
 from __future__ import annotations
@@ -22,15 +22,15 @@ import pytest
 from support.kit import KitHandle
 from support.real_node import NON_ROOT_UID, container_process, hardened_pod, leftovers, wait_running
 from support.wasmgate_cli import wasmgate
-from wasmgate.kit.build import binary_path
-from wasmgate.kit.components import KUBERNETES_VERSION
-from wasmgate.kit.debian_image import python_base
-from wasmgate.kit.image_push import push_archive
-from wasmgate.kit.kit import read_state
-from wasmgate.kit.netns import NAME_PREFIX, KitNetwork
-from wasmgate.kit.real_node import NODE_NAME, TAINT, RealNode
-from wasmgate.kit.supervisor import pid_alive
-from wasmgate.kit.wait import wait_for
+from wasmgate_kit.build import binary_path
+from wasmgate_kit.components import KUBERNETES_VERSION
+from wasmgate_kit.debian_image import python_base
+from wasmgate_kit.image_push import push_archive
+from wasmgate_kit.kit import read_state
+from wasmgate_kit.netns import NAME_PREFIX, KitNetwork
+from wasmgate_kit.real_node import NODE_NAME, TAINT, RealNode
+from wasmgate_kit.supervisor import pid_alive
+from wasmgate_kit.wait import wait_for
 
 DEV_TIMEOUT = 600
 
@@ -181,12 +181,12 @@ def test_real_node_pulls_an_image_built_here_from_the_kit_registry(
 
 
 def _dev_up_real_node(state_dir: Path) -> tuple[dict[str, Any], KitNetwork]:
-    """`wasmgate dev up --real-node` with one kwok node; its kit.json and the node's network."""
+    """`wasmgate-kit up --real-node` with one kwok node; its kit.json and the node's network."""
     started = time.monotonic()
     up = wasmgate(
         "dev", "up", "--real-node", "--nodes", "1", "--state-dir", state_dir, timeout=DEV_TIMEOUT
     )
-    print(f"wasmgate dev up --real-node took {time.monotonic() - started:.1f}s")
+    print(f"wasmgate-kit up --real-node took {time.monotonic() - started:.1f}s")
     assert up.returncode == 0, up.stderr
     state = read_state(state_dir)
     assert state is not None and state["realNode"] is not None, state
@@ -196,7 +196,7 @@ def _dev_up_real_node(state_dir: Path) -> tuple[dict[str, Any], KitNetwork]:
 
 
 def _kubectl_of(state: dict[str, Any]) -> Callable[..., subprocess.CompletedProcess[str]]:
-    """kubectl against the kit `wasmgate dev up` described in `state`."""
+    """kubectl against the kit `wasmgate-kit up` described in `state`."""
     env = {**os.environ, "KUBECONFIG": state["kubeconfig"]}
 
     def kubectl(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -228,7 +228,7 @@ def test_dev_up_real_node_runs_a_pod_and_down_leaves_nothing(tmp_path: Path) -> 
 def test_a_real_node_whose_kit_was_killed_is_swept_by_dev_down(tmp_path: Path) -> None:
     """SIGKILL the supervisor: its children die with it (PR_SET_PDEATHSIG), but containerd's
     shims and the pods' processes do not, and the namespace stays. The next real node to start
-    removes all of it, and so does `wasmgate dev down` (`sweep_abandoned`)."""
+    removes all of it, and so does `wasmgate-kit down` (`sweep_abandoned`)."""
     state_dir = tmp_path / "kit"
     state, network = _dev_up_real_node(state_dir)
     kubectl = _kubectl_of(state)

@@ -22,12 +22,12 @@ from support.registries import of_kit
 from support.signing import make_key, push_signed
 from wasmgate.api.base import GROUP, VERSION
 from wasmgate.api.wasmscheduler import MAX_SCHEDULER_PLUGINS
-from wasmgate.kit.process import ManagedProcess
-from wasmgate.kit.real_node import RealNode
-from wasmgate.kit.real_schedulers import scheduler_spec
-from wasmgate.kit.system import OPERATOR_PROCESS, SYSTEM_NAMESPACE, start_wasmgate
-from wasmgate.kit.wait import wait_for
 from wasmgate_admission.settings import DEFAULT_CONFIGURATION_NAME
+from wasmgate_kit.process import ManagedProcess
+from wasmgate_kit.real_node import RealNode
+from wasmgate_kit.real_schedulers import scheduler_spec
+from wasmgate_kit.system import OPERATOR_PROCESS, SYSTEM_NAMESPACE, start_wasmgate
+from wasmgate_kit.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 

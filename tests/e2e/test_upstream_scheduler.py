@@ -12,11 +12,11 @@ import yaml
 from kubernetes import client
 
 from support.kit import KitHandle
-from wasmgate.kit.components import UPSTREAM_SCHEDULER_BINARY
-from wasmgate.kit.net import LOOPBACK, free_port
-from wasmgate.kit.nodes import DEFAULT_NODE_COUNT, kit_node_name
-from wasmgate.kit.process import ManagedProcess
-from wasmgate.kit.wait import wait_for
+from wasmgate_kit.components import UPSTREAM_SCHEDULER_BINARY
+from wasmgate_kit.net import LOOPBACK, free_port
+from wasmgate_kit.nodes import DEFAULT_NODE_COUNT, kit_node_name
+from wasmgate_kit.process import ManagedProcess
+from wasmgate_kit.wait import wait_for
 
 SCHEDULER_NAME = "upstream-wasm-scheduler"
 

@@ -18,8 +18,8 @@ from support.differential_corpus import CorpusModule, build_corpus
 from support.kit import KitHandle
 from support.upstream_verdict import validator_outcome
 from support.wasm_scheduler import load_guests, run_scheduler, schedule_pod
-from wasmgate.kit.wait import wait_for
 from wasmgate.validate import validate
+from wasmgate_kit.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 

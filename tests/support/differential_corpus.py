@@ -15,8 +15,8 @@ from pathlib import Path
 
 import wasmtime
 
-from wasmgate.kit.paths import repo_root
-from wasmgate.kit.upstream_snapshot import find_snapshot
+from wasmgate_kit.paths import repo_root
+from wasmgate_kit.upstream_snapshot import find_snapshot
 
 # Result type of each extension point (upstream plugin/guest.go detectInterfaces).
 RESULTS = {

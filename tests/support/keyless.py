@@ -1,6 +1,6 @@
 """Keyless signing in tests: the kit's sigstore instance and cosign signing against it.
 
-The instance (`wasmgate.kit.sigstore_stack`) starts once per session, only for tests that ask for
+The instance (`wasmgate_kit.sigstore_stack`) starts once per session, only for tests that ask for
 the `sigstore` fixture. cosign gets an ID token from the kit's OIDC issuer, a certificate from
 its Fulcio (with an SCT from its CT log) and an entry in its Rekor, exactly as in CI with the
 public-good instance; its TUF client is never used (HOME and TUF_ROOT point to a scratch dir).
@@ -23,8 +23,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, ObjectIdentifier
 
 from support.registries import LocalRegistry
-from wasmgate.kit.sigstore_stack import SigstoreStack, post_rekor_entry
 from wasmgate.trust.bundle import INTOTO_PAYLOAD_TYPE, pae
+from wasmgate_kit.sigstore_stack import SigstoreStack, post_rekor_entry
 
 COSIGN_TIMEOUT = 120.0
 

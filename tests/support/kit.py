@@ -1,6 +1,6 @@
 """What end-to-end tests get from the kit: clients, registries, binaries and helpers.
 
-One `KitHandle` per pytest session wraps a running `wasmgate.kit.kit.Kit`. Binaries are resolved
+One `KitHandle` per pytest session wraps a running `wasmgate_kit.kit.Kit`. Binaries are resolved
 through the kit's build cache, so tests run exactly the pinned components.
 """
 
@@ -14,9 +14,9 @@ from pathlib import Path
 
 from kubernetes import client
 
-from wasmgate.kit.build import binary_path
-from wasmgate.kit.kit import Kit
-from wasmgate.kit.registries import Registry
+from wasmgate_kit.build import binary_path
+from wasmgate_kit.kit import Kit
+from wasmgate_kit.registries import Registry
 
 COMMAND_TIMEOUT = 120.0
 

@@ -1,6 +1,6 @@
 """Real registries on loopback for the oci and trust tests, without the rest of the kit.
 
-The kit's four registries (`wasmgate.kit.registries.start_registries`: go-containerregistry's
+The kit's four registries (`wasmgate_kit.registries.start_registries`: go-containerregistry's
 registry with the referrers API and Debian's docker-registry without it, each anonymous and
 behind htpasswd), plus two the kit does not need: docker-registry behind a bearer token server
 and behind TLS with a private CA. Nothing here imitates a registry.
@@ -31,11 +31,11 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
 from support.registries import LocalRegistry, kit_registries
-from wasmgate.errors import KitError
-from wasmgate.kit.build import binary_path
-from wasmgate.kit.net import free_port
-from wasmgate.kit.process import ManagedProcess
-from wasmgate.kit.registries import start_registries
+from wasmgate_kit.build import binary_path
+from wasmgate_kit.errors import KitError
+from wasmgate_kit.net import free_port
+from wasmgate_kit.process import ManagedProcess
+from wasmgate_kit.registries import start_registries
 
 USER = "plugin-author"
 DER = serialization.Encoding.DER

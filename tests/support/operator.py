@@ -2,7 +2,7 @@
 
 `wasmgate run` runs exactly as an administrator would start it locally (the kit's admin
 kubeconfig, the kit's registries allowed over plain HTTP). Plugins are applied with kubectl and
-read back as JSON; waits go through `wasmgate.kit.wait.wait_for` and, on timeout, show what every
+read back as JSON; waits go through `wasmgate_kit.wait.wait_for` and, on timeout, show what every
 plugin last looked like and the operator's log tail.
 """
 
@@ -22,8 +22,8 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 
 from support.kit import KitHandle
-from wasmgate.kit.net import free_port
-from wasmgate.kit.wait import wait_for
+from wasmgate_kit.net import free_port
+from wasmgate_kit.wait import wait_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STOP_TIMEOUT = 20.0

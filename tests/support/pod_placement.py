@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from kubernetes import client
 
-from wasmgate.kit.wait import wait_for
 from wasmgate.rollout.apply import as_json
+from wasmgate_kit.wait import wait_for
 
 PODS_NAMESPACE = "default"
 APP_IMAGE = "registry.example/app:v1"

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wasmgate.kit import cgroups, netns
-from wasmgate.kit.real_node import NODE_LABEL, NODE_NAME, TAINT
-from wasmgate.kit.wait import wait_for
+from wasmgate_kit import cgroups, netns
+from wasmgate_kit.real_node import NODE_LABEL, NODE_NAME, TAINT
+from wasmgate_kit.wait import wait_for
 
 NON_ROOT_UID = 65532
 POD_RUNNING_TIMEOUT = 120.0

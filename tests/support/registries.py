@@ -1,6 +1,6 @@
 """Registries as the oci, trust and operator tests see them: reachable, tamperable, stoppable.
 
-The registries themselves are the kit's (`wasmgate.kit.registries.start_registries`): the oci and
+The registries themselves are the kit's (`wasmgate_kit.registries.start_registries`): the oci and
 trust tests start that set alone, the e2e tests take the one inside the running kit. This adds
 what tests need beyond reaching them: where a blob lies on disk (to tamper with it), a docker
 config with the login, and the process (to take a registry down and bring it back).
@@ -13,11 +13,11 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from wasmgate.kit.kit import Kit
-from wasmgate.kit.net import http_status
-from wasmgate.kit.process import ManagedProcess
-from wasmgate.kit.registries import Registry
-from wasmgate.kit.wait import wait_for
+from wasmgate_kit.kit import Kit
+from wasmgate_kit.net import http_status
+from wasmgate_kit.process import ManagedProcess
+from wasmgate_kit.registries import Registry
+from wasmgate_kit.wait import wait_for
 
 START_TIMEOUT = 30.0
 

@@ -29,14 +29,14 @@ from support.pod_placement import digit_names, place_pods
 from support.registries import LocalRegistry
 from support.signing import BUNDLE, SigningKey, cosign_sign, make_key
 from wasmgate.api.base import GROUP, VERSION
-from wasmgate.kit.install import AGENT
-from wasmgate.kit.nodes import DEFAULT_NODE_COUNT
-from wasmgate.kit.process import ManagedProcess
-from wasmgate.kit.real_node import NODE_NAME, RealNode
-from wasmgate.kit.real_schedulers import real_node_store, scheduler_spec
-from wasmgate.kit.system import OPERATOR_PROCESS, SYSTEM_NAMESPACE, start_wasmgate
-from wasmgate.kit.wait import wait_for
 from wasmgate.rollout.names import LABEL_CONFIG_HASH, LABEL_SCHEDULER
+from wasmgate_kit.install import AGENT
+from wasmgate_kit.nodes import DEFAULT_NODE_COUNT
+from wasmgate_kit.process import ManagedProcess
+from wasmgate_kit.real_node import NODE_NAME, RealNode
+from wasmgate_kit.real_schedulers import real_node_store, scheduler_spec
+from wasmgate_kit.system import OPERATOR_PROCESS, SYSTEM_NAMESPACE, start_wasmgate
+from wasmgate_kit.wait import wait_for
 
 KEY_SECRET = "rollout-e2e-key"
 ROLLOUT_TIMEOUT = 180.0

@@ -22,8 +22,8 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from wasmgate.api.base import GROUP, VERSION, rfc3339
-from wasmgate.kit.wait import wait_for
 from wasmgate.oci import Credentials, RegistrySettings, push_wasm
+from wasmgate_kit.wait import wait_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WASMGATE = Path(sys.executable).parent / "wasmgate"

@@ -19,9 +19,9 @@ import yaml
 from kubernetes import client
 
 from support.kit import KitHandle
-from wasmgate.kit.components import UPSTREAM_SCHEDULER_BINARY
-from wasmgate.kit.net import LOOPBACK, free_port, http_status
-from wasmgate.kit.wait import wait_for
+from wasmgate_kit.components import UPSTREAM_SCHEDULER_BINARY
+from wasmgate_kit.net import LOOPBACK, free_port, http_status
+from wasmgate_kit.wait import wait_for
 
 LOAD_TIMEOUT = 60.0
 SCHEDULE_TIMEOUT = 60.0

@@ -84,6 +84,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"wasmgate run: {e}", file=sys.stderr)
         return 2
     _configure_logging(args.log_file, args.verbose)
+    warning = run_settings.scheduler_namespace_warning(settings, os.environ)
+    if warning is not None:
+        LOG.warning("%s", warning)
     api = api_client(args.kubeconfig)
     settings = run_settings.with_verify_store_image(settings, api, args, os.environ)
     try:

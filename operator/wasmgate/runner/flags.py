@@ -74,6 +74,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "replicas never tie; kopf freezes every replica of a tied priority)",
     )
     parser.add_argument(
+        "--scheduler-namespace",
+        default=None,
+        metavar="NAME",
+        help="namespace of scheduler Deployments, their ConfigMaps and leases, where the "
+        "ServiceAccount wasmgate-scheduler and its Roles are installed: the one wasmgate is "
+        f"installed in (default: ${operator_settings.ENV_SCHEDULER_NAMESPACE} or "
+        f"{rollout_settings.DEFAULT_NAMESPACE})",
+    )
+    parser.add_argument(
+        "--node-store",
+        default=None,
+        metavar="PATH",
+        help="the node agents' store directory (their --store), which scheduler pods mount "
+        "read-only as a hostPath: absolute and normalized (default: "
+        f"${operator_settings.ENV_NODE_STORE} or {rollout_settings.DEFAULT_STORE_ROOT})",
+    )
+    parser.add_argument(
         "--verify-store-image",
         default=None,
         metavar="IMAGE",

@@ -23,7 +23,8 @@ from wasmgate import proxy_flags, registry_ca_flag
 from wasmgate import settings as operator_settings
 from wasmgate.errors import InvalidSpec
 from wasmgate.oci.mirror import parse_mirrors
-from wasmgate.runner.own_image import own_image
+from wasmgate.rollout.settings import check_namespace, check_store_root
+from wasmgate.runner.own_image import ENV_POD_NAMESPACE, own_image
 from wasmgate.settings import OperatorSettings
 from wasmgate_admission import glue
 from wasmgate_admission import settings as admission
@@ -67,7 +68,8 @@ def checked_settings(args: argparse.Namespace, env: Mapping[str, str]) -> Operat
 
 
 def flag_problem(args: argparse.Namespace) -> str | None:
-    """A malformed registry flag, named before it is mixed with the environment's values."""
+    """A malformed registry or scheduler flag, named before it is mixed with the environment's
+    values."""
     try:
         parse_mirrors(args.registry_mirror, "--registry-mirror")
         if args.registry_ca_configmap is not None:
@@ -75,6 +77,13 @@ def flag_problem(args: argparse.Namespace) -> str | None:
         proxy_flags.check_flags(args.https_proxy, args.no_proxy)
     except InvalidSpec as e:
         return e.message
+    try:
+        if args.scheduler_namespace is not None:
+            check_namespace(args.scheduler_namespace, "--scheduler-namespace")
+        if args.node_store is not None:
+            check_store_root(args.node_store, "--node-store")
+    except ValueError as e:
+        return str(e)
     return None
 
 
@@ -95,6 +104,10 @@ def _inputs(args: argparse.Namespace, env: Mapping[str, str]) -> dict[str, str]:
         inputs[proxy_flags.ENV] = args.https_proxy
     if args.no_proxy is not None:
         inputs[proxy_flags.NO_PROXY_ENV] = args.no_proxy
+    if args.scheduler_namespace is not None:
+        inputs[operator_settings.ENV_SCHEDULER_NAMESPACE] = args.scheduler_namespace
+    if args.node_store is not None:
+        inputs[operator_settings.ENV_NODE_STORE] = args.node_store
     if args.validation_cache_dir is not None:
         inputs[operator_settings.ENV_VALIDATION_CACHE_DIR] = str(args.validation_cache_dir)
     if args.no_webhook:
@@ -135,6 +148,22 @@ def webhook_problem(settings: admission.AdmissionSettings) -> str | None:
             "there (the root filesystem may be read-only), or run with --no-webhook"
         )
     return None
+
+
+def scheduler_namespace_warning(settings: OperatorSettings, env: Mapping[str, str]) -> str | None:
+    """Why scheduler rollouts will be forbidden: this Pod (POD_NAMESPACE, the downward API) runs
+    outside the namespace scheduler objects go to, and deploy/ and the chart grant the operator
+    Deployments, ConfigMaps and the scheduler's ServiceAccount in its own namespace only. None
+    when they agree, or outside a Pod. A warning, not a refusal: custom RBAC may allow it."""
+    own, wanted = env.get(ENV_POD_NAMESPACE), settings.rollout.namespace
+    if not own or own == wanted:
+        return None
+    return (
+        f"scheduler Deployments go to namespace {wanted}, but this operator runs in {own}, where "
+        "the RBAC of deploy/ and of the Helm chart lets it write them; set "
+        f"--scheduler-namespace={own} (the chart's `namespace` value does), or grant the "
+        f"operator's Role in {wanted}"
+    )
 
 
 def with_verify_store_image(

@@ -16,9 +16,9 @@ import pytest
 import yaml
 
 from wasmgate.cli import build_parser
-from wasmgate.kit.build import binary_path
 from wasmgate_admission.configuration import build_validating_webhook_configuration
 from wasmgate_admission.settings import ServiceRef
+from wasmgate_kit.build import binary_path
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 OVERLAY = REPO_ROOT / "deploy" / "overlays" / "cert-manager"

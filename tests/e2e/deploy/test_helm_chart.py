@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from wasmgate.api.generate import crd_files
-from wasmgate.kit.build import binary_path
+from wasmgate_kit.build import binary_path
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 CHART = REPO_ROOT / "charts" / "wasmgate"

@@ -12,10 +12,10 @@ from typing import Any
 
 import yaml
 
-from wasmgate.kit.build import binary_path
-from wasmgate.kit.install import PUBLISHED_WASMGATE_IMAGE, KitInstall, split_image, write_overlay
-from wasmgate.kit.paths import repo_root
-from wasmgate.kit.real_node import NODE_LABEL
+from wasmgate_kit.build import binary_path
+from wasmgate_kit.install import PUBLISHED_WASMGATE_IMAGE, KitInstall, split_image, write_overlay
+from wasmgate_kit.paths import repo_root
+from wasmgate_kit.real_node import NODE_LABEL
 
 INSTALL = KitInstall(
     wasmgate_image="127.0.0.1:5000/kit/wasmgate:0123abcd",

@@ -6,13 +6,13 @@ reader's shell would. The script runs in a scratch directory that links the chec
 entries (so `deploy/`, `.venv/bin/wasmgate` and `tests/assets/` resolve) while the files the docs
 create (keys, modules) stay out of the repository.
 
-The environment is what `wasmgate dev up` gives a reader: the session kit with the operator and
+The environment is what `wasmgate-kit up` gives a reader: the session kit with the operator and
 one agent per node running, kubectl, cosign, oras, helm and `.venv/bin` on PATH, and `wasmgate
 dev env` answering for the session kit. For that, XDG_STATE_HOME points at a state directory
-that describes the session kit exactly as `wasmgate dev up` describes its own (kit.json, and the
+that describes the session kit exactly as `wasmgate-kit up` describes its own (kit.json, and the
 pid of the process that owns the kit: this pytest process). Files that need the kit's private
 sigstore (keyless signing) get it started and listed there too, as `dev up --sigstore` does.
-Files that follow `wasmgate dev up --install` (NEEDS_INSTALL) run on a kit of this module's own
+Files that follow `wasmgate-kit up --install` (NEEDS_INSTALL) run on a kit of this module's own
 as that command leaves it: a real node with wasmgate installed on it as pods.
 
 A command a test cannot run is listed in EXCLUDED with the reason and the test that runs it (or
@@ -43,11 +43,11 @@ from support.doc_blocks import (
     fenced_blocks,
 )
 from support.kit import KitHandle
-from wasmgate.kit.build import binary_path
-from wasmgate.kit.install import install_wasmgate
-from wasmgate.kit.process import ManagedProcess
-from wasmgate.kit.supervisor import PID_FILE, SupervisedKit
-from wasmgate.kit.system import start_wasmgate
+from wasmgate_kit.build import binary_path
+from wasmgate_kit.install import install_wasmgate
+from wasmgate_kit.process import ManagedProcess
+from wasmgate_kit.supervisor import PID_FILE, SupervisedKit
+from wasmgate_kit.system import start_wasmgate
 
 pytestmark = pytest.mark.e2e
 
@@ -58,7 +58,7 @@ OUTPUT_TAIL = 80
 KIT_TOOLS = ("kubectl", "cosign", "oras", "helm")
 # Files whose commands sign keylessly against the kit's private sigstore (`dev up --sigstore`).
 NEEDS_SIGSTORE = frozenset({"docs/plugin-authors.md"})
-# Files that follow `wasmgate dev up --install`: wasmgate runs as pods on the kit's real node.
+# Files that follow `wasmgate-kit up --install`: wasmgate runs as pods on the kit's real node.
 NEEDS_INSTALL = frozenset({"docs/quickstart.md"})
 # Where a language tag is a choice: code that is shown, not run.
 SHOWN_LANGUAGES = frozenset(
@@ -83,16 +83,16 @@ _STOPS_KIT = "would stop the kit this test runs against"
 _SUITE = "runs the test suite (or its lint gate) from inside the test suite"
 _MAKE_KIT = (
     "make's venv prerequisite may reinstall the shared .venv; the recipe is "
-    "`wasmgate dev build`, which the session kit fixture runs and docs/kit.md's "
-    "`wasmgate dev build --only cosign` runs here"
+    "`wasmgate-kit build`, which the session kit fixture runs and docs/kit.md's "
+    "`wasmgate-kit build --only cosign` runs here"
 )
 
 EXCLUDED: dict[tuple[str, str], Excluded] = {
     ("README.md", "make demo"): Excluded(_SECOND_KIT + ", then the whole demo", _DEMO),
     ("README.md", "make test"): Excluded(_SUITE, ".ci/run"),
     ("README.md", "make kit"): Excluded(_MAKE_KIT, "tests/conftest.py::kit_session"),
-    ("README.md", ".venv/bin/wasmgate dev up"): Excluded(_SECOND_KIT, _DEV_CLI),
-    ("README.md", ".venv/bin/wasmgate dev down"): Excluded(_STOPS_KIT, _DEV_CLI),
+    ("README.md", ".venv/bin/wasmgate-kit up"): Excluded(_SECOND_KIT, _DEV_CLI),
+    ("README.md", ".venv/bin/wasmgate-kit down"): Excluded(_STOPS_KIT, _DEV_CLI),
     ("README.md", "make lint typecheck"): Excluded(_SUITE, ".ci/run"),
     ("README.md", "make unit"): Excluded(_SUITE, ".ci/run"),
     ("README.md", "make e2e"): Excluded(_SUITE, ".ci/run"),
@@ -101,18 +101,18 @@ EXCLUDED: dict[tuple[str, str], Excluded] = {
         "tests/unit/api/test_crd_files.py::test_committed_crd_is_current",
     ),
     ("docs/kit.md", "make kit"): Excluded(_MAKE_KIT, "tests/conftest.py::kit_session"),
-    ("docs/kit.md", ".venv/bin/wasmgate dev up"): Excluded(_SECOND_KIT, _DEV_CLI),
-    ("docs/kit.md", ".venv/bin/wasmgate dev down"): Excluded(_STOPS_KIT, _DEV_CLI),
-    ("docs/kit.md", ".venv/bin/wasmgate dev up --real-node"): Excluded(
+    ("docs/kit.md", ".venv/bin/wasmgate-kit up"): Excluded(_SECOND_KIT, _DEV_CLI),
+    ("docs/kit.md", ".venv/bin/wasmgate-kit down"): Excluded(_STOPS_KIT, _DEV_CLI),
+    ("docs/kit.md", ".venv/bin/wasmgate-kit up --real-node"): Excluded(
         _SECOND_KIT + ", with a real node (kubelet, containerd)",
         "tests/e2e/test_real_node.py::test_dev_up_real_node_runs_a_pod_and_down_leaves_nothing",
     ),
-    ("docs/kit.md", ".venv/bin/wasmgate dev up --install"): Excluded(
+    ("docs/kit.md", ".venv/bin/wasmgate-kit up --install"): Excluded(
         _SECOND_KIT + ", with a real node and wasmgate installed on it as pods", _DEMO
     ),
     ("docs/quickstart.md", "make demo"): Excluded(_SECOND_KIT + ", then the whole demo", _DEMO),
-    ("docs/quickstart.md", "wasmgate dev up --install"): Excluded(_SECOND_KIT, _DEMO),
-    ("docs/quickstart.md", "wasmgate dev down"): Excluded(_STOPS_KIT, _DEMO),
+    ("docs/quickstart.md", "wasmgate-kit up --install"): Excluded(_SECOND_KIT, _DEMO),
+    ("docs/quickstart.md", "wasmgate-kit down"): Excluded(_STOPS_KIT, _DEMO),
 }
 
 
@@ -173,7 +173,7 @@ def test_every_exclusion_names_a_shown_command_and_an_existing_test() -> None:
 
 @pytest.fixture(scope="module")
 def wasmgate_on_kit(kit_session: KitHandle) -> Iterator[list[ManagedProcess]]:
-    """What `wasmgate dev up` adds to a kit: CRDs, the operator and one agent per node."""
+    """What `wasmgate-kit up` adds to a kit: CRDs, the operator and one agent per node."""
     processes = start_wasmgate(kit_session.kit)
     try:
         yield processes
@@ -184,7 +184,7 @@ def wasmgate_on_kit(kit_session: KitHandle) -> Iterator[list[ManagedProcess]]:
 
 @pytest.fixture(scope="module")
 def installed_kit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KitHandle]:
-    """A kit as `wasmgate dev up --install` leaves it: a real node, wasmgate on it as pods."""
+    """A kit as `wasmgate-kit up --install` leaves it: a real node, wasmgate on it as pods."""
     kit = SupervisedKit(state_dir=tmp_path_factory.mktemp("installed-kit"), real_node=True)
     kit.start()
     try:
@@ -205,7 +205,7 @@ def _scratch(tmp_path: Path) -> Path:
 
 
 def _state_home(tmp_path: Path, kit: KitHandle, sigstore: dict[str, Any] | None) -> Path:
-    """XDG_STATE_HOME under which `wasmgate dev env|status` find the session kit."""
+    """XDG_STATE_HOME under which `wasmgate-kit env|status` find the session kit."""
     home = tmp_path / "state"
     state_dir = home / "wasmgate" / "kit"
     state_dir.mkdir(parents=True)

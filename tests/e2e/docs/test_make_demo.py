@@ -1,10 +1,10 @@
-"""`make demo` end to end: its recipe on a kit of its own, twice, then `wasmgate dev down`.
+"""`make demo` end to end: its recipe on a kit of its own, twice, then `wasmgate-kit down`.
 
 README.md and docs/quickstart.md show `make demo`; the docs test cannot run it next to the
-session kit, so this test does. It runs the recipe's last step, `python -m wasmgate.kit.demo`
+session kit, so this test does. It runs the recipe's last step, `python -m wasmgate_kit.demo`
 (the steps before it, `bootstrap` and `kit`, are what every kit test already needs), with the
-kit's state under a temporary XDG_STATE_HOME (`wasmgate.kit.paths.default_state_dir`), so it
-never touches a developer's own `wasmgate dev up` kit. The second run must reuse that kit and
+kit's state under a temporary XDG_STATE_HOME (`wasmgate_kit.paths.default_state_dir`), so it
+never touches a developer's own `wasmgate-kit up` kit. The second run must reuse that kit and
 end the same way (the issue: "running it twice works"). wasmgate runs as pods on the kit's real
 node (`dev up --install`): the single agent pod stages the plugin, `kubectl get pods -A` lists
 the operator, the agent and the scheduler there, and no Python process plays kubelet.
@@ -52,7 +52,7 @@ def _run(argv: list[str], env: dict[str, str], timeout: float) -> subprocess.Com
 
 def _demo(env: dict[str, str]) -> tuple[str, float]:
     started = time.monotonic()
-    result = _run([sys.executable, "-m", "wasmgate.kit.demo"], env, DEMO_TIMEOUT)
+    result = _run([sys.executable, "-m", "wasmgate_kit.demo"], env, DEMO_TIMEOUT)
     elapsed = time.monotonic() - started
     assert result.returncode == 0, f"the demo exited {result.returncode}:\n{result.stdout}"
     return result.stdout, elapsed
@@ -91,7 +91,7 @@ def _demo_twice_then_down(state: Path) -> None:
         print(f"make demo: first run {cold:.0f}s (kit started), second run {warm:.0f}s (reused)")
         assert warm < cold, "the second run must reuse the running kit"
         ps = _run(["ps", "-eo", "args"], env, 30).stdout
-        assert "wasmgate.kit.kubelet" not in ps, "no Python process plays kubelet"
+        assert "wasmgate_kit.kubelet" not in ps, "no Python process plays kubelet"
     finally:
         down = _run([sys.executable, "-m", "wasmgate", "dev", "down"], env, DOWN_TIMEOUT)
     assert down.returncode == 0 and "kit stopped" in down.stdout, down.stdout

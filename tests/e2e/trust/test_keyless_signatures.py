@@ -26,7 +26,6 @@ from support.local_registries import Registries
 from support.registries import LocalRegistry
 from support.trust_mutations import mutated_bytes, mutated_json
 from wasmgate.errors import SignatureInvalid, SignatureUntrusted, WasmgateError
-from wasmgate.kit.sigstore_stack import SigstoreStack
 from wasmgate.oci import RegistryClient, Resolved, resolve
 from wasmgate.trust import VerificationResult, verify
 from wasmgate.trust.bundle import parse_bundle
@@ -37,6 +36,7 @@ from wasmgate.trust.trusted_root import (
     load_trusted_root,
     production_trusted_root,
 )
+from wasmgate_kit.sigstore_stack import SigstoreStack
 
 pytestmark = pytest.mark.e2e
 

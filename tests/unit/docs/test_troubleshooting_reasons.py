@@ -16,12 +16,12 @@ import wasmgate.oci.transport
 import wasmgate.reconcile.deps
 import wasmgate.reconcile.validate_stage
 from wasmgate.api.conditions import ALL_STEPS_SUCCEEDED, PIPELINE
-from wasmgate.errors import KitError, WasmgateError
 from wasmgate.reconcile.pipeline import WAITING_REASON
 from wasmgate.reconcile.verify_stage import NOT_REQUIRED_REASON
 from wasmgate.rollout import limit, machine, status_draft
 from wasmgate.stage.aggregate import ALL_NODES_STAGED, NO_TARGET_NODES, PULLING
 from wasmgate.stage.plugin_staging import NO_SCHEDULER
+from wasmgate_kit.errors import KitError, WasmgateError
 
 ROOT = Path(__file__).resolve().parents[3]
 PAGE = ROOT / "docs" / "troubleshooting.md"

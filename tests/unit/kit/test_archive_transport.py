@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from wasmgate.errors import KitError
-from wasmgate.kit.image_push import archive_transport
-from wasmgate.kit.images import StaticImage
+from wasmgate_kit.errors import KitError
+from wasmgate_kit.image_push import archive_transport
+from wasmgate_kit.images import StaticImage
 
 
 def _tar(path: Path, files: dict[str, bytes]) -> Path:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from wasmgate.kit.paths import repo_root
-from wasmgate.kit.project_image import (
+from wasmgate_kit.paths import repo_root
+from wasmgate_kit.project_image import (
     CONTEXT_FILES,
     WHEELHOUSE,
     context_files,

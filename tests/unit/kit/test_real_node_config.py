@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from wasmgate.kit import containerd
-from wasmgate.kit.debian_image import NON_ROOT_UID, python_base
-from wasmgate.kit.images import CONTAINERD_NAME_ANNOTATION, NON_ROOT, StaticImage
-from wasmgate.kit.net import KUBERNETES_SERVICE_ADDRESS
-from wasmgate.kit.netns import KitNetwork
-from wasmgate.kit.netns_forward import ANY_ADDRESS, Forward, every_address
-from wasmgate.kit.pki import CertificateAuthority
-from wasmgate.kit.real_node import TAINT, build_kubelet_config
+from wasmgate_kit import containerd
+from wasmgate_kit.debian_image import NON_ROOT_UID, python_base
+from wasmgate_kit.images import CONTAINERD_NAME_ANNOTATION, NON_ROOT, StaticImage
+from wasmgate_kit.net import KUBERNETES_SERVICE_ADDRESS
+from wasmgate_kit.netns import KitNetwork
+from wasmgate_kit.netns_forward import ANY_ADDRESS, Forward, every_address
+from wasmgate_kit.pki import CertificateAuthority
+from wasmgate_kit.real_node import TAINT, build_kubelet_config
 
 NETWORK = KitNetwork(7)
 

@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 
 from wasmgate.errors import InvalidSpec
-from wasmgate.kit import oidc_issuer, sigstore_root
 from wasmgate.trust.trusted_root import load_trusted_root
+from wasmgate_kit import oidc_issuer, sigstore_root
 
 SINCE = datetime.datetime(2026, 11, 1, tzinfo=datetime.UTC)
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from wasmgate.kit.paths import repo_root
-from wasmgate.kit.wheelhouse import CONSTRAINTS, download_argv, requirements, wheelhouse_key
+from wasmgate_kit.paths import repo_root
+from wasmgate_kit.wheelhouse import CONSTRAINTS, download_argv, requirements, wheelhouse_key
 
 PYPROJECT = """
 [build-system]

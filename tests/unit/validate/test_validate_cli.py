@@ -11,7 +11,7 @@ import pytest
 
 from support.wasm_assets import ASSET_VERDICTS
 from wasmgate.cli import main
-from wasmgate.kit.net import free_port
+from wasmgate_kit.net import free_port
 
 
 @pytest.fixture(autouse=True)
