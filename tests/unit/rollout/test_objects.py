@@ -114,10 +114,25 @@ def test_placement_comes_from_the_spec() -> None:
 
 def test_settings_move_namespace_and_store() -> None:
     settings = RolloutConfig(namespace="sched", store_root="/srv/store")
-    deployment = build_deployment(scheduler(), "x-config-00", settings)
-    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
-    assert deployment["metadata"]["namespace"] == "sched"
+    ws = scheduler()
+    config = build_scheduler_config(ws, [entry("a")], settings)
+    config_map = build_config_map(ws, config, revision=1, settings=settings)
+    deployment = build_deployment(ws, config_map["metadata"]["name"], settings)
+    pod = deployment["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    mounts = {
+        (c["name"], m["mountPath"], m["readOnly"])
+        for c in (*pod["initContainers"], *pod["containers"])
+        for m in c["volumeMounts"]
+        if m["name"] == "store"
+    }
+    assert deployment["metadata"]["namespace"] == config_map["metadata"]["namespace"] == "sched"
+    assert config["leaderElection"]["resourceNamespace"] == "sched"
     assert volumes["store"]["hostPath"]["path"] == "/srv/store"
+    assert mounts == {("verify-store", "/srv/store", True), ("scheduler", "/srv/store", True)}
+    [plugin] = config["profiles"][0]["pluginConfig"]
+    assert plugin["args"]["guestURL"] == "file:///srv/store/sha256/" + "a" * 64
+    assert "/var/lib/wasmgate" not in yaml.safe_dump([config_map, deployment])
 
 
 def test_long_names_are_shortened_stably() -> None:
