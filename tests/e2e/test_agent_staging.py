@@ -44,8 +44,8 @@ from wasmgate.api.base import GROUP, VERSION
 from wasmgate.api.wasmnodecache import WasmNodeCache
 from wasmgate.api.wasmscheduler import WasmSchedulerSpec
 from wasmgate.oci import Credential, Credentials
-from wasmgate.stage.aggregate import aggregate_staging
-from wasmgate.stage.targets import desired_nodes
+from wasmgate.staging.aggregate import aggregate_staging
+from wasmgate.staging.targets import desired_nodes
 from wasmgate_kit.nodes import kit_node_name
 from wasmgate_kit.wait import wait_for
 

@@ -19,7 +19,7 @@ from wasmgate.api.refs import SecretRef
 from wasmgate.api.scheduler_json import live_layers
 from wasmgate.api.wasmplugin import WasmPlugin
 from wasmgate.api.wasmscheduler import WasmScheduler
-from wasmgate.stage.targets import node_is_target
+from wasmgate.staging.targets import node_is_target
 
 
 @dataclass(frozen=True)

@@ -52,8 +52,8 @@ from wasmgate.rollout.apply import (
 )
 from wasmgate.rollout.machine import Decision, Step
 from wasmgate.rollout.settings import RolloutConfig
-from wasmgate.stage.aggregate import PULLING
-from wasmgate.stage.plugin_staging import staged_digests, staging_status
+from wasmgate.staging.aggregate import PULLING
+from wasmgate.staging.plugin_staging import staged_digests, staging_status
 
 SCHEDULERS = WASMSCHEDULER.plural
 PLUGINS = WASMPLUGIN.plural

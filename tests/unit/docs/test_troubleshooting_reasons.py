@@ -19,8 +19,8 @@ from wasmgate.api.conditions import ALL_STEPS_SUCCEEDED, PIPELINE
 from wasmgate.reconcile.pipeline import WAITING_REASON
 from wasmgate.reconcile.verify_stage import NOT_REQUIRED_REASON
 from wasmgate.rollout import limit, machine, status_draft
-from wasmgate.stage.aggregate import ALL_NODES_STAGED, NO_TARGET_NODES, PULLING
-from wasmgate.stage.plugin_staging import NO_SCHEDULER
+from wasmgate.staging.aggregate import ALL_NODES_STAGED, NO_TARGET_NODES, PULLING
+from wasmgate.staging.plugin_staging import NO_SCHEDULER
 from wasmgate_kit.errors import KitError, WasmgateError
 
 ROOT = Path(__file__).resolve().parents[3]

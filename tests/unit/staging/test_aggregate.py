@@ -9,7 +9,7 @@ import pytest
 
 from wasmgate.api.condition import ConditionStatus
 from wasmgate.api.wasmnodecache import WasmNodeCache
-from wasmgate.stage.aggregate import aggregate_staging
+from wasmgate.staging.aggregate import aggregate_staging
 
 LAYER = "sha256:" + "a" * 64
 OTHER = "sha256:" + "b" * 64

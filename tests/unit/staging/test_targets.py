@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from wasmgate.api.wasmscheduler import WasmSchedulerSpec
-from wasmgate.stage.targets import desired_nodes, node_is_target
+from wasmgate.staging.targets import desired_nodes, node_is_target
 
 CONTROL = "node-role.kubernetes.io/control-plane"
 

@@ -28,8 +28,8 @@ from wasmgate.api.plugin_json import may_be_loaded, scheduler_names
 from wasmgate.api.staging_status import MAX_HELD_FOR, StagingStatus
 from wasmgate.api.wasmnodecache import CacheState, WasmNodeCache
 from wasmgate.api.wasmscheduler import WasmSchedulerSpec
-from wasmgate.stage.aggregate import aggregate_staging
-from wasmgate.stage.targets import desired_nodes
+from wasmgate.staging.aggregate import aggregate_staging
+from wasmgate.staging.targets import desired_nodes
 
 NO_SCHEDULER = "SchedulerNotFound"
 

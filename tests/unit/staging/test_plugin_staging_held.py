@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from wasmgate.api.wasmnodecache import WasmNodeCache
-from wasmgate.stage.plugin_staging import staging_status
+from wasmgate.staging.plugin_staging import staging_status
 
 LAYER = "sha256:" + "1" * 64
 NOW = datetime(2026, 12, 4, tzinfo=UTC)
