@@ -5,8 +5,8 @@ Run:  .venv/bin/python benchmarks/bench_scale.py [--plugins 20 100] [--per-sched
 
 A fresh kit with a real node (kubelet, containerd, runc) where the scheduler pods run (pods of
 upstream's scheduler image, built and pushed by the kit; `scheduler_spec`), one agent per node,
-and the operator (`wasmgate run`, the same argv `dev up` uses) whose API traffic goes through a
-counting proxy on loopback: the operator's kubeconfig names the proxy (plain HTTP, no
+and the operator (`wasmgate run`, the same argv `wasmgate-kit up` uses) whose API traffic goes
+through a counting proxy on loopback: the operator's kubeconfig names the proxy (plain HTTP, no
 credentials), the proxy forwards every request over TLS with the kit's credentials and counts it
 by verb and resource. So only the operator's requests are counted: kubectl, the agents, the real
 node's kubelet and this script talk to the apiserver directly. (The kit's apiserver runs without

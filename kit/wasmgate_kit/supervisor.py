@@ -1,14 +1,14 @@
-"""Keep a kit running in the background for `wasmgate-kit up`, and stop it for `dev down`.
+"""Keep a kit running in the background for `wasmgate-kit up`, and stop it for `wasmgate-kit down`.
 
-`dev up` starts this supervisor as a detached process; it owns every kit process (they die with
-it), records itself in `supervisor.pid` at once and in `kit.json` when ready, and tears the kit
-down on SIGTERM or SIGINT. Component deaths are logged, not hidden.
+`wasmgate-kit up` starts this supervisor as a detached process; it owns every kit process (they
+die with it), records itself in `supervisor.pid` at once and in `kit.json` when ready, and tears
+the kit down on SIGTERM or SIGINT. Component deaths are logged, not hidden.
 
 wasmgate runs on the kit one of two ways: as local processes (`start_wasmgate`, the default), or,
 with `install`, as pods on the real node, installed the documented way (`install_wasmgate`,
 kubectl apply -k of an overlay of deploy/). Then `kit.json` also says, under "install", which
 images the pods run and at which host:port they reach each registry, which is what `make demo`
-pushes to. Stopping the real node stops its pods, so `dev down` leaves nothing either way.
+pushes to. Stopping the real node stops its pods, so `wasmgate-kit down` leaves nothing either way.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from wasmgate_kit.wait import wait_for
 PID_FILE = "supervisor.pid"
 UP_TIMEOUT = 180.0
 INSTALL_UP_TIMEOUT = 900.0
-"""Seconds `dev up --install` may take: a cold build of the wasmgate image takes minutes."""
+"""Seconds `wasmgate-kit up --install` may take: a cold build of the image takes minutes."""
 DOWN_TIMEOUT = 30.0
 HEALTH_INTERVAL = 2.0
 

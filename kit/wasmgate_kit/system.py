@@ -104,7 +104,7 @@ def start_wasmgate(
 
 def wait_for_webhook(kit: Kit, operator: ManagedProcess) -> None:
     """Return once the operator has registered its webhook with a CA bundle, so no apply made
-    after `dev up` returns slips past admission."""
+    after `wasmgate-kit up` returns slips past admission."""
 
     def registered() -> bool:
         with kit.api_client() as api:
