@@ -23,8 +23,7 @@ from urllib.parse import urlsplit
 
 from wasmgate.errors import InvalidSpec
 from wasmgate.oci.reference import normalize_registry
-from wasmgate.oci.settings import IPNetwork
-from wasmgate.oci.ssrf import AddressBlocked, blocked_network
+from wasmgate.oci.ssrf import AddressBlocked, IPNetwork, blocked_network
 
 Resolver = Callable[[str, int], Sequence[str]]
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from wasmgate.oci.mirror import RegistryMirror, mirrored
 from wasmgate.oci.reference import Reference, normalize_registry
+from wasmgate.oci.ssrf import IPNetwork
 
 if TYPE_CHECKING:
     from wasmgate.oci.proxy import ProxySettings
@@ -39,8 +40,6 @@ DEFAULT_BLOCKED_NETWORKS: tuple[str, ...] = (
     "100.100.100.200/32",
     "168.63.129.16/32",
 )
-
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True)

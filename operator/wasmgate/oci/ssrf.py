@@ -16,7 +16,8 @@ from typing import Any
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from wasmgate.oci.settings import IPNetwork
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+"""A blocked network, as the settings list them."""
 
 
 class AddressBlocked(Exception):
