@@ -26,6 +26,19 @@ class InvalidSpec(WasmgateError):
     permanent = True
 
 
+class KubernetesApiUnavailable(WasmgateError):
+    """The Kubernetes API did not answer a request, or refused it; retried with backoff.
+
+    The runner raises it in place of the client library's ApiException, so the pure packages
+    handle an API failure without importing the client; `status` is the HTTP status, if any."""
+
+    reason = "KubernetesApiUnavailable"
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class RegistryUnavailable(WasmgateError):
     """The registry could not be reached or answered 5xx; retried with backoff."""
 

@@ -34,10 +34,9 @@ from wasmgate.cluster_verdict import (
     plugin_body,
     warn_policies,
 )
-from wasmgate.errors import InvalidSpec, WasmgateError
+from wasmgate.errors import InvalidSpec, KubernetesApiUnavailable, WasmgateError
 from wasmgate.oci.reference import parse_reference
 from wasmgate.output_format import add_output_argument
-from wasmgate.reconcile.deps import KubernetesApiUnavailable
 from wasmgate.registry_args import add_registry_arguments, registry_settings
 from wasmgate.runner.cluster import read_secret_data
 from wasmgate.runner.login import api_client

@@ -27,7 +27,7 @@ from support.registries import of_kit
 from support.rollout_system import Body, System, condition, revisions, running_system
 from support.wasm_assets import with_custom_section
 from wasmgate.api.base import GROUP, VERSION
-from wasmgate.rollout.apply import as_json
+from wasmgate.runner.kube_json import as_json
 from wasmgate_kit.nodes import kit_node_name
 from wasmgate_kit.real_node import RealNode
 from wasmgate_kit.system import OPERATOR_PROCESS, SYSTEM_NAMESPACE

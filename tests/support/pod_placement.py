@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from kubernetes import client
 
-from wasmgate.rollout.apply import as_json
+from wasmgate.runner.kube_json import as_json
 from wasmgate_kit.wait import wait_for
 
 PODS_NAMESPACE = "default"

@@ -13,19 +13,12 @@ from datetime import datetime
 from pathlib import Path
 
 from wasmgate.api.wasmtrustpolicy import WasmTrustPolicySpec
-from wasmgate.errors import WasmgateError
 from wasmgate.oci.settings import RegistrySettings
 from wasmgate.trust.settings import TrustSettings
 from wasmgate.validate.cache import ValidationCache
 
 SecretReader = Callable[[str, str], Mapping[str, str]]
 """(namespace, name) -> the Secret's `data` (base64 values); raises a WasmgateError."""
-
-
-class KubernetesApiUnavailable(WasmgateError):
-    """The Kubernetes API did not answer a read the stage needs; retried with backoff."""
-
-    reason = "KubernetesApiUnavailable"
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,8 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
-from kubernetes import client
-from kubernetes.client.exceptions import ApiException
-
-from wasmgate.api.base import GROUP, VERSION
 from wasmgate.api.condition import Condition, ConditionStatus
 from wasmgate.api.conditions import (
     PluginCondition,
@@ -36,30 +32,21 @@ from wasmgate.api.conditions import (
     parse_conditions,
 )
 from wasmgate.api.plugin_json import scheduler_names
-from wasmgate.api.wasmnodecache import WASMNODECACHE, WasmNodeCache
-from wasmgate.api.wasmplugin import WASMPLUGIN
-from wasmgate.api.wasmscheduler import PLUGIN_LIMIT_EXCEEDED, WASMSCHEDULER, WasmSchedulerSpec
+from wasmgate.api.wasmnodecache import WasmNodeCache
+from wasmgate.api.wasmscheduler import PLUGIN_LIMIT_EXCEEDED, WasmSchedulerSpec
+from wasmgate.errors import KubernetesApiUnavailable
 from wasmgate.metrics import set_staging_states
 from wasmgate.reconcile.pipeline import EventType, PipelineEvent
 from wasmgate.reconcile.plugin_pass import status_changes
-from wasmgate.rollout.apply import (
-    Known,
-    PluginLock,
-    as_json,
-    plugins_for_scheduler,
-    report_failure,
-    rollout_step,
-)
+from wasmgate.reconcile.scheduler_deps import SchedulerCluster, Snapshot
+from wasmgate.rollout.deps import Known, PluginLock, PluginStatusAccess, Stale
 from wasmgate.rollout.machine import Decision, Step
+from wasmgate.rollout.plugins import plugins_for_scheduler
 from wasmgate.rollout.settings import RolloutConfig
+from wasmgate.rollout.step import report_failure, rollout_step
 from wasmgate.staging.aggregate import PULLING
 from wasmgate.staging.plugin_staging import staged_digests, staging_status
 
-SCHEDULERS = WASMSCHEDULER.plural
-PLUGINS = WASMPLUGIN.plural
-NODE_CACHES = WASMNODECACHE.plural
-NOT_FOUND = 404
-CONFLICT = 409
 # Steps that end a rollout: the RolledOut marks they set are news worth an Event.
 FINISHING_STEPS = frozenset({Step.SUCCEEDED, Step.ROLLED_BACK, Step.FAILED})
 
@@ -77,10 +64,10 @@ class PassResult:
 
 
 def describe(error: BaseException) -> str:
-    """One line about an error for a condition message (an ApiException's str is its whole
-    HTTP response)."""
-    if isinstance(error, ApiException):
-        return f"the Kubernetes API answered {error.status} {error.reason}"
+    """One line about an error for a condition message (the runner words an API failure in
+    one line already)."""
+    if isinstance(error, KubernetesApiUnavailable):
+        return error.message
     text = str(error).strip().splitlines()
     return f"{type(error).__name__}: {text[0] if text else ''}"
 
@@ -103,26 +90,8 @@ def _staging_event(before: Mapping[str, Any], after: Mapping[str, Any]) -> Pipel
     return PipelineEvent(kind, new.reason, f"Staged: {new.message}")
 
 
-def _items(custom: client.CustomObjectsApi, plural: str) -> list[dict[str, Any]]:
-    listed = cast(dict[str, Any], custom.list_cluster_custom_object(GROUP, VERSION, plural))
-    return list(listed.get("items") or [])
-
-
-def _read(custom: client.CustomObjectsApi, plural: str, name: str) -> dict[str, Any] | None:
-    try:
-        return cast(dict[str, Any], custom.get_cluster_custom_object(GROUP, VERSION, plural, name))
-    except ApiException as e:
-        if e.status == NOT_FOUND:
-            return None
-        raise
-
-
-def _read_plugin(custom: client.CustomObjectsApi, name: str) -> dict[str, Any] | None:
-    return _read(custom, PLUGINS, name)
-
-
 def write_staging(
-    api: client.ApiClient,
+    cluster: PluginStatusAccess,
     name: str,
     schedulers: Mapping[str, WasmSchedulerSpec],
     nodes: list[dict[str, Any]],
@@ -137,7 +106,6 @@ def write_staging(
     condition is added to `events`. With `listed` (the plugin as a list just returned it), an
     unchanged plugin costs no request, and a changed one one write, conditional on the listed
     resourceVersion; only when the plugin changed meanwhile is it read again."""
-    custom = client.CustomObjectsApi(api)
     if listed is not None and not listed["metadata"].get("deletionTimestamp"):
         patch = staging_status(listed, schedulers, nodes, caches, datetime.now(UTC))
         if patch is not None:
@@ -147,12 +115,12 @@ def write_staging(
             return dict(listed)
         version = listed["metadata"].get("resourceVersion")
         with hold(name):
-            written = _write_if_unchanged(custom, name, version, changes)
+            written = _write_if_unchanged(cluster, name, version, changes)
         if written is not None:
             _note_event(listed, written, events)
             return written
     with hold(name):
-        plugin = _read_plugin(custom, name)
+        plugin = cluster.read_plugin(name)
         if plugin is None or plugin["metadata"].get("deletionTimestamp"):
             return None
         patch = staging_status(plugin, schedulers, nodes, caches, datetime.now(UTC))
@@ -160,9 +128,7 @@ def write_staging(
             _record(name, patch["staging"])
         changes = status_changes(plugin.get("status") or {}, patch or {})
         if changes:
-            custom.patch_cluster_custom_object_status(
-                GROUP, VERSION, PLUGINS, name, {"status": changes}
-            )
+            cluster.write_plugin_status(name, changes)
             before = dict(plugin)
             plugin["status"] = {**(plugin.get("status") or {}), **changes}
             _note_event(before, plugin, events)
@@ -170,19 +136,13 @@ def write_staging(
 
 
 def _write_if_unchanged(
-    custom: client.CustomObjectsApi, name: str, version: str | None, changes: Mapping[str, Any]
+    cluster: PluginStatusAccess, name: str, version: str | None, changes: Mapping[str, Any]
 ) -> dict[str, Any] | None:
     """Merge-patch the status if the plugin is still at `version`; None if it moved on."""
     if not version:
         return None
-    body = {"metadata": {"resourceVersion": version}, "status": dict(changes)}
-    try:
-        written = custom.patch_cluster_custom_object_status(GROUP, VERSION, PLUGINS, name, body)
-    except ApiException as e:
-        if e.status in (CONFLICT, NOT_FOUND):
-            return None
-        raise
-    return cast(dict[str, Any], written)
+    written = cluster.write_plugin_status_at(name, version, changes)
+    return None if isinstance(written, Stale) else written
 
 
 def _note_event(
@@ -203,7 +163,7 @@ def _record(plugin: str, staging: Mapping[str, Any]) -> None:
 
 
 def _stage_all(
-    api: client.ApiClient,
+    cluster: PluginStatusAccess,
     name: str,
     listed: list[dict[str, Any]],
     specs: Mapping[str, WasmSchedulerSpec],
@@ -223,9 +183,9 @@ def _stage_all(
         plugin_name = plugin["metadata"]["name"]
         try:
             current = write_staging(
-                api, plugin_name, specs, nodes, caches, hold, events, listed=plugin
+                cluster, plugin_name, specs, nodes, caches, hold, events, listed=plugin
             )
-        except (ApiException, OSError, ValueError) as e:
+        except (KubernetesApiUnavailable, OSError, ValueError) as e:
             logger.warning("WasmPlugin %s: staging status not written: %s", plugin_name, e)
             failures.append(f"{plugin_name}: {describe(e)}")
             current = plugin
@@ -250,39 +210,8 @@ def _limit_event(before: Mapping[str, Any], decision: Decision) -> PipelineEvent
     return None
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    """What a pass reads about the cluster, as the operator's watches hold it (kopf indexes):
-    with it, a pass lists nothing. Nodes need only their name, labels and taints."""
-
-    schedulers: list[dict[str, Any]]
-    plugins: list[dict[str, Any]]
-    nodes: list[dict[str, Any]]
-    node_caches: list[dict[str, Any]]
-
-
-def node_shape(node: Mapping[str, Any]) -> dict[str, Any]:
-    """What staging reads of a Node (stage.targets): name, labels, taints."""
-    metadata = node.get("metadata") or {}
-    return {
-        "metadata": {"name": metadata.get("name"), "labels": dict(metadata.get("labels") or {})},
-        "spec": {"taints": list((node.get("spec") or {}).get("taints") or [])},
-    }
-
-
-def read_snapshot(api: client.ApiClient) -> Snapshot:
-    """The snapshot listed from the apiserver (four requests)."""
-    custom = client.CustomObjectsApi(api)
-    return Snapshot(
-        schedulers=_items(custom, SCHEDULERS),
-        plugins=_items(custom, PLUGINS),
-        nodes=[node_shape(as_json(api, node)) for node in client.CoreV1Api(api).list_node().items],
-        node_caches=_items(custom, NODE_CACHES),
-    )
-
-
 def scheduler_pass(
-    api: client.ApiClient,
+    cluster: SchedulerCluster,
     name: str,
     settings: RolloutConfig,
     hold: PluginLock,
@@ -294,10 +223,10 @@ def scheduler_pass(
     the WasmScheduler itself is read fresh either way, because its status is the rollout's
     state and a watch may not have delivered the last step's write yet. A failed rollout step
     is written into the WasmScheduler's conditions, then raised."""
-    seen = snapshot if snapshot is not None else read_snapshot(api)
+    seen = snapshot if snapshot is not None else cluster.read_snapshot()
     schedulers = {item["metadata"]["name"]: item for item in seen.schedulers}
     if snapshot is not None:
-        fresh = _read(client.CustomObjectsApi(api), SCHEDULERS, name)
+        fresh = cluster.read_scheduler(name)
         schedulers.pop(name, None)
         if fresh is not None:
             schedulers[name] = fresh
@@ -313,18 +242,18 @@ def scheduler_pass(
     listed = seen.plugins
     events: list[tuple[dict[str, Any], PipelineEvent]] = []
     failures: list[str] = []
-    plugins = _stage_all(api, name, listed, specs, nodes, caches, hold, events, failures)
+    plugins = _stage_all(cluster, name, listed, specs, nodes, caches, hold, events, failures)
     entries = plugins_for_scheduler(plugins, name)
     staged = staged_digests(specs[name], nodes, caches)
     bodies = {plugin["metadata"]["name"]: plugin for plugin in plugins}
     try:
         decision = rollout_step(
-            api, scheduler, entries, staged, settings=settings, hold=hold, known=Known(bodies)
+            cluster, scheduler, entries, staged, settings=settings, hold=hold, known=Known(bodies)
         )
     except Exception as e:
         message = f"a rollout step failed and is retried: {describe(e)}"
         try:
-            report_failure(api, scheduler, message, datetime.now(UTC))
+            report_failure(cluster, scheduler, message, datetime.now(UTC))
         except Exception as report_error:  # the original error matters more; it is raised
             logger.warning("WasmScheduler %s: cannot report the failure: %s", name, report_error)
         raise

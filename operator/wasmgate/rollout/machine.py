@@ -3,8 +3,8 @@
 All state lives in WasmScheduler.status (the revision history), so the operator may die at any
 point and the next step, from any process, picks up where the last one stopped. A step never
 performs I/O: `decide()` returns the objects to create, the Deployment to apply, the ConfigMaps to
-delete, the new status and the conditions to set on plugins; `wasmgate.rollout.apply` carries
-them out.
+delete, the new status and the conditions to set on plugins; `wasmgate.rollout.step` carries
+them out through the cluster the runner hands in.
 
 States of the newest revision, and the moves between them:
 - none Progressing, desired config is the active one   -> Idle

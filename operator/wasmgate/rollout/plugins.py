@@ -9,10 +9,11 @@ rollback can restore a plugin exactly as the last good revision ran it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from wasmgate.api.conditions import PluginCondition
+from wasmgate.api.plugin_json import load_verdict_withdrawn, may_be_loaded, scheduler_names
 from wasmgate.api.wasmplugin import DEFAULT_WEIGHT, LOG_SEVERITY_LEVELS, LogSeverity
 from wasmgate.api.wasmscheduler import SchedulerPlugin
 from wasmgate.errors import RolloutFailed
@@ -135,4 +136,23 @@ def entries_from_config(
                 log_severity=int(args.get("logSeverity", 0)),
                 weight=weights.get(name, DEFAULT_WEIGHT),
             )
+    return entries
+
+
+def plugins_for_scheduler(
+    plugins: Iterable[Mapping[str, Any]], scheduler_object: str
+) -> list[PluginEntry]:
+    """Entries of the WasmPlugins (JSON) that name `scheduler_object`. One the load gate refuses
+    (`api.plugin_json.load_refusal`, the agents' gate too) is held: the machine keeps its live
+    version, if any, and rolls nothing new for it. Staging is judged by the rollout machine from
+    the staged digests it is given."""
+    entries: list[PluginEntry] = []
+    for plugin in plugins:
+        if scheduler_object not in scheduler_names(plugin):
+            continue
+        entry = entry_from_wasmplugin(plugin)
+        if entry is not None and not may_be_loaded(plugin):
+            entry = replace(entry, held=True, distrusted=load_verdict_withdrawn(plugin))
+        if entry is not None:
+            entries.append(entry)
     return entries

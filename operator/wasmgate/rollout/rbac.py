@@ -6,7 +6,7 @@ Lease of its own. Creating those bindings per WasmScheduler would need create/pa
 ClusterRoleBindings and `bind` on kube-scheduler's roles, and with those an operator (or whoever
 takes it over) can hand kube-scheduler's powers to any subject. So the bindings are static
 (deploy/scheduler/rbac.yaml), every scheduler Deployment names the same ServiceAccount, and the
-operator only checks that the account exists (rollout/apply.py), to say what to apply when it
+operator only checks that the account exists (runner/rollout_reads.py), to say what to apply when it
 does not.
 """
 

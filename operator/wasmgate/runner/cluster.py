@@ -17,10 +17,10 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from wasmgate.api.base import GROUP, VERSION
-from wasmgate.errors import InvalidSpec
-from wasmgate.reconcile.deps import KubernetesApiUnavailable
+from wasmgate.api.wasmplugin import WASMPLUGIN
+from wasmgate.errors import InvalidSpec, KubernetesApiUnavailable
 
-PLUGINS = "wasmplugins"
+PLUGINS = WASMPLUGIN.plural
 NOT_FOUND = 404
 FORBIDDEN = 403
 REQUEST_TIMEOUT_SECONDS = 30

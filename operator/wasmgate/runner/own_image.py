@@ -17,7 +17,7 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from wasmgate.rollout.apply import as_json
+from wasmgate.runner.kube_json import as_json
 
 LOG = logging.getLogger(__name__)
 ENV_POD_NAME = "POD_NAME"

@@ -11,12 +11,15 @@ from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import pytest
+from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from wasmgate.api.wasmscheduler import WasmSchedulerStatus
 from wasmgate.reconcile import scheduler_pass as module
 from wasmgate.rollout.machine import Decision, Step
 from wasmgate.rollout.settings import RolloutConfig
+from wasmgate.runner import scheduler_snapshot
+from wasmgate.runner.scheduler_cluster import KubeSchedulerCluster, unavailable
 
 SCHEDULER = {
     "apiVersion": "wasmgate.dev/v1alpha1",
@@ -58,7 +61,7 @@ class Cluster:
 
         def write_staging(_: Any, name: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
             if name == "b":
-                raise ApiException(status=500, reason="Internal Server Error")
+                raise unavailable(ApiException(status=500, reason="Internal Server Error"))
             self.staged.append(name)
             return dict(kwargs["listed"])
 
@@ -68,8 +71,8 @@ class Cluster:
                 raise decision
             return decision
 
-        monkeypatch.setattr(module, "_items", lambda _, plural: self.items[plural])
-        monkeypatch.setattr(module.client, "CoreV1Api", Core)
+        monkeypatch.setattr(scheduler_snapshot, "list_items", lambda _, plural: self.items[plural])
+        monkeypatch.setattr(scheduler_snapshot.client, "CoreV1Api", Core)
         monkeypatch.setattr(module, "write_staging", write_staging)
         monkeypatch.setattr(module, "rollout_step", rollout_step)
         monkeypatch.setattr(
@@ -104,7 +107,7 @@ def test_one_plugins_failed_staging_write_leaves_the_others_and_the_rollout(
 ) -> None:
     cluster = Cluster()
     cluster.install(monkeypatch, _decision(**RENDERED))
-    result = module.scheduler_pass(object(), "s", RolloutConfig(), _no_lock)  # type: ignore[arg-type]
+    result = module.scheduler_pass(KubeSchedulerCluster(object()), "s", RolloutConfig(), _no_lock)  # type: ignore[arg-type]
     assert result is not None
     assert cluster.staged == ["a", "c"]
     assert cluster.rolled_with == ["a", "b", "c"]
@@ -118,7 +121,7 @@ def test_a_failed_rollout_step_is_written_to_the_scheduler_then_raised(
     cluster = Cluster()
     cluster.install(monkeypatch, ValueError("List should have at most 64 items\nmore detail"))
     with pytest.raises(ValueError, match="at most 64"):
-        module.scheduler_pass(object(), "s", RolloutConfig(), _no_lock)  # type: ignore[arg-type]
+        module.scheduler_pass(KubeSchedulerCluster(object()), "s", RolloutConfig(), _no_lock)  # type: ignore[arg-type]
     assert cluster.staged == ["a", "c"]
     assert cluster.reported == [
         "a rollout step failed and is retried: ValueError: List should have at most 64 items"
@@ -143,7 +146,7 @@ def test_the_scheduler_gets_an_event_when_its_limit_state_changes(
     stored = {**SCHEDULER, "status": _decision(**before).status.to_json()}
     cluster = Cluster(stored)
     cluster.install(monkeypatch, _decision(**after))
-    result = module.scheduler_pass(object(), "s", RolloutConfig(), _no_lock)  # type: ignore[arg-type]
+    result = module.scheduler_pass(KubeSchedulerCluster(object()), "s", RolloutConfig(), _no_lock)  # type: ignore[arg-type]
     assert result is not None
     seen = [(body["kind"], event.type, event.reason) for body, event in result.events]
     assert seen == ([("WasmScheduler", *expected)] if expected else [])
@@ -152,7 +155,7 @@ def test_the_scheduler_gets_an_event_when_its_limit_state_changes(
 
 
 def test_describe_keeps_one_line() -> None:
-    assert module.describe(ApiException(status=403, reason="Forbidden")) == (
+    assert module.describe(unavailable(ApiException(status=403, reason="Forbidden"))) == (
         "the Kubernetes API answered 403 Forbidden"
     )
     assert module.describe(RuntimeError("")) == "RuntimeError: "
@@ -221,12 +224,14 @@ class Custom:
 def test_a_staging_change_on_a_listed_plugin_is_written_conditionally(
     monkeypatch: pytest.MonkeyPatch, answers: list[Any], calls: list[str]
 ) -> None:
-    monkeypatch.setattr(module.client, "CustomObjectsApi", Custom)
+    monkeypatch.setattr(client, "CustomObjectsApi", Custom)
     monkeypatch.setattr(Custom, "calls", [])
     monkeypatch.setattr(Custom, "answers", list(answers))
     events: list[Any] = []
     listed = _validated("p", "41")
-    module.write_staging(object(), "p", {}, [], [], _no_lock, events, listed=listed)  # type: ignore[arg-type]
+    module.write_staging(
+        KubeSchedulerCluster(object()), "p", {}, [], [], _no_lock, events, listed=listed
+    )  # type: ignore[arg-type]
     assert [method for method, _ in Custom.calls] == calls
     first = Custom.calls[0][1]
     assert first["metadata"] == {"resourceVersion": "41"}
@@ -238,15 +243,19 @@ def test_a_staging_change_on_a_listed_plugin_is_written_conditionally(
 
 
 def test_an_unchanged_listed_plugin_costs_no_request(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(module.client, "CustomObjectsApi", Custom)
+    monkeypatch.setattr(client, "CustomObjectsApi", Custom)
     monkeypatch.setattr(Custom, "calls", [])
     monkeypatch.setattr(Custom, "answers", [MERGED])
     listed = _validated("p", "41")
-    first = module.write_staging(object(), "p", {}, [], [], _no_lock, listed=listed)  # type: ignore[arg-type]
+    first = module.write_staging(
+        KubeSchedulerCluster(object()), "p", {}, [], [], _no_lock, listed=listed
+    )  # type: ignore[arg-type]
     assert first is not None
     Custom.calls.clear()
     staged = {**listed, "status": first["status"]}
-    again = module.write_staging(object(), "p", {}, [], [], _no_lock, listed=staged)  # type: ignore[arg-type]
+    again = module.write_staging(
+        KubeSchedulerCluster(object()), "p", {}, [], [], _no_lock, listed=staged
+    )  # type: ignore[arg-type]
     assert Custom.calls == []
     assert again == staged
 
@@ -267,15 +276,17 @@ def test_with_the_watches_snapshot_a_pass_lists_nothing_and_reads_its_scheduler_
         reads.append(f"{plural}/{name}")
         return fresh
 
-    monkeypatch.setattr(module, "_items", no_list)
-    monkeypatch.setattr(module, "_read", read)
+    monkeypatch.setattr(scheduler_snapshot, "list_items", no_list)
+    monkeypatch.setattr(scheduler_snapshot, "read_item", read)
     snapshot = module.Snapshot(
         schedulers=[SCHEDULER],  # stale: without the status the last step wrote
         plugins=cluster.items["wasmplugins"],
         nodes=[],
         node_caches=[],
     )
-    result = module.scheduler_pass(object(), "s", RolloutConfig(), _no_lock, snapshot)  # type: ignore[arg-type]
+    result = module.scheduler_pass(
+        KubeSchedulerCluster(object()), "s", RolloutConfig(), _no_lock, snapshot
+    )  # type: ignore[arg-type]
     assert result is not None
     assert reads == ["wasmschedulers/s"]
     assert cluster.rolled_with == ["a", "b", "c"]

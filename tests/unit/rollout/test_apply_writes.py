@@ -12,11 +12,15 @@ from kubernetes.client.exceptions import ApiException
 from support.rollout_samples import entry, scheduler
 from wasmgate.api.condition import ConditionStatus
 from wasmgate.api.wasmscheduler import WasmScheduler, WasmSchedulerStatus
-from wasmgate.rollout import apply
+from wasmgate.rollout import step
 from wasmgate.rollout.compare import holds
 from wasmgate.rollout.deployment import build_deployment
+from wasmgate.rollout.deps import Known
 from wasmgate.rollout.machine import Decision, PluginMark, Step, step_failed
+from wasmgate.rollout.marks import carries
 from wasmgate.rollout.settings import RolloutConfig
+from wasmgate.runner import plugin_status_writes, rollout_reads, rollout_writes, scheduler_snapshot
+from wasmgate.runner.scheduler_cluster import KubeSchedulerCluster
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -38,6 +42,12 @@ def test_holds(current: Any, desired: Any, expected: bool) -> None:
 
 class Recorder:
     """Stands in for the kubernetes client module: every API method call is recorded."""
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> KubeSchedulerCluster:
+        """Replace the client in the runner's modules; the cluster a step is given."""
+        for module in (plugin_status_writes, rollout_reads, rollout_writes, scheduler_snapshot):
+            monkeypatch.setattr(module, "client", self)
+        return KubeSchedulerCluster(object())  # type: ignore[arg-type]
 
     def __init__(self, responses: dict[str, Any] | None = None) -> None:
         self.calls: list[str] = []
@@ -112,9 +122,8 @@ def _execute(
     **kwargs: Any,
 ) -> list[str]:
     recorder = Recorder(responses)
-    monkeypatch.setattr(apply, "client", recorder)
-    apply.execute(
-        object(),  # type: ignore[arg-type]
+    step.execute(
+        recorder.install(monkeypatch),
         ws,
         decision,
         now=NOW,
@@ -129,7 +138,7 @@ def test_an_unchanged_step_sends_nothing(monkeypatch: pytest.MonkeyPatch) -> Non
     stored = copy.deepcopy(wanted)
     stored["spec"]["progressDeadlineSeconds"] = 600  # defaulted by the apiserver
     stored["status"] = {"readyReplicas": 1}
-    known = apply.Known({"a": _carrying("loaded by x")})
+    known = Known({"a": _carrying("loaded by x")})
     assert _execute(monkeypatch, ws, decision, deployment_body=stored, known=known) == []
 
 
@@ -138,7 +147,7 @@ def test_only_what_changed_is_written(monkeypatch: pytest.MonkeyPatch) -> None:
     stored = copy.deepcopy(wanted)
     stored["spec"]["replicas"] = 3  # someone scaled it
     older = _carrying("loaded by an older revision")
-    known = apply.Known({"a": older})
+    known = Known({"a": older})
     responses = {"get_cluster_custom_object": older}
     calls = _execute(monkeypatch, ws, decision, responses, deployment_body=stored, known=known)
     # The Deployment exists (it was just read): patched without a create that would answer 409;
@@ -160,13 +169,13 @@ def test_a_changed_status_is_written(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_failed_step_is_reported_once(monkeypatch: pytest.MonkeyPatch) -> None:
     recorder = Recorder()
-    monkeypatch.setattr(apply, "client", recorder)
+    cluster = recorder.install(monkeypatch)
     ws = scheduler()
     message = "a rollout step failed and is retried: the Kubernetes API answered 500 boom"
-    apply.report_failure(object(), ws.to_json(), message, NOW)  # type: ignore[arg-type]
+    step.report_failure(cluster, ws.to_json(), message, NOW)
     assert recorder.calls == ["patch_cluster_custom_object_status"]
     failed = ws.model_copy(update={"status": step_failed(ws, message, NOW)})
-    apply.report_failure(object(), failed.to_json(), message, NOW)  # type: ignore[arg-type]
+    step.report_failure(cluster, failed.to_json(), message, NOW)
     assert recorder.calls == ["patch_cluster_custom_object_status"]
     rolled = {c.type: (c.status, c.reason, c.message) for c in failed.status.conditions}  # type: ignore[union-attr]
     assert rolled["RolledOut"] == ("Unknown", "RolloutStepFailed", message)
@@ -176,9 +185,9 @@ def test_a_failed_step_is_reported_once(monkeypatch: pytest.MonkeyPatch) -> None
 def test_carries_needs_the_current_generation() -> None:
     mark = PluginMark(entry("a").name, 2, ConditionStatus.TRUE, "RolledOut", "loaded by x")
     plugin = _carrying("loaded by x")
-    assert apply.carries(plugin, mark)
+    assert carries(plugin, mark)
     plugin["metadata"]["generation"] = 2
-    assert not apply.carries(plugin, mark)
+    assert not carries(plugin, mark)
 
 
 def test_a_mark_on_a_listed_plugin_is_one_conditional_write(
@@ -187,9 +196,9 @@ def test_a_mark_on_a_listed_plugin_is_one_conditional_write(
     ws, decision, _ = _idle(scheduler())
     decision = Decision(step=Step.IDLE, status=decision.status, plugin_marks=decision.plugin_marks)
     recorder = Recorder()
-    monkeypatch.setattr(apply, "client", recorder)
-    known = apply.Known({"a": _listed("loaded by an older revision")})
-    apply.execute(object(), ws, decision, now=NOW, settings=RolloutConfig(), known=known)  # type: ignore[arg-type]
+    cluster = recorder.install(monkeypatch)
+    known = Known({"a": _listed("loaded by an older revision")})
+    step.execute(cluster, ws, decision, now=NOW, settings=RolloutConfig(), known=known)
     assert recorder.calls == ["patch_cluster_custom_object_status"]
     written = recorder.bodies[0]
     assert written["metadata"] == {"resourceVersion": "41"}
@@ -206,9 +215,9 @@ def test_a_conflict_reads_the_plugin_again(monkeypatch: pytest.MonkeyPatch) -> N
             "get_cluster_custom_object": _listed("loaded by an older revision"),
         }
     )
-    monkeypatch.setattr(apply, "client", recorder)
-    known = apply.Known({"a": _listed("loaded by an older revision")})
-    apply.execute(object(), ws, decision, now=NOW, settings=RolloutConfig(), known=known)  # type: ignore[arg-type]
+    cluster = recorder.install(monkeypatch)
+    known = Known({"a": _listed("loaded by an older revision")})
+    step.execute(cluster, ws, decision, now=NOW, settings=RolloutConfig(), known=known)
     assert recorder.calls == [
         "patch_cluster_custom_object_status",
         "get_cluster_custom_object",

@@ -9,8 +9,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from wasmgate.rollout.apply import SchedulerIdentityMissing, ensure_scheduler_identity
-from wasmgate.rollout.settings import RolloutConfig
+from wasmgate.runner.rollout_reads import SchedulerIdentityMissing, ensure_scheduler_identity
 
 
 def _core_answering(status: int | None, asked: list[tuple[str, str]]) -> type:
@@ -38,12 +37,12 @@ def test_the_identity_is_checked_never_created(
     asked: list[tuple[str, str]] = []
     monkeypatch.setattr(client, "CoreV1Api", _core_answering(status, asked))
     api = cast(client.ApiClient, object())
-    settings = RolloutConfig(namespace="sched")
+    namespace = "sched"
     if raised is None:
-        ensure_scheduler_identity(api, settings)
+        ensure_scheduler_identity(api, namespace)
     else:
         with pytest.raises(raised) as caught:
-            ensure_scheduler_identity(api, settings)
+            ensure_scheduler_identity(api, namespace)
         error = cast(Any, caught.value)
         assert error.status == status
         assert (type(error) is SchedulerIdentityMissing) == (status == 404)

@@ -15,14 +15,17 @@ from typing import Any
 import kopf
 
 from wasmgate.api.base import GROUP, VERSION
-from wasmgate.api.wasmplugin import WasmPluginSpec
+from wasmgate.api.wasmnodecache import WASMNODECACHE
+from wasmgate.api.wasmplugin import WASMPLUGIN, WasmPluginSpec
+from wasmgate.api.wasmscheduler import WASMSCHEDULER
+from wasmgate.api.wasmtrustpolicy import WASMTRUSTPOLICY
 from wasmgate.reconcile.material import plugin_secret_refs
-from wasmgate.reconcile.scheduler_pass import node_shape
+from wasmgate.reconcile.scheduler_deps import node_shape
 
-PLUGINS = "wasmplugins"
-POLICIES = "wasmtrustpolicies"
-SCHEDULERS = "wasmschedulers"
-NODE_CACHES = "wasmnodecaches"
+PLUGINS = WASMPLUGIN.plural
+POLICIES = WASMTRUSTPOLICY.plural
+SCHEDULERS = WASMSCHEDULER.plural
+NODE_CACHES = WASMNODECACHE.plural
 ALL = "all"
 """The one key of indexes that keep every object of a kind."""
 

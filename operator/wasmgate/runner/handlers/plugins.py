@@ -21,9 +21,9 @@ import kopf
 from wasmgate.api.base import GROUP, VERSION
 from wasmgate.api.plugin_json import scheduler_names
 from wasmgate.api.wasmplugin import PullPolicy
-from wasmgate.errors import WasmgateError
+from wasmgate.errors import KubernetesApiUnavailable, WasmgateError
 from wasmgate.oci.reference import parse_reference
-from wasmgate.reconcile.deps import KubernetesApiUnavailable, NamedPolicy, StageDeps
+from wasmgate.reconcile.deps import NamedPolicy, StageDeps
 from wasmgate.reconcile.material import SecretVersion
 from wasmgate.reconcile.pipeline import Outcome
 from wasmgate.reconcile.plugin_pass import (
@@ -44,6 +44,7 @@ from wasmgate.runner.handlers.indexes import (
     index,
 )
 from wasmgate.runner.runtime import Runtime
+from wasmgate.runner.scheduler_cluster import KubeSchedulerCluster
 from wasmgate.settings import OperatorSettings
 
 TRIGGER_ANNOTATION = "wasmgate.dev/reconcile-requested"
@@ -135,7 +136,8 @@ def _stage_without_scheduler(
     """
     known: Names = index(kwargs, "wasmgate_scheduler_names")
     if not set(known.get(ALL, [])).intersection(scheduler_names(plugin)):
-        write_staging(memo.api, str(plugin["metadata"]["name"]), {}, [], [], memo.locks.hold)
+        name = str(plugin["metadata"]["name"])
+        write_staging(KubeSchedulerCluster(memo.api), name, {}, [], [], memo.locks.hold)
 
 
 def _json(values: Mapping[str, str]) -> str:

@@ -18,11 +18,14 @@ import urllib3
 from kubernetes.client.exceptions import ApiException
 
 from wasmgate.api.base import GROUP, VERSION
+from wasmgate.errors import KubernetesApiUnavailable
 from wasmgate.metrics import record_rollout
-from wasmgate.reconcile.scheduler_pass import Snapshot, scheduler_pass
+from wasmgate.reconcile.scheduler_deps import Snapshot
+from wasmgate.reconcile.scheduler_pass import scheduler_pass
 from wasmgate.rollout.machine import Step
 from wasmgate.runner.handlers.indexes import ALL, NODE_CACHES, PLUGINS, SCHEDULERS, index
 from wasmgate.runner.runtime import Runtime
+from wasmgate.runner.scheduler_cluster import KubeSchedulerCluster
 
 # Steps a scheduler pass repeats while nothing happens; the others are logged and counted.
 QUIET_STEPS = frozenset({Step.IDLE, Step.PROGRESSING, Step.WAITING_FOR_STAGING})
@@ -68,9 +71,13 @@ def wasmscheduler_rollout(
         seen = memo.wakeups.count
         try:
             result = scheduler_pass(
-                memo.api, name, settings.rollout, memo.locks.hold, _snapshot(kwargs)
+                KubeSchedulerCluster(memo.api),
+                name,
+                settings.rollout,
+                memo.locks.hold,
+                _snapshot(kwargs),
             )
-        except (ApiException, OSError, urllib3.exceptions.HTTPError) as e:
+        except (KubernetesApiUnavailable, ApiException, OSError, urllib3.exceptions.HTTPError) as e:
             # The apiserver is away (urllib3 gives up on a refused connection with its own
             # MaxRetryError, not an OSError) or refused one call: the next pass starts afresh.
             logger.warning("WasmScheduler %s: pass failed, retrying: %s", name, e)

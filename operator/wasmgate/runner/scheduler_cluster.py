@@ -1,0 +1,96 @@
+"""The cluster a scheduler pass and its rollout step read and write, over the Kubernetes client.
+
+Implements `reconcile.scheduler_deps.SchedulerCluster` by binding an ApiClient to the runner's
+read and write functions, and turns the client's ApiException into the project's
+`KubernetesApiUnavailable`, worded in one line, so the pure packages never import the client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from wasmgate.api.wasmplugin import WASMPLUGIN
+from wasmgate.errors import KubernetesApiUnavailable
+from wasmgate.reconcile.scheduler_deps import Snapshot
+from wasmgate.rollout.deps import Stale
+from wasmgate.runner import plugin_status_writes, rollout_reads, rollout_writes
+from wasmgate.runner import scheduler_snapshot as snapshots
+
+
+def unavailable(error: ApiException) -> KubernetesApiUnavailable:
+    """The project's error for an answer of the API (an ApiException's str is its whole HTTP
+    response; this is one line for a condition message)."""
+    message = f"the Kubernetes API answered {error.status} {error.reason}"
+    return KubernetesApiUnavailable(message, status=error.status)
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    try:
+        yield
+    except ApiException as e:
+        raise unavailable(e) from e
+
+
+class KubeSchedulerCluster:
+    """A SchedulerCluster over one ApiClient."""
+
+    def __init__(self, api: client.ApiClient) -> None:
+        self.api = api
+
+    def read_snapshot(self) -> Snapshot:
+        with _translated():
+            return snapshots.read_snapshot(self.api)
+
+    def read_scheduler(self, name: str) -> dict[str, Any] | None:
+        with _translated():
+            return snapshots.read_scheduler(self.api, name)
+
+    def read_plugin(self, name: str) -> dict[str, Any] | None:
+        with _translated():
+            return snapshots.read_item(self.api, WASMPLUGIN.plural, name)
+
+    def write_plugin_status(self, name: str, status: Mapping[str, Any]) -> None:
+        with _translated():
+            plugin_status_writes.write_plugin_status(self.api, name, status)
+
+    def write_plugin_status_at(
+        self, name: str, resource_version: str, status: Mapping[str, Any]
+    ) -> dict[str, Any] | Stale:
+        with _translated():
+            return plugin_status_writes.write_plugin_status_at(
+                self.api, name, resource_version, status
+            )
+
+    def ensure_scheduler_identity(self, namespace: str) -> None:
+        with _translated():
+            rollout_reads.ensure_scheduler_identity(self.api, namespace)
+
+    def read_deployment(self, name: str, namespace: str) -> dict[str, Any] | None:
+        with _translated():
+            return rollout_reads.read_deployment(self.api, name, namespace)
+
+    def list_pods(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
+        with _translated():
+            return rollout_reads.list_pods(self.api, namespace, label_selector)
+
+    def read_config(self, name: str, namespace: str) -> dict[str, Any] | None:
+        with _translated():
+            return rollout_reads.read_config(self.api, name, namespace)
+
+    def upsert(self, obj: Mapping[str, Any], *, exists: bool) -> None:
+        with _translated():
+            rollout_writes.upsert(self.api, obj, exists=exists)
+
+    def delete_config_map(self, name: str, namespace: str) -> None:
+        with _translated():
+            rollout_writes.delete_config_map(self.api, name, namespace)
+
+    def write_scheduler_status(self, name: str, status: Mapping[str, Any]) -> None:
+        with _translated():
+            rollout_writes.write_scheduler_status(self.api, name, status)
