@@ -71,6 +71,10 @@ class SourceStatus(ApiModel):
     )
 
 
+MAX_RECORDED_STAGES = 8
+"""Bound on status.stageInputs entries: the pipeline has three stages, with room to grow."""
+
+
 class WasmPluginStatus(ApiModel):
     """Progress of the plugin through resolve, verify, validate, stage and roll out."""
 
@@ -122,6 +126,14 @@ class WasmPluginStatus(ApiModel):
         default_factory=list,
         description="Resolved, Verified, Validated, Staged, RolledOut and Ready, in Kubernetes "
         "condition conventions.",
+    )
+    stage_inputs: dict[str, Digest] | None = Field(
+        None,
+        max_length=MAX_RECORDED_STAGES,
+        description="Pipeline stage (resolve, verify, validate) -> sha256 of the inputs its "
+        "recorded result was computed from (the spec fields, trust material and policies it "
+        "read). A stage whose inputs are unchanged is not run again; written in the same patch "
+        "as the result it describes.",
     )
 
     @model_validator(mode="before")

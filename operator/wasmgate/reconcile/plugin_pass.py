@@ -2,7 +2,7 @@
 
 This is the glue between the object as the API returns it and the orchestrator: parse the spec
 and the cluster's policies, hash the trust material, read which inputs the recorded results were
-computed from (annotation `wasmgate.dev/stage-inputs`), run the stages. The handlers only read
+computed from (status.stageInputs), run the stages. The handlers only read
 the object, call this, and write what it returns.
 """
 
@@ -32,12 +32,19 @@ from wasmgate.reconcile.deps import NamedPolicy, StageDeps
 from wasmgate.reconcile.material import SecretVersion, trust_material
 from wasmgate.reconcile.pipeline import Outcome, PipelineEvent, PluginView, Stage, run_pipeline
 
+INPUTS_STATUS_FIELD = "stageInputs"
 INPUTS_ANNOTATION = "wasmgate.dev/stage-inputs"
+"""Where wasmgate before status.stageInputs kept them; still read (and ignored by kopf's diff
+base) so an upgraded operator does not run every stage of every plugin again."""
 MAX_ERROR_DETAIL = 600
 
 
 def recorded_inputs(body: Mapping[str, Any]) -> dict[str, str]:
-    """Stage name -> input fingerprint, from the annotation; empty when absent or unreadable."""
+    """Stage name -> input fingerprint, from status.stageInputs; from the annotation an older
+    wasmgate wrote when the status has none; empty when absent or unreadable."""
+    in_status = (body.get("status") or {}).get(INPUTS_STATUS_FIELD)
+    if isinstance(in_status, dict):
+        return {str(k): str(v) for k, v in in_status.items()}
     annotations = body.get("metadata", {}).get("annotations") or {}
     try:
         value = json.loads(annotations.get(INPUTS_ANNOTATION, "{}"))
@@ -46,6 +53,12 @@ def recorded_inputs(body: Mapping[str, Any]) -> dict[str, str]:
     if not isinstance(value, dict):
         return {}
     return {str(k): str(v) for k, v in value.items()}
+
+
+def with_recorded_inputs(status: Mapping[str, Any], inputs: Mapping[str, str]) -> dict[str, Any]:
+    """The status patch of a pass, carrying the inputs its results were computed from, so both
+    land in one write: a crash can never leave results recorded under other inputs."""
+    return {**status, INPUTS_STATUS_FIELD: dict(sorted(inputs.items())) or None}
 
 
 def status_changes(stored: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:

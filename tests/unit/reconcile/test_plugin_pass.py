@@ -15,6 +15,7 @@ from wasmgate.reconcile.plugin_pass import (
     plugin_pass,
     recorded_inputs,
     status_changes,
+    with_recorded_inputs,
 )
 
 IMAGE = "registry.example/p/filter:v1"
@@ -56,6 +57,24 @@ def _pass(body: dict[str, Any], raw_policies: list[Any], script: Script) -> Any:
 )
 def test_recorded_inputs(annotations: dict[str, str], expected: dict[str, str]) -> None:
     assert recorded_inputs(_body({}, annotations)) == expected
+
+
+def test_inputs_in_status_win_over_the_annotation_an_older_operator_wrote() -> None:
+    body = _body({}, {INPUTS_ANNOTATION: json.dumps({"verify": "sha256:old"})})
+    body["status"] = {"stageInputs": {"verify": "sha256:new"}}
+    assert recorded_inputs(body) == {"verify": "sha256:new"}
+
+
+def test_a_pass_writes_its_results_and_their_inputs_in_one_status_patch() -> None:
+    script = Script()
+    outcome = _pass(_body({"source": {"image": IMAGE}}), [], script)
+    written = with_recorded_inputs(outcome.status, outcome.inputs)
+    assert written["stageInputs"] == outcome.inputs
+    assert set(outcome.inputs) == {"resolve", "verify", "validate"}
+    stored = {**written}
+    assert status_changes(stored, with_recorded_inputs(outcome.status, outcome.inputs)) == {}
+    assert recorded_inputs({"status": stored}) == outcome.inputs
+    assert with_recorded_inputs(outcome.status, {})["stageInputs"] is None
 
 
 def test_a_valid_body_runs_the_stages_with_its_generation() -> None:

@@ -1,15 +1,14 @@
 """WasmPlugin handlers: one plugin pass per change, resume, trigger and resync.
 
-A pass reads the object, runs `reconcile.plugin_pass` and writes status, the stage-inputs
-annotation and Events. Passes start on create, spec change, operator resume, a trigger annotation
-(set by trust_material.py when a referenced Secret or a WasmTrustPolicy changes) and a periodic
-timer (which re-resolves `pullPolicy: Always` tags); the timer's interval is a setting, which is
-why handlers are registered with the settings in hand.
+A pass reads the object, runs `reconcile.plugin_pass` and writes status (with the inputs its
+results were computed from) and Events. Passes start on create, spec change, operator resume, a
+trigger annotation (set by trust_material.py when a referenced Secret or a WasmTrustPolicy
+changes) and a periodic timer (which re-resolves `pullPolicy: Always` tags); the timer's
+interval is a setting, which is why handlers are registered with the settings in hand.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Collection, Mapping, Sequence
@@ -26,12 +25,7 @@ from wasmgate.oci.reference import parse_reference
 from wasmgate.reconcile.deps import NamedPolicy, StageDeps
 from wasmgate.reconcile.material import SecretVersion
 from wasmgate.reconcile.pipeline import Outcome
-from wasmgate.reconcile.plugin_pass import (
-    INPUTS_ANNOTATION,
-    plugin_pass,
-    recorded_inputs,
-    status_changes,
-)
+from wasmgate.reconcile.plugin_pass import plugin_pass, status_changes, with_recorded_inputs
 from wasmgate.reconcile.scheduler_pass import write_staging
 from wasmgate.reconcile.stages import plugin_stages
 from wasmgate.runner import cluster
@@ -108,14 +102,11 @@ def _run_pass(
             now=datetime.now(UTC),
             rerun=rerun,
         )
-        # Status first: if the annotation were written first and the status write failed, a
-        # later pass would take the old conditions for results of the new inputs.
-        changes = status_changes(stored.get("status") or {}, outcome.status)
+        # One write: the results and the inputs they were computed from.
+        written = with_recorded_inputs(outcome.status, outcome.inputs)
+        changes = status_changes(stored.get("status") or {}, written)
         if changes:
             cluster.write_plugin_status(memo.api, name, changes)
-        if outcome.inputs != recorded_inputs(stored):
-            inputs = {INPUTS_ANNOTATION: _json(outcome.inputs)}
-            cluster.write_plugin_annotations(memo.api, name, inputs)
     for event in outcome.events:
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)
     _stage_without_scheduler(memo, stored, kwargs)
@@ -138,10 +129,6 @@ def _stage_without_scheduler(
     if not set(known.get(ALL, [])).intersection(scheduler_names(plugin)):
         name = str(plugin["metadata"]["name"])
         write_staging(KubeSchedulerCluster(memo.api), name, {}, [], [], memo.locks.hold)
-
-
-def _json(values: Mapping[str, str]) -> str:
-    return json.dumps(dict(values), sort_keys=True, separators=(",", ":"))
 
 
 def wasmplugin_reconcile(body: kopf.Body, memo: Runtime, retry: int, **kwargs: Any) -> None:
