@@ -13,7 +13,9 @@ replaced: the ports it listens on, its certificate directory, and the webhook Se
 has no endpoints without a pod), so the apiserver calls the webhook on loopback instead. Ready
 means what the chart's readinessProbe asks: /readyz answers 200. The operator then shows it can
 do its work with the chart's RBAC: it shares its webhook CA through the Secret, writes the
-ValidatingWebhookConfiguration, keeps its peering alive and writes a plugin's status.
+ValidatingWebhookConfiguration, keeps its peering alive and writes a plugin's status. A second
+release, with another namespace and store path on a kit of its own, shows the operator rolls its
+scheduler out there, past the chart's RBAC and admission policy.
 """
 
 from __future__ import annotations
@@ -60,14 +62,18 @@ POD_ONLY_FLAGS = (
 )
 
 
-@pytest.fixture(scope="module")
-def helm_kit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KitHandle]:
-    kit = Kit(state_dir=tmp_path_factory.mktemp("helm-kit"), nodes=0)
+def _kit_without_nodes(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[KitHandle]:
+    kit = Kit(state_dir=tmp_path_factory.mktemp(name), nodes=0)
     kit.start(write_state=False)
     try:
         yield KitHandle(kit)
     finally:
         kit.stop()
+
+
+@pytest.fixture(scope="module")
+def helm_kit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KitHandle]:
+    yield from _kit_without_nodes(tmp_path_factory, "helm-kit")
 
 
 def helm(kit: KitHandle, *args: str | Path) -> str:
@@ -80,23 +86,19 @@ def installed(helm_kit: KitHandle) -> KitHandle:
     return helm_kit
 
 
-def _deployment_args(kit: KitHandle) -> list[str]:
-    body = json.loads(kit.kubectl("get", "deployment", "wasmgate-operator", "-n", SYSTEM,
+def _deployment_args(kit: KitHandle, namespace: str = SYSTEM) -> list[str]:
+    body = json.loads(kit.kubectl("get", "deployment", "wasmgate-operator", "-n", namespace,
                                   "-o", "json").stdout)  # fmt: skip
     args: list[str] = body["spec"]["template"]["spec"]["containers"][0]["args"]
     return args
 
 
-@pytest.fixture(scope="module")
-def operator(
-    installed: KitHandle, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[OperatorProcess, int]]:
-    kit = installed
-    work = tmp_path_factory.mktemp("helm-operator")
-    args = _deployment_args(kit)
+def _start_operator(kit: KitHandle, namespace: str, work: Path) -> tuple[OperatorProcess, int]:
+    """The chart's operator as a process: its Deployment's flags, its ServiceAccount."""
+    args = _deployment_args(kit, namespace)
     assert args[0] == "run"
     kept = [a for a in args[1:] if not a.startswith(POD_ONLY_FLAGS)]
-    kubeconfig = service_account_kubeconfig(kit, SYSTEM, "wasmgate-operator",
+    kubeconfig = service_account_kubeconfig(kit, namespace, "wasmgate-operator",
                                             work / "operator.kubeconfig")  # fmt: skip
     metrics_port = free_port()
     process = OperatorProcess(kit, work)
@@ -109,6 +111,14 @@ def operator(
         f"--webhook-cert-dir={work / 'admission'}",
         "--resync-seconds=3600",
     )
+    return process, metrics_port
+
+
+@pytest.fixture(scope="module")
+def operator(
+    installed: KitHandle, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[OperatorProcess, int]]:
+    process, metrics_port = _start_operator(installed, SYSTEM, tmp_path_factory.mktemp("helm-op"))
     try:
         yield process, metrics_port
     finally:
@@ -218,3 +228,48 @@ def test_upgrade_then_uninstall(
     assert "customresourcedefinition.apiextensions.k8s.io/wasmplugins.wasmgate.dev" in (
         crds.stdout.split()
     )
+
+
+MOVED_NAMESPACE = "team-wasm"
+MOVED_STORE = "/srv/wasm/store"
+
+
+@pytest.fixture(scope="module")
+def moved_kit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KitHandle]:
+    """A kit of its own for a release in another namespace (both releases would own the same
+    cluster-scoped objects). No nodes: the scheduler Deployment is written and admitted, but no
+    pod of it runs, so the store path is proven up to the API (the kit's real node keeps its
+    store at /var/lib/wasmgate; tests/e2e/deploy/test_helm_chart.py checks the rendering)."""
+    yield from _kit_without_nodes(tmp_path_factory, "helm-moved-kit")
+
+
+def test_a_release_in_another_namespace_rolls_its_scheduler_out_there(
+    moved_kit: KitHandle, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    kit = moved_kit
+    values = (f"namespace={MOVED_NAMESPACE}", f"agent.storePath={MOVED_STORE}")
+    helm(kit, "install", RELEASE, CHART, "--namespace", MOVED_NAMESPACE, "--create-namespace",
+         *(arg for value in values for arg in ("--set", value)))  # fmt: skip
+    assert {f"--scheduler-namespace={MOVED_NAMESPACE}", f"--node-store={MOVED_STORE}"} <= set(
+        _deployment_args(kit, MOVED_NAMESPACE)
+    )
+    process, _ = _start_operator(kit, MOVED_NAMESPACE, tmp_path_factory.mktemp("helm-moved-op"))
+    try:
+        # The chart's WasmScheduler, rolled out by the operator under the chart's RBAC and
+        # admission policy (which allow Deployments with that one hostPath in that namespace).
+        def written() -> dict[str, Any]:
+            found = kit.kubectl("get", "deployment", "wasmgate-scheduler", "-n", MOVED_NAMESPACE,
+                                "-o", "json")  # fmt: skip
+            body: dict[str, Any] = json.loads(found.stdout)
+            return body
+
+        deployment = wait_for(written, what=f"a scheduler Deployment in {MOVED_NAMESPACE}",
+                              timeout=90, alive=process.check_alive)  # fmt: skip
+        pod = deployment["spec"]["template"]["spec"]
+        store = next(v for v in pod["volumes"] if v["name"] == "store")
+        assert store["hostPath"]["path"] == MOVED_STORE
+        kit.kubectl("get", "secret", "wasmgate-webhook-ca", "-n", MOVED_NAMESPACE)
+        log = process.log_file.read_text(errors="replace")
+        assert SYSTEM not in log, process.log_tail()
+    finally:
+        process.stop()

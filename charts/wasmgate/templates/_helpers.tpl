@@ -10,7 +10,7 @@ app.kubernetes.io/instance: {{ .Release.Name | trunc 63 | trimSuffix "-" }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 {{- end }}
 
-{{/* The namespace of every namespaced object, checked by "wasmgate.checkValues". */}}
+{{/* The namespace of every namespaced object (a DNS-1123 label, as values.schema.json checks). */}}
 {{- define "wasmgate.namespace" -}}
 {{ .Values.namespace }}
 {{- end }}
@@ -32,21 +32,29 @@ imagePullPolicy: {{ . }}
 {{- end }}
 {{- end }}
 
+{{/*
+The operator's defaults for the scheduler namespace and the node store (wasmgate run
+--scheduler-namespace, --node-store; operator/wasmgate/rollout/settings.py): the chart passes a
+flag only for another value, so the default render stays exactly deploy/'s.
+*/}}
+{{- define "wasmgate.defaultNamespace" -}}
+wasmgate-system
+{{- end }}
+{{- define "wasmgate.defaultStorePath" -}}
+/var/lib/wasmgate/store
+{{- end }}
+
 {{- define "wasmgate.certManager" -}}
 {{- if eq .Values.webhook.certificates "certManager" }}true{{ end }}
 {{- end }}
 
 {{/*
-Values the operator cannot follow yet fail the render with the reason and the fix, instead of
-installing an operator that cannot roll out (operator/wasmgate/rollout/settings.py has the
-namespace and the store path as constants, and `wasmgate run` no flag for either).
+Values the schema cannot judge fail the render with the reason and the fix, instead of installing
+an operator that cannot start (`wasmgate run --node-store` refuses the same value).
 */}}
 {{- define "wasmgate.checkValues" -}}
-{{- if ne .Values.namespace "wasmgate-system" }}
-{{- fail (printf "namespace: %q is not supported yet: the operator puts scheduler Deployments, ConfigMaps and leases in wasmgate-system and has no flag to move them; leave namespace at wasmgate-system" .Values.namespace) }}
-{{- end }}
-{{- if ne (clean .Values.agent.storePath) "/var/lib/wasmgate/store" }}
-{{- fail (printf "agent.storePath: %q is not supported yet: scheduler pods mount /var/lib/wasmgate/store (the operator has no flag for it) and the admission policy allows only that hostPath; leave agent.storePath at /var/lib/wasmgate/store" .Values.agent.storePath) }}
+{{- if eq (clean .Values.agent.storePath) "/" }}
+{{- fail (printf "agent.storePath: %q is the node's root directory; give the store a directory of its own, e.g. /var/lib/wasmgate/store" .Values.agent.storePath) }}
 {{- end }}
 {{- if and (eq .Values.webhook.certificates "selfManaged") .Values.webhook.certManager.issuerRef }}
 {{- fail "webhook.certManager.issuerRef is set but webhook.certificates is selfManaged; set webhook.certificates=certManager to use it, or drop issuerRef" }}

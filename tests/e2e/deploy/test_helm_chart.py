@@ -4,8 +4,9 @@ Two ways to install must install the same thing: the chart is compared with the 
 (self-managed webhook certificates) and with deploy/overlays/cert-manager, after removing only
 what legitimately differs (each normalisation below says why). The chart's CRDs must be the
 generated crds/*.yaml byte for byte, `helm lint --strict` must pass, every value must reach each
-place it belongs, and values the operator cannot follow are refused with a message naming the
-value and the fix. tests/e2e/test_helm_install.py installs the chart on the kit.
+place it belongs (another namespace and store path to every object, subject, reference and
+flag), and values the operator cannot follow are refused with a message naming the value and the
+fix. tests/e2e/test_helm_install.py installs the chart on the kit.
 """
 
 from __future__ import annotations
@@ -171,11 +172,11 @@ def test_helm_lint_passes(values: tuple[str, ...]) -> None:
     assert "1 chart(s) linted, 0 chart(s) failed" in out, out
 
 
-def _workloads(rendered: str) -> dict[str, Object]:
-    found = objects(rendered)
+def _workloads(rendered: str | dict[Key, Object], namespace: str = NAMESPACE) -> dict[str, Object]:
+    found = objects(rendered) if isinstance(rendered, str) else rendered
     return {
-        "operator": found[("apps/v1", "Deployment", NAMESPACE, "wasmgate-operator")],
-        "agent": found[("apps/v1", "DaemonSet", NAMESPACE, "wasmgate-agent")],
+        "operator": found[("apps/v1", "Deployment", namespace, "wasmgate-operator")],
+        "agent": found[("apps/v1", "DaemonSet", namespace, "wasmgate-agent")],
     }
 
 
@@ -300,11 +301,111 @@ def test_optional_objects_can_be_left_out() -> None:
     assert ("ServiceAccount", "wasmgate-scheduler") in kinds
 
 
+MOVED_NAMESPACE = "team-wasm"
+MOVED_STORE = "/srv/wasm/store"
+MOVED = (f"namespace={MOVED_NAMESPACE}", f"agent.storePath={MOVED_STORE}")
+CERTIFICATES = [(), ("webhook.certificates=certManager",)]
+
+
+def _rendered_without_crds(*values: str, namespace: str) -> str:
+    sets = [arg for value in values for arg in ("--set", value)]
+    # The CRDs' descriptions give wasmgate-system as an example namespace; they are not rendered.
+    return helm("template", "wasmgate", CHART, "--namespace", namespace, *sets)
+
+
+def _moved_namespace(key: Key) -> Key:
+    """Where an object of the default render is expected with namespace=team-wasm (the Namespace
+    object itself is renamed)."""
+    moved = {NAMESPACE: MOVED_NAMESPACE}
+    api_version, kind, namespace, name = key
+    return api_version, kind, moved.get(namespace, namespace), moved.get(name, name)
+
+
+@pytest.mark.parametrize("values", CERTIFICATES, ids=["self-managed", "cert-manager"])
+def test_every_namespaced_object_and_reference_follows_the_namespace(
+    values: tuple[str, ...],
+) -> None:
+    default = objects(helm_template("createNamespace=true", *values))
+    moved = objects(helm_template("createNamespace=true", *MOVED, *values,
+                                  namespace=MOVED_NAMESPACE))  # fmt: skip
+    # The same objects, each namespaced one in team-wasm; only the scheduler's reader binding of
+    # kube-system's extension-apiserver-authentication stays where that Role is.
+    assert sorted(moved) == sorted(_moved_namespace(k) for k in default)
+    assert {k[2] for k in moved} == {"", MOVED_NAMESPACE, "kube-system"}
+    subjects = [s for k, o in moved.items() if k[0] == "rbac.authorization.k8s.io/v1"
+                and k[1].endswith("Binding") for s in o["subjects"]]  # fmt: skip
+    assert len(subjects) >= 6
+    assert {(s["kind"], s["namespace"]) for s in subjects} == {("ServiceAccount", MOVED_NAMESPACE)}
+    for policy in ("wasmgate-operator-scheduler-pods", "wasmgate-agent-own-node-cache"):
+        body = moved[("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy", "", policy)]
+        [condition] = [c["expression"] for c in body["spec"]["matchConditions"]]
+        assert f"'system:serviceaccount:{MOVED_NAMESPACE}:wasmgate-" in condition
+    operator = _containers(_workloads(moved, MOVED_NAMESPACE)["operator"])[0]
+    if values:
+        webhooks = moved[("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration",
+                          "", "wasmgate.dev")]["webhooks"]  # fmt: skip
+        assert {w["clientConfig"]["service"]["namespace"] for w in webhooks} == {MOVED_NAMESPACE}
+        certificate = moved[("cert-manager.io/v1", "Certificate", MOVED_NAMESPACE,
+                             "wasmgate-webhook")]  # fmt: skip
+        assert f"wasmgate-webhook.{MOVED_NAMESPACE}.svc" in certificate["spec"]["dnsNames"]
+    else:
+        # The operator writes its own ValidatingWebhookConfiguration from these flags.
+        assert f"--webhook-service={MOVED_NAMESPACE}/wasmgate-webhook:443" in operator["args"]
+        assert f"--webhook-ca-secret={MOVED_NAMESPACE}/wasmgate-webhook-ca" in operator["args"]
+
+
+def test_the_operator_and_the_agents_follow_the_namespace_and_the_store_path() -> None:
+    workloads = _workloads(objects(helm_template(*MOVED, namespace=MOVED_NAMESPACE)),
+                           MOVED_NAMESPACE)  # fmt: skip
+    operator = _containers(workloads["operator"])[0]
+    assert operator["args"][1:6] == [
+        f"--namespace={MOVED_NAMESPACE}", "--peering=wasmgate",
+        f"--namespace-for-events={MOVED_NAMESPACE}", f"--scheduler-namespace={MOVED_NAMESPACE}",
+        f"--node-store={MOVED_STORE}",
+    ]  # fmt: skip
+    own_store, agent = _containers(workloads["agent"])
+    assert own_store["command"] == ["chown", "65532:65532", MOVED_STORE]
+    assert agent["args"][2:4] == [f"--store={MOVED_STORE}", f"--secret-namespace={MOVED_NAMESPACE}"]
+    pod = workloads["agent"]["spec"]["template"]["spec"]
+    store = next(v for v in pod["volumes"] if v["name"] == "store")
+    assert store["hostPath"] == {"path": MOVED_STORE, "type": "DirectoryOrCreate"}
+    mounts = [m["mountPath"] for c in (own_store, agent) for m in c["volumeMounts"]
+              if m["name"] == "store"]  # fmt: skip
+    assert mounts == [MOVED_STORE, MOVED_STORE]
+    policy = objects(helm_template(*MOVED, namespace=MOVED_NAMESPACE))[
+        ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy", "",
+         "wasmgate-operator-scheduler-pods")]  # fmt: skip
+    [rule] = [v for v in policy["spec"]["validations"] if "hostPath.path ==" in v["expression"]]
+    assert f"v.hostPath.path == '{MOVED_STORE}'" in rule["expression"]
+    assert rule["message"].endswith(f"may mount no hostPath but {MOVED_STORE}")
+
+
+@pytest.mark.parametrize("values", CERTIFICATES, ids=["self-managed", "cert-manager"])
+def test_nothing_names_the_default_namespace_or_store_once_both_are_moved(
+    values: tuple[str, ...],
+) -> None:
+    rendered = _rendered_without_crds("createNamespace=true", "metrics.serviceMonitor.enabled=true",
+                                      "registryCAConfigMap=corp-ca", *MOVED, *values,
+                                      namespace=MOVED_NAMESPACE)  # fmt: skip
+    stale = [line for line in rendered.splitlines()
+             if NAMESPACE in line or "/var/lib/wasmgate" in line]  # fmt: skip
+    assert stale == []
+    assert rendered.count(MOVED_NAMESPACE) > 20
+
+
+def test_the_default_values_pass_no_namespace_or_store_flag() -> None:
+    workloads = _workloads(objects(helm_template()))
+    args = [a for w in workloads.values() for c in _containers(w) for a in c.get("args", [])]
+    assert [a for a in args if a.startswith(("--scheduler-namespace", "--node-store",
+                                             "--secret-namespace"))] == []  # fmt: skip
+
+
 REFUSED = [
-    ("namespace", ("namespace=team-a",),
-     'namespace: "team-a" is not supported yet: the operator puts scheduler Deployments'),
-    ("store-path", ("agent.storePath=/srv/wasm",),
-     'agent.storePath: "/srv/wasm" is not supported yet'),
+    ("namespace-not-a-label", ("namespace=Team_A",), "at '/namespace'"),
+    ("store-path-relative", ("agent.storePath=srv/wasm",), "at '/agent/storePath'"),
+    ("store-path-with-a-quote", ("agent.storePath=/srv/wasm'store",), "at '/agent/storePath'"),
+    ("store-path-root", ("agent.storePath=/srv/..",),
+     'agent.storePath: "/srv/.." is the node\'s root directory; give the store a directory'),
     ("certificates", ("webhook.certificates=vault",),
      "at '/webhook/certificates': value must be one of 'selfManaged', 'certManager'"),
     ("misspelt-key", ("operator.replica=3",),
