@@ -37,6 +37,7 @@ from wasmgate.runner.handlers.indexes import (
     SecretVersions,
     index,
 )
+from wasmgate.runner.handlers.no_finalizer import release_finalizer
 from wasmgate.runner.runtime import Runtime
 from wasmgate.runner.scheduler_cluster import KubeSchedulerCluster
 from wasmgate.settings import OperatorSettings
@@ -180,3 +181,4 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
     kopf.timer(GROUP, VERSION, PLUGINS, interval=resync, initial_delay=resync, registry=registry)(
         wasmplugin_resync
     )
+    release_finalizer(registry, wasmplugin_resync)
