@@ -233,8 +233,13 @@ def test_signed_plugin_is_verified_and_validated(
             "involvedObject.name=e2e-signed", "-o", "json",
         ).stdout
     )  # fmt: skip
-    reasons = {event["reason"] for event in events["items"]}
-    assert {"Resolved", "Verified", "Validated"} <= reasons
+    # The first pass posts one Event for its three stages, each stage's result in its message.
+    [passed] = [event for event in events["items"] if event["reason"] == "Validated"]
+    assert passed["type"] == "Normal"
+    stages = {c["type"]: c["message"] for c in status["conditions"]}
+    assert passed["message"] == "; ".join(
+        stages[name] for name in ("Resolved", "Verified", "Validated")
+    )
 
 
 def test_plugin_trapping_in_filter_fails_validation(

@@ -91,6 +91,21 @@ class PipelineEvent:
     message: str
 
 
+def one_per_pass(events: Sequence[PipelineEvent]) -> list[PipelineEvent]:
+    """The pass's successes as one Normal Event, named by the last stage that succeeded, its
+    message naming each; warnings stay apart. A first pass then posts one Event, not three
+    (each is an API request)."""
+    merged: list[PipelineEvent] = []
+    for event in events:
+        previous = merged[-1] if merged else None
+        if event.type == "Normal" and previous is not None and previous.type == "Normal":
+            message = f"{previous.message}; {event.message}"
+            merged[-1] = PipelineEvent("Normal", event.reason, message)
+        else:
+            merged.append(event)
+    return merged
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What one pass decided: the status to write, fingerprints to record, events, retry."""
@@ -219,7 +234,7 @@ class _Pass:
         self.status["conditions"] = dump_conditions(conditions)
         self.status["phase"] = derive_phase(conditions, generation).value
         self.status["observedGeneration"] = generation
-        return Outcome(self.status, self.inputs, self.events, tuple(self.ran), retry)
+        return Outcome(self.status, self.inputs, one_per_pass(self.events), tuple(self.ran), retry)
 
 
 def run_pipeline(

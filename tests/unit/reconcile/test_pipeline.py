@@ -6,7 +6,13 @@ import pytest
 
 from support.pipeline_helpers import DIGEST_A, DIGEST_B, LATER, NOW, Script, condition, view
 from wasmgate.errors import DryRunTrapped, RegistryUnavailable, SignatureMissing, WasmgateError
-from wasmgate.reconcile.pipeline import Outcome, StageFailed, run_pipeline
+from wasmgate.reconcile.pipeline import (
+    Outcome,
+    PipelineEvent,
+    StageFailed,
+    one_per_pass,
+    run_pipeline,
+)
 
 
 def _first_pass(script: Script) -> Outcome:
@@ -30,7 +36,11 @@ def test_a_new_plugin_runs_every_stage_in_order_and_waits_for_staging() -> None:
     assert outcome.status["phase"] == "Staging"
     assert condition(outcome.status, "Ready")["reason"] == "Staging"
     assert outcome.status["observedGeneration"] == 1
-    assert [e.reason for e in outcome.events] == ["Resolved", "Verified", "Validated"]
+    # One Event for the pass, named by its last success, telling each stage's result.
+    [event] = outcome.events
+    assert (event.type, event.reason) == ("Normal", "Validated")
+    stages = ("Resolved", "Verified", "Validated")
+    assert event.message == "; ".join(condition(outcome.status, c)["message"] for c in stages)
     assert outcome.retry is None
 
 
@@ -68,7 +78,7 @@ def test_changed_trust_material_reruns_only_verification() -> None:
     ("new_digest", "expected_calls", "expected_events"),
     [
         (DIGEST_A, ["resolve"], []),
-        (DIGEST_B, ["resolve", "verify", "validate"], ["Resolved", "Verified"]),
+        (DIGEST_B, ["resolve", "verify", "validate"], ["Verified"]),
     ],
     ids=["tag-unchanged", "tag-moved"],
 )
@@ -194,3 +204,15 @@ def test_a_plain_wasmgate_error_is_temporary() -> None:
     assert condition(outcome.status, "Verified")["status"] == "Unknown"
     assert condition(outcome.status, "Verified")["reason"] == "InternalError"
     assert outcome.status["phase"] == "Verifying"
+
+
+def test_successes_of_a_pass_merge_into_one_event_and_warnings_stay_apart() -> None:
+    resolved = PipelineEvent("Normal", "Resolved", "r")
+    verified = PipelineEvent("Normal", "Verified", "v")
+    refused = PipelineEvent("Warning", "DryRunTrapped", "t")
+    assert one_per_pass([resolved, verified, refused]) == [
+        PipelineEvent("Normal", "Verified", "r; v"),
+        refused,
+    ]
+    assert one_per_pass([refused, resolved]) == [refused, resolved]
+    assert one_per_pass([]) == []
