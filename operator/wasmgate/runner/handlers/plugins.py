@@ -9,6 +9,7 @@ interval is a setting, which is why handlers are registered with the settings in
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Collection, Mapping, Sequence
@@ -28,6 +29,7 @@ from wasmgate.reconcile.pipeline import Outcome
 from wasmgate.reconcile.plugin_pass import plugin_pass, status_changes, with_recorded_inputs
 from wasmgate.reconcile.scheduler_pass import write_staging
 from wasmgate.reconcile.stages import plugin_stages
+from wasmgate.rollout.deps import Stale
 from wasmgate.runner import cluster
 from wasmgate.runner.handlers.indexes import (
     ALL,
@@ -38,6 +40,7 @@ from wasmgate.runner.handlers.indexes import (
     index,
 )
 from wasmgate.runner.handlers.no_finalizer import release_finalizer
+from wasmgate.runner.plugin_status_writes import write_plugin_status_at
 from wasmgate.runner.runtime import Runtime
 from wasmgate.runner.scheduler_cluster import KubeSchedulerCluster
 from wasmgate.settings import OperatorSettings
@@ -85,15 +88,7 @@ def _run_pass(
     def secret_version(namespace: str, secret: str) -> str | None:
         return next(iter(versions.get((namespace, secret), [])), None)
 
-    started = time.perf_counter()
-    with memo.locks.hold(name):
-        try:
-            stored = cluster.read_plugin(memo.api, name)
-        except KubernetesApiUnavailable as e:
-            delay = memo.settings.reconcile.retry_base_seconds
-            raise kopf.TemporaryError(e.message, delay=delay) from e
-        if stored is None or stored.get("metadata", {}).get("deletionTimestamp"):
-            return None
+    def decide(stored: Mapping[str, Any]) -> tuple[Outcome, dict[str, Any]]:
         outcome = plugin_pass(
             stored,
             raw_policies=list(policies.get(ALL, [])),
@@ -105,9 +100,30 @@ def _run_pass(
         )
         # One write: the results and the inputs they were computed from.
         written = with_recorded_inputs(outcome.status, outcome.inputs)
-        changes = status_changes(stored.get("status") or {}, written)
+        return outcome, status_changes(stored.get("status") or {}, written)
+
+    started = time.perf_counter()
+    with memo.locks.hold(name):
+        # The plugin as kopf's watch last showed it: a pass that changes nothing (every resync
+        # of a settled plugin) costs no request, and one that does writes once, on condition
+        # that nobody wrote since. Only then is it read, and the pass made on what is stored.
+        stored = copy.deepcopy(dict(body))
+        if stored.get("metadata", {}).get("deletionTimestamp"):
+            return None
+        outcome, changes = decide(stored)
         if changes:
-            cluster.write_plugin_status(memo.api, name, changes)
+            version = str(body.metadata.get("resourceVersion", ""))
+            answer = write_plugin_status_at(memo.api, name, version, changes)
+            if answer is Stale.GONE:
+                return None
+            if answer is Stale.MOVED_ON:
+                fresh = _read(memo, name)
+                if fresh is None:
+                    return None
+                stored = fresh
+                outcome, changes = decide(stored)
+                if changes:
+                    cluster.write_plugin_status(memo.api, name, changes)
     for event in outcome.events:
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)
     _stage_without_scheduler(memo, stored, kwargs)
@@ -116,6 +132,19 @@ def _run_pass(
     phase = outcome.status.get("phase")
     logger.info("WasmPlugin %s: pass ran %s; phase %s; %.0f ms", name, ran, phase, elapsed_ms)
     return outcome
+
+
+def _read(memo: Runtime, name: str) -> dict[str, Any] | None:
+    """The plugin as stored now; None when it is gone or being deleted."""
+    try:
+        stored = cluster.read_plugin(memo.api, name)
+    except KubernetesApiUnavailable as e:
+        raise kopf.TemporaryError(
+            e.message, delay=memo.settings.reconcile.retry_base_seconds
+        ) from e
+    if stored is None or stored.get("metadata", {}).get("deletionTimestamp"):
+        return None
+    return stored
 
 
 def _stage_without_scheduler(
