@@ -36,7 +36,7 @@ from wasmgate.api.wasmnodecache import WasmNodeCache
 from wasmgate.api.wasmscheduler import PLUGIN_LIMIT_EXCEEDED, WasmSchedulerSpec
 from wasmgate.errors import KubernetesApiUnavailable
 from wasmgate.metrics import set_staging_states
-from wasmgate.reconcile.pipeline import EventType, PipelineEvent
+from wasmgate.reconcile.pipeline import WAITING_REASON, EventType, PipelineEvent
 from wasmgate.reconcile.plugin_pass import status_changes
 from wasmgate.reconcile.scheduler_deps import SchedulerCluster, Snapshot
 from wasmgate.rollout.deps import Known, PluginLock, PluginStatusAccess, Stale
@@ -44,7 +44,7 @@ from wasmgate.rollout.machine import Decision, Step
 from wasmgate.rollout.plugins import plugins_for_scheduler
 from wasmgate.rollout.settings import RolloutConfig
 from wasmgate.rollout.step import report_failure, rollout_step
-from wasmgate.staging.aggregate import PULLING
+from wasmgate.staging.aggregate import ALL_NODES_STAGED, PULLING
 from wasmgate.staging.plugin_staging import staged_digests, staging_status
 
 # Steps that end a rollout: the RolledOut marks they set are news worth an Event.
@@ -72,20 +72,28 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {text[0] if text else ''}"
 
 
+_ORDINARY_STAGING = frozenset({WAITING_REASON, PULLING, ALL_NODES_STAGED})
+"""Staged reasons every plugin passes through on its way to Ready."""
+
+
 def _staged(status: Mapping[str, Any]) -> Condition | None:
     conditions = parse_conditions(status.get("conditions") or [])
     return find_condition(conditions, PluginCondition.STAGED)
 
 
 def _staging_event(before: Mapping[str, Any], after: Mapping[str, Any]) -> PipelineEvent | None:
-    """An Event when the Staged condition's status or reason changed; not for `Pulling`, the
-    few seconds every plugin passes through (the condition says it; an Event per plugin was a
-    fifth of the operator's API requests for nothing a user acts on)."""
+    """An Event when the Staged condition's status or reason changed, except along the way
+    every plugin goes (waiting, `Pulling`, then `AllNodesStaged`): the condition says it and the
+    RolledOut Event follows within seconds; an Event per plugin per step was a large share of
+    the operator's API requests for nothing a user acts on. `AllNodesStaged` after anything
+    else (a failure, no target nodes, no scheduler) still posts one."""
     old, new = _staged(before), _staged(after)
     if new is None or (old is not None and (old.status, old.reason) == (new.status, new.reason)):
         return None
-    if new.reason == PULLING:
-        return None
+    if new.reason in _ORDINARY_STAGING:
+        after_trouble = old is not None and old.reason not in _ORDINARY_STAGING
+        if new.reason != ALL_NODES_STAGED or not after_trouble:
+            return None
     kind: EventType = "Warning" if new.status == ConditionStatus.FALSE else "Normal"
     return PipelineEvent(kind, new.reason, f"Staged: {new.message}")
 

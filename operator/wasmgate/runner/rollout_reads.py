@@ -6,6 +6,7 @@ their content's hash, so a name always means the same content.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import yaml
@@ -35,6 +36,26 @@ def ensure_scheduler_identity(api: client.ApiClient, namespace: str) -> None:
         raise SchedulerIdentityMissing(
             status=NOT_FOUND, reason=missing_identity_message(namespace)
         ) from e
+
+
+class IdentityChecks:
+    """When each namespace's scheduler ServiceAccount was last seen, so a scheduler pass checks
+    it once a minute instead of on every pass (a GET per pass was a sixth of the requests of a
+    busy operator). A missing one is checked again on every pass until it appears."""
+
+    RECHECK_SECONDS = 60.0
+
+    def __init__(self) -> None:
+        self._seen: dict[str, float] = {}
+
+    def ensure(self, api: client.ApiClient, namespace: str) -> None:
+        """`ensure_scheduler_identity`, unless it passed for `namespace` within a minute."""
+        seen = self._seen.get(namespace)
+        if seen is not None and time.monotonic() - seen < self.RECHECK_SECONDS:
+            return
+        self._seen.pop(namespace, None)
+        ensure_scheduler_identity(api, namespace)
+        self._seen[namespace] = time.monotonic()
 
 
 # Parsed configurations by (namespace, ConfigMap name).

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from kubernetes import client
 
+from wasmgate.runner.rollout_reads import IdentityChecks
 from wasmgate.settings import OperatorSettings
 from wasmgate.validate.cache import ValidationCache
 
@@ -83,5 +84,7 @@ class Runtime:
     validation_cache: ValidationCache
     locks: PluginLocks = field(default_factory=PluginLocks)
     wakeups: Wakeups = field(default_factory=Wakeups)
+    identities: IdentityChecks = field(default_factory=IdentityChecks)
+    """When each namespace's scheduler ServiceAccount was last seen by a scheduler pass."""
     node_shapes: dict[str, str] = field(default_factory=dict)
     """Per node, the labels and taints last seen: node events that change neither are noise."""

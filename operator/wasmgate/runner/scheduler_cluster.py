@@ -40,8 +40,11 @@ def _translated() -> Iterator[None]:
 class KubeSchedulerCluster:
     """A SchedulerCluster over one ApiClient."""
 
-    def __init__(self, api: client.ApiClient) -> None:
+    def __init__(
+        self, api: client.ApiClient, identities: rollout_reads.IdentityChecks | None = None
+    ) -> None:
         self.api = api
+        self.identities = identities or rollout_reads.IdentityChecks()
 
     def read_snapshot(self) -> Snapshot:
         with _translated():
@@ -69,7 +72,7 @@ class KubeSchedulerCluster:
 
     def ensure_scheduler_identity(self, namespace: str) -> None:
         with _translated():
-            rollout_reads.ensure_scheduler_identity(self.api, namespace)
+            self.identities.ensure(self.api, namespace)
 
     def read_deployment(self, name: str, namespace: str) -> dict[str, Any] | None:
         with _translated():

@@ -292,3 +292,39 @@ def test_with_the_watches_snapshot_a_pass_lists_nothing_and_reads_its_scheduler_
     assert cluster.rolled_with == ["a", "b", "c"]
     # Judged against the fresh status (over the limit before): back within it, one Event.
     assert [(e.type, e.reason) for _, e in result.events] == [("Normal", "Rendered")]
+
+
+def _staged_status(status: str, reason: str) -> dict[str, Any]:
+    condition = {
+        "type": "Staged",
+        "status": status,
+        "reason": reason,
+        "message": f"{reason} message",
+        "observedGeneration": 1,
+        "lastTransitionTime": "2026-01-01T00:00:00Z",
+    }
+    return {"conditions": [condition]}
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        (("Unknown", "Waiting"), ("Unknown", "Pulling"), None),
+        (("Unknown", "Pulling"), ("True", "AllNodesStaged"), None),
+        (("Unknown", "Waiting"), ("True", "AllNodesStaged"), None),
+        (("Unknown", "Pulling"), ("False", "StoreFull"), ("Warning", "StoreFull")),
+        (("False", "StoreFull"), ("True", "AllNodesStaged"), ("Normal", "AllNodesStaged")),
+        (("Unknown", "Pulling"), ("Unknown", "NoTargetNodes"), ("Normal", "NoTargetNodes")),
+        (("Unknown", "NoTargetNodes"), ("True", "AllNodesStaged"), ("Normal", "AllNodesStaged")),
+        (("True", "AllNodesStaged"), ("True", "AllNodesStaged"), None),
+    ],
+    ids=[
+        "pulling", "staged", "staged-at-once", "failed", "recovered", "no-nodes",
+        "nodes-came", "unchanged",
+    ],
+)  # fmt: skip
+def test_staging_posts_events_off_the_ordinary_path_only(
+    before: tuple[str, str], after: tuple[str, str], expected: tuple[str, str] | None
+) -> None:
+    event = module._staging_event(_staged_status(*before), _staged_status(*after))
+    assert (None if event is None else (event.type, event.reason)) == expected

@@ -9,7 +9,12 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from wasmgate.runner.rollout_reads import SchedulerIdentityMissing, ensure_scheduler_identity
+from wasmgate.runner import rollout_reads
+from wasmgate.runner.rollout_reads import (
+    IdentityChecks,
+    SchedulerIdentityMissing,
+    ensure_scheduler_identity,
+)
 
 
 def _core_answering(status: int | None, asked: list[tuple[str, str]]) -> type:
@@ -50,3 +55,28 @@ def test_the_identity_is_checked_never_created(
             assert str(error).startswith("(404)\nReason: ServiceAccount sched/wasmgate-scheduler")
             assert "apply deploy/scheduler/rbac.yaml" in str(error)
     assert asked == [("sched", "wasmgate-scheduler")]
+
+
+def test_a_present_identity_is_checked_once_a_minute_a_missing_one_every_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: list[tuple[str, str]] = []
+    api = cast(client.ApiClient, object())
+    checks = IdentityChecks()
+    clock = [1000.0]
+    monkeypatch.setattr(rollout_reads.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(client, "CoreV1Api", _core_answering(404, asked))
+    for _ in range(2):
+        with pytest.raises(SchedulerIdentityMissing):
+            checks.ensure(api, "sched")
+    monkeypatch.setattr(client, "CoreV1Api", _core_answering(None, asked))
+    checks.ensure(api, "sched")
+    clock[0] += IdentityChecks.RECHECK_SECONDS - 1
+    checks.ensure(api, "sched")
+    checks.ensure(api, "other")
+    clock[0] += 1
+    checks.ensure(api, "sched")
+    assert asked == [("sched", "wasmgate-scheduler")] * 3 + [
+        ("other", "wasmgate-scheduler"),
+        ("sched", "wasmgate-scheduler"),
+    ]

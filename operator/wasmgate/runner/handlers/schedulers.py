@@ -71,7 +71,7 @@ def wasmscheduler_rollout(
         seen = memo.wakeups.count
         try:
             result = scheduler_pass(
-                KubeSchedulerCluster(memo.api),
+                KubeSchedulerCluster(memo.api, memo.identities),
                 name,
                 settings.rollout,
                 memo.locks.hold,
