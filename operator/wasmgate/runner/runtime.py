@@ -14,6 +14,7 @@ from pathlib import Path
 
 from kubernetes import client
 
+from wasmgate.runner.memory_trim import MemoryTrim
 from wasmgate.runner.rollout_reads import IdentityChecks
 from wasmgate.settings import OperatorSettings
 from wasmgate.validate.cache import ValidationCache
@@ -84,6 +85,8 @@ class Runtime:
     validation_cache: ValidationCache
     locks: PluginLocks = field(default_factory=PluginLocks)
     wakeups: Wakeups = field(default_factory=Wakeups)
+    memory_trim: MemoryTrim = field(default_factory=MemoryTrim)
+    """Returns freed memory to the system after a burst of plugin deletions."""
     identities: IdentityChecks = field(default_factory=IdentityChecks)
     """When each namespace's scheduler ServiceAccount was last seen by a scheduler pass."""
     node_shapes: dict[str, str] = field(default_factory=dict)

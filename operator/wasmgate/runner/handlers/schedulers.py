@@ -107,7 +107,9 @@ def _wake(memo: Runtime) -> None:
     memo.wakeups.notify()
 
 
-def wake_on_plugin(memo: Runtime, **_: Any) -> None:
+def wake_on_plugin(type: str | None, memo: Runtime, **_: Any) -> None:
+    if type == "DELETED":
+        memo.memory_trim.deleted()
     _wake(memo)
 
 

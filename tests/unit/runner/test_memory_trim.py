@@ -1,0 +1,40 @@
+"""Freed memory goes back to the system once per burst of deletions."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from wasmgate.runner import memory_trim
+from wasmgate.runner.memory_trim import MemoryTrim
+
+
+def test_a_burst_of_deletions_trims_once_after_it_settles() -> None:
+    released: list[float] = []
+    done = threading.Event()
+
+    def release() -> None:
+        released.append(time.monotonic())
+        done.set()
+
+    trim = MemoryTrim(settle=0.2, release=release)
+    started = time.monotonic()
+    for _ in range(50):
+        trim.deleted()
+    assert done.wait(10.0)
+    time.sleep(0.4)
+    assert len(released) == 1
+    assert released[0] - started >= 0.2
+
+
+def test_glibc_offers_malloc_trim_and_it_can_be_called() -> None:
+    release = memory_trim._malloc_trim()
+    assert release is not None
+    release()
+
+
+def test_without_malloc_trim_deletions_do_nothing() -> None:
+    trim = MemoryTrim(settle=0.0, release=None)
+    trim._release = None
+    trim.deleted()
+    assert trim._timer is None
