@@ -8,7 +8,7 @@ by its content's hash, so the same name already holds the same content).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
@@ -62,8 +62,12 @@ def delete_config_map(api: client.ApiClient, name: str, namespace: str) -> None:
             raise
 
 
-def write_scheduler_status(api: client.ApiClient, name: str, status: Mapping[str, Any]) -> None:
-    """Merge-patch the WasmScheduler's status subresource."""
-    client.CustomObjectsApi(api).patch_cluster_custom_object_status(
-        GROUP, VERSION, WASMSCHEDULER.plural, name, {"status": dict(status)}
+def write_scheduler_status(api: client.ApiClient, name: str, status: Mapping[str, Any]) -> str:
+    """Merge-patch the WasmScheduler's status subresource; the resourceVersion it now has."""
+    written = cast(
+        dict[str, Any],
+        client.CustomObjectsApi(api).patch_cluster_custom_object_status(
+            GROUP, VERSION, WASMSCHEDULER.plural, name, {"status": dict(status)}
+        ),
     )
+    return str(written.get("metadata", {}).get("resourceVersion", ""))

@@ -16,6 +16,7 @@ from kubernetes import client
 
 from wasmgate.runner.memory_trim import MemoryTrim
 from wasmgate.runner.rollout_reads import IdentityChecks
+from wasmgate.runner.scheduler_cluster import SchedulerVersions
 from wasmgate.settings import OperatorSettings
 from wasmgate.validate.cache import ValidationCache
 
@@ -88,6 +89,8 @@ class Runtime:
     memory_trim: MemoryTrim = field(default_factory=MemoryTrim)
     """Returns freed memory to the system after a burst of plugin deletions."""
     identities: IdentityChecks = field(default_factory=IdentityChecks)
+    scheduler_versions: SchedulerVersions = field(default_factory=dict)
+    """Per WasmScheduler, the resourceVersion this process last wrote or read."""
     """When each namespace's scheduler ServiceAccount was last seen by a scheduler pass."""
     node_shapes: dict[str, str] = field(default_factory=dict)
     """Per node, the labels and taints last seen: node events that change neither are noise."""

@@ -37,22 +37,45 @@ def _translated() -> Iterator[None]:
         raise unavailable(e) from e
 
 
+SchedulerVersions = dict[str, str]
+"""Per WasmScheduler, the resourceVersion this operator last wrote or read. A scheduler's
+status is its rollout's state, so a pass must not act on a copy older than its own last write;
+the watch's copy is used once it shows that version, and the scheduler is read otherwise (one
+GET per pass was a large share of the requests of a busy operator)."""
+
+
 class KubeSchedulerCluster:
     """A SchedulerCluster over one ApiClient."""
 
     def __init__(
-        self, api: client.ApiClient, identities: rollout_reads.IdentityChecks | None = None
+        self,
+        api: client.ApiClient,
+        identities: rollout_reads.IdentityChecks | None = None,
+        versions: SchedulerVersions | None = None,
+        watched: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self.api = api
         self.identities = identities or rollout_reads.IdentityChecks()
+        self.versions = versions if versions is not None else SchedulerVersions()
+        self.watched = watched or {}
 
     def read_snapshot(self) -> Snapshot:
         with _translated():
             return snapshots.read_snapshot(self.api)
 
     def read_scheduler(self, name: str) -> dict[str, Any] | None:
+        """The WasmScheduler at the version this process last wrote or read: the watch's copy
+        when it has caught up with that version, else read from the API."""
+        watched = self.watched.get(name)
+        known = self.versions.get(name)
+        version = None if watched is None else watched.get("metadata", {}).get("resourceVersion")
+        if watched is not None and known is not None and version == known:
+            return dict(watched)
         with _translated():
-            return snapshots.read_scheduler(self.api, name)
+            fresh = snapshots.read_scheduler(self.api, name)
+        if fresh is not None:
+            self.versions[name] = str(fresh["metadata"].get("resourceVersion", ""))
+        return fresh
 
     def read_plugin(self, name: str) -> dict[str, Any] | None:
         with _translated():
@@ -96,4 +119,4 @@ class KubeSchedulerCluster:
 
     def write_scheduler_status(self, name: str, status: Mapping[str, Any]) -> None:
         with _translated():
-            rollout_writes.write_scheduler_status(self.api, name, status)
+            self.versions[name] = rollout_writes.write_scheduler_status(self.api, name, status)

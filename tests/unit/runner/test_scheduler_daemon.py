@@ -48,6 +48,7 @@ def test_any_exception_is_logged_and_retried_after_the_base_delay(
         locks=SimpleNamespace(hold=None),
         wakeups=SimpleNamespace(count=0, wait=wait),
         identities=None,
+        scheduler_versions={},
     )
     monkeypatch.setattr(schedulers, "scheduler_pass", failing_pass)
     schedulers.wasmscheduler_rollout("s", stopped, memo)  # type: ignore[arg-type]

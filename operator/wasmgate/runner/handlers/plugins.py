@@ -111,11 +111,14 @@ def _run_pass(
         if stored.get("metadata", {}).get("deletionTimestamp"):
             return None
         outcome, changes = decide(stored)
+        # The plugin as it stands after this pass, when known without asking.
+        latest: dict[str, Any] | None = stored
         if changes:
             version = str(body.metadata.get("resourceVersion", ""))
             answer = write_plugin_status_at(memo.api, name, version, changes)
             if answer is Stale.GONE:
                 return None
+            latest = None if answer is Stale.MOVED_ON else answer
             if answer is Stale.MOVED_ON:
                 fresh = _read(memo, name)
                 if fresh is None:
@@ -126,7 +129,7 @@ def _run_pass(
                     cluster.write_plugin_status(memo.api, name, changes)
     for event in outcome.events:
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)
-    _stage_without_scheduler(memo, stored, kwargs)
+    _stage_without_scheduler(memo, stored, latest, kwargs)
     ran = ", ".join(outcome.ran) or "nothing"
     elapsed_ms = (time.perf_counter() - started) * 1000
     phase = outcome.status.get("phase")
@@ -148,17 +151,22 @@ def _read(memo: Runtime, name: str) -> dict[str, Any] | None:
 
 
 def _stage_without_scheduler(
-    memo: Runtime, plugin: Mapping[str, Any], kwargs: Mapping[str, Any]
+    memo: Runtime,
+    plugin: Mapping[str, Any],
+    latest: Mapping[str, Any] | None,
+    kwargs: Mapping[str, Any],
 ) -> None:
     """Say so in Staged when none of the plugin's WasmSchedulers exists (no daemon would).
 
     The scheduler names come from the index, so a plugin whose scheduler exists costs nothing;
-    `write_staging` re-reads the plugin under its lock and writes only if it is ready to stage.
+    `write_staging` writes only if the plugin is ready to stage, on condition of `latest` (the
+    plugin as this pass left it) when known, else after reading it under its lock.
     """
     known: Names = index(kwargs, "wasmgate_scheduler_names")
     if not set(known.get(ALL, [])).intersection(scheduler_names(plugin)):
         name = str(plugin["metadata"]["name"])
-        write_staging(KubeSchedulerCluster(memo.api), name, {}, [], [], memo.locks.hold)
+        cluster_access = KubeSchedulerCluster(memo.api, memo.identities)
+        write_staging(cluster_access, name, {}, [], [], memo.locks.hold, listed=latest)
 
 
 def wasmplugin_reconcile(body: kopf.Body, memo: Runtime, retry: int, **kwargs: Any) -> None:

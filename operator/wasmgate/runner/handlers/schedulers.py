@@ -70,13 +70,12 @@ def wasmscheduler_rollout(
     while not stopped:
         seen = memo.wakeups.count
         try:
-            result = scheduler_pass(
-                KubeSchedulerCluster(memo.api, memo.identities),
-                name,
-                settings.rollout,
-                memo.locks.hold,
-                _snapshot(kwargs),
+            snapshot = _snapshot(kwargs)
+            watched = {} if snapshot is None else {_name(s): s for s in snapshot.schedulers}
+            cluster = KubeSchedulerCluster(
+                memo.api, memo.identities, memo.scheduler_versions, watched
             )
+            result = scheduler_pass(cluster, name, settings.rollout, memo.locks.hold, snapshot)
         except (KubernetesApiUnavailable, ApiException, OSError, urllib3.exceptions.HTTPError) as e:
             # The apiserver is away (urllib3 gives up on a refused connection with its own
             # MaxRetryError, not an OSError) or refused one call: the next pass starts afresh.
@@ -101,6 +100,10 @@ def wasmscheduler_rollout(
             if result.staging_failures:
                 wait = min(wait, settings.reconcile.retry_base_seconds)
         memo.wakeups.wait(seen, wait, lambda: bool(stopped))
+
+
+def _name(body: Mapping[str, Any]) -> str:
+    return str(body.get("metadata", {}).get("name", ""))
 
 
 def _wake(memo: Runtime) -> None:
