@@ -1,7 +1,8 @@
 """Give freed memory back to the system after plugins are deleted.
 
 CPython frees the objects of deleted plugins (their index copies, kopf's per-object state, the
-pass results), but glibc's allocator keeps the freed pages of its heap and arenas for reuse, so
+pass results; those in reference cycles only at a full collection, which is run first), but
+glibc's allocator keeps the freed pages of its heap and arenas for reuse, so
 the operator's RSS stays at its high-water mark after a large set of plugins is gone. After a
 burst of deletions settles, `malloc_trim(0)` returns those pages. Where the C library has no
 malloc_trim (musl, macOS), nothing happens.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import logging
 import threading
 from collections.abc import Callable
@@ -33,6 +35,9 @@ def _malloc_trim() -> Callable[[], None] | None:
     trim.restype = ctypes.c_int
 
     def release() -> None:
+        # Objects of the deleted plugins that sit in reference cycles wait for the oldest
+        # generation's collection, which may not run for a long time; collect them first.
+        gc.collect()
         trim(0)
 
     return release
