@@ -11,9 +11,9 @@ from wasmgate_kit.kit import read_state
 from wasmgate_kit.supervisor import pid_alive
 
 
-def _wasmgate(*args: str | Path) -> subprocess.CompletedProcess[str]:
+def _kit(*args: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "wasmgate", *map(str, args)],
+        [sys.executable, "-m", "wasmgate_kit", *map(str, args)],
         capture_output=True,
         text=True,
         timeout=600,
@@ -23,7 +23,7 @@ def _wasmgate(*args: str | Path) -> subprocess.CompletedProcess[str]:
 def test_dev_up_twice_then_down_leaves_no_process(tmp_path: Path) -> None:
     state_dir = tmp_path / "kit"
     started = time.monotonic()
-    up = _wasmgate("dev", "up", "--state-dir", state_dir)
+    up = _kit("up", "--state-dir", state_dir)
     elapsed = time.monotonic() - started
     assert up.returncode == 0, up.stderr
     print(f"wasmgate-kit up (binaries cached) took {elapsed:.1f}s")
@@ -36,22 +36,22 @@ def test_dev_up_twice_then_down_leaves_no_process(tmp_path: Path) -> None:
     pids = [state["pid"], *state["processes"].values()]
     assert len(pids) >= 10 and all(pid_alive(pid) for pid in pids)
 
-    again = _wasmgate("dev", "up", "--state-dir", state_dir)
+    again = _kit("up", "--state-dir", state_dir)
     assert again.returncode == 0
     assert "already up" in again.stdout
     assert read_state(state_dir) == state, "a second `up` must not start a second kit"
 
-    env = _wasmgate("dev", "env", "--state-dir", state_dir)
+    env = _kit("env", "--state-dir", state_dir)
     assert env.stdout.splitlines()[0] == f"export KUBECONFIG={state_dir / 'admin.kubeconfig'}"
-    status = _wasmgate("dev", "status", "--state-dir", state_dir)
+    status = _kit("status", "--state-dir", state_dir)
     assert status.returncode == 0 and '"kube-apiserver"' in status.stdout
 
-    down = _wasmgate("dev", "down", "--state-dir", state_dir)
+    down = _kit("down", "--state-dir", state_dir)
     assert down.returncode == 0 and "kit stopped" in down.stdout
     alive = [pid for pid in pids if pid_alive(pid)]
     assert alive == [], f"processes left behind: {alive}"
     assert read_state(state_dir) is None
 
-    after = _wasmgate("dev", "status", "--state-dir", state_dir)
+    after = _kit("status", "--state-dir", state_dir)
     assert after.returncode == 1 and "not running" in after.stdout
-    assert "was not running" in _wasmgate("dev", "down", "--state-dir", state_dir).stdout
+    assert "was not running" in _kit("down", "--state-dir", state_dir).stdout

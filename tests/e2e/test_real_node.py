@@ -21,7 +21,7 @@ import pytest
 
 from support.kit import KitHandle
 from support.real_node import NON_ROOT_UID, container_process, hardened_pod, leftovers, wait_running
-from support.wasmgate_cli import wasmgate
+from support.wasmgate_cli import wasmgate_kit
 from wasmgate_kit.build import binary_path
 from wasmgate_kit.components import KUBERNETES_VERSION
 from wasmgate_kit.debian_image import python_base
@@ -183,8 +183,8 @@ def test_real_node_pulls_an_image_built_here_from_the_kit_registry(
 def _dev_up_real_node(state_dir: Path) -> tuple[dict[str, Any], KitNetwork]:
     """`wasmgate-kit up --real-node` with one kwok node; its kit.json and the node's network."""
     started = time.monotonic()
-    up = wasmgate(
-        "dev", "up", "--real-node", "--nodes", "1", "--state-dir", state_dir, timeout=DEV_TIMEOUT
+    up = wasmgate_kit(
+        "up", "--real-node", "--nodes", "1", "--state-dir", state_dir, timeout=DEV_TIMEOUT
     )
     print(f"wasmgate-kit up --real-node took {time.monotonic() - started:.1f}s")
     assert up.returncode == 0, up.stderr
@@ -219,7 +219,7 @@ def test_dev_up_real_node_runs_a_pod_and_down_leaves_nothing(tmp_path: Path) -> 
         kubectl("apply", "-f", "-", stdin=json.dumps(pod))
         wait_running(kubectl, "survives-nothing")
     finally:
-        down = wasmgate("dev", "down", "--state-dir", state_dir, timeout=DEV_TIMEOUT)
+        down = wasmgate_kit("down", "--state-dir", state_dir, timeout=DEV_TIMEOUT)
     assert down.returncode == 0 and "kit stopped" in down.stdout, down.stderr
     assert [pid for pid in pids if pid_alive(pid)] == []
     assert leftovers(network, state_dir) == {}
@@ -240,7 +240,7 @@ def test_a_real_node_whose_kit_was_killed_is_swept_by_dev_down(tmp_path: Path) -
     survivors = leftovers(network, state_dir)
     assert {"network namespace", "cgroups", "processes"} <= set(survivors), survivors
 
-    down = wasmgate("dev", "down", "--state-dir", state_dir, timeout=DEV_TIMEOUT)
+    down = wasmgate_kit("down", "--state-dir", state_dir, timeout=DEV_TIMEOUT)
     assert down.returncode == 0, down.stderr
     assert f"removed the remains of real node network {network.name}" in down.stdout, down.stdout
     assert leftovers(network, state_dir) == {}

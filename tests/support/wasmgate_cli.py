@@ -22,6 +22,19 @@ def wasmgate(
     )
 
 
+def wasmgate_kit(
+    *args: str | Path, timeout: float = COMMAND_TIMEOUT
+) -> subprocess.CompletedProcess[str]:
+    """`python -m wasmgate_kit ARGS` (the kit's own command), like `wasmgate` above."""
+    return subprocess.run(
+        [sys.executable, "-m", "wasmgate_kit", *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
+
+
 def push(wasm_file: Path, reference: str, *extra: str | Path) -> str:
     """`wasmgate push --plain-http` a module; its manifest digest."""
     pushed = wasmgate("push", "--plain-http", *extra, wasm_file, reference)

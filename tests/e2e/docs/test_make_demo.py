@@ -93,5 +93,5 @@ def _demo_twice_then_down(state: Path) -> None:
         ps = _run(["ps", "-eo", "args"], env, 30).stdout
         assert "wasmgate_kit.kubelet" not in ps, "no Python process plays kubelet"
     finally:
-        down = _run([sys.executable, "-m", "wasmgate", "dev", "down"], env, DOWN_TIMEOUT)
+        down = _run([sys.executable, "-m", "wasmgate_kit", "down"], env, DOWN_TIMEOUT)
     assert down.returncode == 0 and "kit stopped" in down.stdout, down.stdout
