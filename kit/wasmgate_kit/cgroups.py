@@ -42,14 +42,15 @@ def create(name: str) -> None:
 
 def _groups(name: str) -> list[Path]:
     """Every group of the tree in every hierarchy, deepest first."""
-    groups = [
-        p
-        for hierarchy in hierarchies()
-        if (hierarchy / name).is_dir()
-        for p in [hierarchy / name, *(hierarchy / name).rglob("*")]
-        if p.is_dir()
-    ]
-    return sorted(groups, key=lambda p: len(p.parts), reverse=True)
+    groups: list[Path] = []
+    for hierarchy in hierarchies():
+        # os.walk passes over a group removed while it walks (a pod's, as the kubelet deletes
+        # it); Path.rglob raised FileNotFoundError there.
+        for top, directories, _files in os.walk(hierarchy / name, onerror=lambda _error: None):
+            groups.append(Path(top))
+            groups.extend(Path(top, directory) for directory in directories)
+    unique = set(groups)
+    return sorted(unique, key=lambda p: len(p.parts), reverse=True)
 
 
 def members(name: str) -> set[int]:
