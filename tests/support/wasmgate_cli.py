@@ -9,30 +9,30 @@ from pathlib import Path
 COMMAND_TIMEOUT = 120.0
 
 
-def wasmgate(
-    *args: str | Path, timeout: float = COMMAND_TIMEOUT
+def _python_module(
+    module: str, args: tuple[str | Path, ...], timeout: float
 ) -> subprocess.CompletedProcess[str]:
-    """`python -m wasmgate ARGS`, output captured, never raising on a non-zero exit."""
     return subprocess.run(
-        [sys.executable, "-m", "wasmgate", *map(str, args)],
+        [sys.executable, "-m", module, *map(str, args)],
         capture_output=True,
         text=True,
         check=False,
         timeout=timeout,
     )
+
+
+def wasmgate(
+    *args: str | Path, timeout: float = COMMAND_TIMEOUT
+) -> subprocess.CompletedProcess[str]:
+    """`python -m wasmgate ARGS`, output captured, never raising on a non-zero exit."""
+    return _python_module("wasmgate", args, timeout)
 
 
 def wasmgate_kit(
     *args: str | Path, timeout: float = COMMAND_TIMEOUT
 ) -> subprocess.CompletedProcess[str]:
     """`python -m wasmgate_kit ARGS` (the kit's own command), like `wasmgate` above."""
-    return subprocess.run(
-        [sys.executable, "-m", "wasmgate_kit", *map(str, args)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=timeout,
-    )
+    return _python_module("wasmgate_kit", args, timeout)
 
 
 def push(wasm_file: Path, reference: str, *extra: str | Path) -> str:
