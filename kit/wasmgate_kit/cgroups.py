@@ -42,15 +42,14 @@ def create(name: str) -> None:
 
 def _groups(name: str) -> list[Path]:
     """Every group of the tree in every hierarchy, deepest first."""
-    groups: list[Path] = []
-    for hierarchy in hierarchies():
-        # os.walk passes over a group removed while it walks (a pod's, as the kubelet deletes
-        # it); Path.rglob raised FileNotFoundError there.
-        for top, directories, _files in os.walk(hierarchy / name, onerror=lambda _error: None):
-            groups.append(Path(top))
-            groups.extend(Path(top, directory) for directory in directories)
-    unique = set(groups)
-    return sorted(unique, key=lambda p: len(p.parts), reverse=True)
+    # os.walk visits every group as its own top and passes over one removed while it walks (a
+    # pod's, as the kubelet deletes it); Path.rglob raised FileNotFoundError there.
+    groups = [
+        Path(top)
+        for hierarchy in hierarchies()
+        for top, _directories, _files in os.walk(hierarchy / name, onerror=lambda _error: None)
+    ]
+    return sorted(groups, key=lambda p: len(p.parts), reverse=True)
 
 
 def members(name: str) -> set[int]:

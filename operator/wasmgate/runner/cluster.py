@@ -1,8 +1,9 @@
-"""The few Kubernetes API calls the WasmPlugin handlers make themselves.
+"""The Kubernetes API calls of the WasmPlugin handlers other than status writes.
 
-Status and the stage-inputs annotation are written here, inside the per-plugin lock, rather than
-through kopf's patch (applied after the handler returns): a periodic pass that takes the lock
-next must read what the previous pass wrote, or it would redo registry work. Secrets are read as
+Reads of plugins and Secrets, and the trigger annotation. Status is written by
+plugin_status_writes.py, inside the per-plugin lock, rather than through kopf's patch (applied
+after the handler returns): a pass that takes the lock next must see what the previous pass
+wrote, or it would redo registry work. Secrets are read as
 raw JSON so their bytes stay base64 strings until a parser decodes them; they are never logged.
 """
 
@@ -106,18 +107,6 @@ def read_plugin(api: client.ApiClient, name: str) -> dict[str, Any] | None:
             return None
         raise _unavailable(f"reading WasmPlugin {name}", e) from None
     return cast(dict[str, Any], body)
-
-
-def write_plugin_status(api: client.ApiClient, name: str, status: Mapping[str, Any]) -> None:
-    """Merge-patch the status subresource (a None value removes the field)."""
-    client.CustomObjectsApi(api).patch_cluster_custom_object_status(
-        GROUP,
-        VERSION,
-        PLUGINS,
-        name,
-        {"status": dict(status)},
-        _request_timeout=REQUEST_TIMEOUT_SECONDS,
-    )
 
 
 def write_plugin_annotations(api: client.ApiClient, name: str, values: Mapping[str, str]) -> None:

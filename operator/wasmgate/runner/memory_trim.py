@@ -23,7 +23,8 @@ SETTLE_SECONDS = 5.0
 """How long after the last deletion of a burst to trim: one trim per burst, not per object."""
 
 
-def _malloc_trim() -> Callable[[], None] | None:
+def malloc_trim() -> Callable[[], None] | None:
+    """A function returning freed memory to the system; None without glibc's malloc_trim."""
     name = ctypes.util.find_library("c")
     if name is None:
         return None
@@ -46,13 +47,9 @@ def _malloc_trim() -> Callable[[], None] | None:
 class MemoryTrim:
     """Trims once, `settle` seconds after the last of a burst of `deleted()` calls."""
 
-    def __init__(
-        self,
-        settle: float = SETTLE_SECONDS,
-        release: Callable[[], None] | None = None,
-    ) -> None:
+    def __init__(self, release: Callable[[], None] | None, settle: float = SETTLE_SECONDS) -> None:
         self._settle = settle
-        self._release = release if release is not None else _malloc_trim()
+        self._release = release
         self._guard = threading.Lock()
         self._timer: threading.Timer | None = None
 

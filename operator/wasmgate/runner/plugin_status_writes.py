@@ -21,10 +21,14 @@ from wasmgate.rollout.deps import Stale
 STALE_ANSWERS = {409: Stale.MOVED_ON, 404: Stale.GONE}
 
 
-def write_plugin_status(api: client.ApiClient, name: str, status: Mapping[str, Any]) -> None:
-    """Merge-patch the status subresource."""
+def write_plugin_status(
+    api: client.ApiClient, name: str, status: Mapping[str, Any], timeout: float | None = None
+) -> None:
+    """Merge-patch the status subresource; with `timeout`, a request that hangs longer is given
+    up (and its pass retried) instead of waited on."""
+    limit: dict[str, Any] = {} if timeout is None else {"_request_timeout": timeout}
     client.CustomObjectsApi(api).patch_cluster_custom_object_status(
-        GROUP, VERSION, WASMPLUGIN.plural, name, {"status": dict(status)}
+        GROUP, VERSION, WASMPLUGIN.plural, name, {"status": dict(status)}, **limit
     )
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from kubernetes import client
 
-from wasmgate.runner.memory_trim import MemoryTrim
+from wasmgate.runner.memory_trim import MemoryTrim, malloc_trim
 from wasmgate.runner.rollout_reads import IdentityChecks
 from wasmgate.runner.scheduler_cluster import SchedulerVersions
 from wasmgate.settings import OperatorSettings
@@ -86,7 +86,7 @@ class Runtime:
     validation_cache: ValidationCache
     locks: PluginLocks = field(default_factory=PluginLocks)
     wakeups: Wakeups = field(default_factory=Wakeups)
-    memory_trim: MemoryTrim = field(default_factory=MemoryTrim)
+    memory_trim: MemoryTrim = field(default_factory=lambda: MemoryTrim(malloc_trim()))
     """Returns freed memory to the system after a burst of plugin deletions."""
     identities: IdentityChecks = field(default_factory=IdentityChecks)
     scheduler_versions: SchedulerVersions = field(default_factory=dict)

@@ -68,7 +68,7 @@ class KubeSchedulerCluster:
         when it has caught up with that version, else read from the API."""
         watched = self.watched.get(name)
         known = self.versions.get(name)
-        version = None if watched is None else watched.get("metadata", {}).get("resourceVersion")
+        version = (watched or {}).get("metadata", {}).get("resourceVersion")
         if watched is not None and known is not None and version == known:
             return dict(watched)
         with _translated():

@@ -17,7 +17,7 @@ def test_a_burst_of_deletions_trims_once_after_it_settles() -> None:
         released.append(time.monotonic())
         done.set()
 
-    trim = MemoryTrim(settle=0.2, release=release)
+    trim = MemoryTrim(release, settle=0.2)
     started = time.monotonic()
     for _ in range(50):
         trim.deleted()
@@ -28,13 +28,12 @@ def test_a_burst_of_deletions_trims_once_after_it_settles() -> None:
 
 
 def test_glibc_offers_malloc_trim_and_it_can_be_called() -> None:
-    release = memory_trim._malloc_trim()
+    release = memory_trim.malloc_trim()
     assert release is not None
     release()
 
 
 def test_without_malloc_trim_deletions_do_nothing() -> None:
-    trim = MemoryTrim(settle=0.0, release=None)
-    trim._release = None
+    trim = MemoryTrim(None, settle=0.0)
     trim.deleted()
     assert trim._timer is None

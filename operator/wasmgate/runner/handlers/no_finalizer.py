@@ -24,10 +24,9 @@ def release_finalizer(registry: kopf.OperatorRegistry, fn: Callable[..., Any]) -
     """Make the timer(s) registered with function `fn` require no finalizer."""
     spawning = registry._spawning
     handlers = spawning.get_all_handlers()
-    released = [
+    if not any(handler.fn is fn for handler in handlers):
+        raise ValueError(f"no timer of {fn.__name__} is registered")
+    spawning._handlers = [
         dataclasses.replace(handler, requires_finalizer=False) if handler.fn is fn else handler
         for handler in handlers
     ]
-    if released == list(handlers):
-        raise ValueError(f"no timer of {fn.__name__} is registered")
-    spawning._handlers = released

@@ -40,7 +40,7 @@ from wasmgate.runner.handlers.indexes import (
     index,
 )
 from wasmgate.runner.handlers.no_finalizer import release_finalizer
-from wasmgate.runner.plugin_status_writes import write_plugin_status_at
+from wasmgate.runner.plugin_status_writes import write_plugin_status, write_plugin_status_at
 from wasmgate.runner.runtime import Runtime
 from wasmgate.runner.scheduler_cluster import KubeSchedulerCluster
 from wasmgate.settings import OperatorSettings
@@ -118,15 +118,16 @@ def _run_pass(
             answer = write_plugin_status_at(memo.api, name, version, changes)
             if answer is Stale.GONE:
                 return None
-            latest = None if answer is Stale.MOVED_ON else answer
             if answer is Stale.MOVED_ON:
                 fresh = _read(memo, name)
                 if fresh is None:
                     return None
-                stored = fresh
+                stored, latest = fresh, None
                 outcome, changes = decide(stored)
                 if changes:
-                    cluster.write_plugin_status(memo.api, name, changes)
+                    write_plugin_status(memo.api, name, changes, cluster.REQUEST_TIMEOUT_SECONDS)
+            else:
+                latest = answer
     for event in outcome.events:
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)
     _stage_without_scheduler(memo, stored, latest, kwargs)
