@@ -9,6 +9,7 @@ staging states), whose series disappear with the object (`forget_plugin`).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
@@ -160,19 +161,28 @@ def record_validation(
         validation_duration.observe(seconds)
 
 
+_staging_series: dict[str, set[str]] = {}
+"""The states each plugin has a staging series for: looking them up in the gauge walked every
+series of every plugin, on every staging write."""
+_staging_lock = threading.Lock()
+
+
 def set_staging_states(plugin: str, nodes_by_state: Mapping[str, int]) -> None:
     """The staging states of one plugin now; states absent from the mapping count 0."""
-    for (name, state), _ in _series(staging_nodes, plugin).items():
-        if state not in nodes_by_state:
-            staging_nodes.labels(plugin=name, state=state).set(0)
-    for state, count in nodes_by_state.items():
-        staging_nodes.labels(plugin=plugin, state=state).set(count)
+    with _staging_lock:
+        states = _staging_series.setdefault(plugin, set())
+        for state in states - set(nodes_by_state):
+            staging_nodes.labels(plugin=plugin, state=state).set(0)
+        for state, count in nodes_by_state.items():
+            staging_nodes.labels(plugin=plugin, state=state).set(count)
+        states.update(nodes_by_state)
 
 
 def forget_plugin(plugin: str) -> None:
     """Drop the series of a deleted plugin."""
-    for plugin_name, state in _series(staging_nodes, plugin):
-        staging_nodes.remove(plugin_name, state)
+    with _staging_lock:
+        for state in _staging_series.pop(plugin, set()):
+            staging_nodes.remove(plugin, state)
 
 
 def set_node_cache_states(entries_by_state: Mapping[str, int]) -> None:
@@ -186,13 +196,3 @@ def record_rollout(step: str) -> None:
     rollout_steps.labels(step=step).inc()
     if step in ROLLBACK_STEPS:
         rollbacks.inc()
-
-
-def _series(gauge: Gauge, plugin: str) -> dict[tuple[str, str], float]:
-    """The (plugin, state) series of `plugin` that `gauge` holds now."""
-    found: dict[tuple[str, str], float] = {}
-    for metric in gauge.collect():
-        for sample in metric.samples:
-            if sample.labels.get("plugin") == plugin:
-                found[(plugin, sample.labels["state"])] = sample.value
-    return found

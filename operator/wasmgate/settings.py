@@ -16,6 +16,7 @@ from wasmgate.oci.mirror import parse_mirrors
 from wasmgate.oci.settings import RegistrySettings
 from wasmgate.proxy_flags import proxy_from
 from wasmgate.rollout.settings import (
+    DEFAULT_BATCH_SECONDS,
     DEFAULT_NAMESPACE,
     DEFAULT_STORE_ROOT,
     RolloutConfig,
@@ -40,6 +41,7 @@ ENV_WORK_DIR = "WASMGATE_WORK_DIR"
 ENV_EVENTS_NAMESPACE = "WASMGATE_EVENTS_NAMESPACE"
 ENV_SCHEDULER_NAMESPACE = "WASMGATE_SCHEDULER_NAMESPACE"
 ENV_NODE_STORE = "WASMGATE_NODE_STORE"
+ENV_ROLLOUT_BATCH_SECONDS = "WASMGATE_ROLLOUT_BATCH_SECONDS"
 
 
 @dataclass(frozen=True)
@@ -111,9 +113,16 @@ def _list(env: Mapping[str, str], name: str) -> list[str]:
 def _rollout(env: Mapping[str, str]) -> RolloutConfig:
     namespace = env.get(ENV_SCHEDULER_NAMESPACE) or DEFAULT_NAMESPACE
     store_root = env.get(ENV_NODE_STORE) or DEFAULT_STORE_ROOT
+    batch_seconds = _float(env, ENV_ROLLOUT_BATCH_SECONDS, DEFAULT_BATCH_SECONDS)
+    if batch_seconds < 0:
+        raise ValueError(
+            f"{ENV_ROLLOUT_BATCH_SECONDS}={batch_seconds:g} is negative; give 0 to roll out "
+            f"each plugin change at once, or seconds to wait (default {DEFAULT_BATCH_SECONDS:g})"
+        )
     return RolloutConfig(
         namespace=check_namespace(namespace, ENV_SCHEDULER_NAMESPACE),
         store_root=check_store_root(store_root, ENV_NODE_STORE),
+        batch_seconds=batch_seconds,
     )
 
 

@@ -27,7 +27,7 @@ from wasmgate.agent.pull import pull_blob
 from wasmgate.agent.report import CacheWriter, EntryState, build_status
 from wasmgate.agent.settings import AgentSettings
 from wasmgate.agent.store import BlobStore
-from wasmgate.agent.wanted import PullSource, pinned_blobs, wanted_blobs
+from wasmgate.agent.wanted import PullSource, Readings, pinned_blobs, wanted_blobs
 from wasmgate.api.base import GROUP, VERSION
 from wasmgate.api.refs import SecretRef
 from wasmgate.api.wasmnodecache import CacheState
@@ -37,6 +37,9 @@ from wasmgate.errors import InvalidSpec, WasmgateError
 from wasmgate.oci import Credentials, credentials_from_secret_data
 
 SYNC_TIMEOUT_SECONDS = 60.0
+COALESCE_SECONDS = 0.25
+"""After a wake-up, changes that arrive this soon join the same reconcile: applying many
+plugins writes each one's status several times, and every write wakes every agent."""
 log = logging.getLogger(__name__)
 
 
@@ -75,6 +78,7 @@ class Agent:
         self._verified_at: dict[str, datetime] = {}
         self._refused: dict[str, str] = {}
         self._pulls = 0
+        self._readings = Readings()
         self._pool = ThreadPoolExecutor(settings.concurrency, thread_name_prefix="pull")
         self._writer = CacheWriter(api_client, settings.node)
         custom = client.CustomObjectsApi(api_client)
@@ -112,7 +116,8 @@ class Agent:
                 log.warning("%s: not listed after %.0fs, still trying", informer.what,
                             SYNC_TIMEOUT_SECONDS)  # fmt: skip
         while not self._stopping.is_set():
-            self._wake.wait(self.settings.resync_seconds)
+            if self._wake.wait(self.settings.resync_seconds):
+                self._stopping.wait(COALESCE_SECONDS)
             self._wake.clear()
             if self._stopping.is_set():
                 break
@@ -139,8 +144,9 @@ class Agent:
             return
         node = nodes[0]
         schedulers = self._schedulers.objects()
-        wanted, refused = wanted_blobs(self._plugins.objects(), schedulers, node)
-        pinned = pinned_blobs(schedulers, node)
+        wanted, refused = wanted_blobs(self._plugins.objects(), schedulers, node, self._readings)
+        pinned = pinned_blobs(schedulers, node, self._readings)
+        self._readings.next_round()
         if refused != self._refused:
             for name, why in sorted(refused.items()):
                 log.info("plugin %s is not staged: %s", name, why)

@@ -8,9 +8,9 @@ status.digest and the module to status.layerDigest.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -20,6 +20,8 @@ from wasmgate.api.scheduler_json import live_layers
 from wasmgate.api.wasmplugin import WasmPlugin
 from wasmgate.api.wasmscheduler import WasmScheduler
 from wasmgate.staging.targets import node_is_target
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -41,29 +43,79 @@ def _parse(kind: type[WasmPlugin] | type[WasmScheduler], raw: Mapping[str, Any])
         return None
 
 
+@dataclass(frozen=True)
+class PluginReading:
+    """One WasmPlugin as the agent reads it: the parsed object (None if it does not match the
+    schema) and why its digest may not be staged (None if it may)."""
+
+    plugin: WasmPlugin | None
+    refusal: str | None
+
+
+def _read_plugin(raw: Mapping[str, Any]) -> PluginReading:
+    plugin = _parse(WasmPlugin, raw)
+    return PluginReading(plugin, None if plugin is None else load_refusal(raw))
+
+
+class Readings:
+    """Readings of objects by kind, uid and resourceVersion, so a reconcile parses only the
+    objects that changed since the last one: each plugin status write wakes every agent, and
+    parsing all plugins on every wake-up grew with plugins times changes.
+
+    `next_round()` forgets what the last round did not ask for (deleted objects)."""
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[str, str], tuple[str, Any]] = {}
+        self._this: dict[tuple[str, str], tuple[str, Any]] = {}
+
+    def read(self, kind: str, raw: Mapping[str, Any], parse: Callable[[Mapping[str, Any]], T]) -> T:
+        metadata = raw.get("metadata") or {}
+        key = (kind, str(metadata.get("uid") or metadata.get("name")))
+        version = str(metadata.get("resourceVersion") or "")
+        known = self._this.get(key) or self._last.get(key)
+        if known is not None and version and known[0] == version:
+            value: T = known[1]
+        else:
+            value = parse(raw)
+        self._this[key] = (version, value)
+        return value
+
+    def next_round(self) -> None:
+        self._last, self._this = self._this, {}
+
+
+def _scheduler(raw: Mapping[str, Any]) -> WasmScheduler | None:
+    parsed: WasmScheduler | None = _parse(WasmScheduler, raw)
+    return parsed
+
+
 def wanted_blobs(
     plugins: Iterable[Mapping[str, Any]],
     schedulers: Iterable[Mapping[str, Any]],
     node: Mapping[str, Any],
+    readings: Readings | None = None,
 ) -> tuple[dict[str, PullSource], dict[str, str]]:
     """Layer digest -> pull source for every plugin this node must stage, and plugin name ->
-    refusal for plugins aimed at this node that it must not stage (for logs)."""
+    refusal for plugins aimed at this node that it must not stage (for logs). `readings` keeps
+    parsed objects from one call to the next."""
+    readings = readings or Readings()
     targets: set[str] = set()
     for raw in schedulers:
-        scheduler = _parse(WasmScheduler, raw)
+        scheduler = readings.read(WasmScheduler.__name__, raw, _scheduler)
         if scheduler is not None and node_is_target(scheduler.spec, node):
-            targets.add(scheduler.metadata.name)
+            targets.add(str(scheduler.metadata.name))
     wanted: dict[str, PullSource] = {}
     refused: dict[str, str] = {}
     for raw in sorted(plugins, key=lambda p: str(p.get("metadata", {}).get("name"))):
         name = str(raw.get("metadata", {}).get("name"))
-        plugin = _parse(WasmPlugin, raw)
+        reading = readings.read(WasmPlugin.__name__, raw, _read_plugin)
+        plugin = reading.plugin
         if plugin is None:
             refused[name] = "the object does not match the WasmPlugin schema"
             continue
         if not targets.intersection(plugin.spec.scheduler.schedulers):
             continue
-        reason = load_refusal(raw)
+        reason = reading.refusal
         if reason is not None:
             refused[name] = reason
             continue
@@ -84,13 +136,16 @@ def wanted_blobs(
 
 
 def pinned_blobs(
-    schedulers: Iterable[Mapping[str, Any]], node: Mapping[str, Any]
+    schedulers: Iterable[Mapping[str, Any]],
+    node: Mapping[str, Any],
+    readings: Readings | None = None,
 ) -> dict[str, str]:
     """Layer digest -> the live scheduler revision that needs it, for the schedulers that may run
     on this node: the store keeps these whatever the plugins' conditions say."""
+    readings = readings or Readings()
     pinned: dict[str, str] = {}
     for raw in schedulers:
-        scheduler = _parse(WasmScheduler, raw)
+        scheduler = readings.read(WasmScheduler.__name__, raw, _scheduler)
         if scheduler is None or not node_is_target(scheduler.spec, node):
             continue
         for layer, label in live_layers(raw).items():

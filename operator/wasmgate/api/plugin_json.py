@@ -14,6 +14,7 @@ from typing import Any
 from wasmgate.api.condition import ConditionStatus
 from wasmgate.api.conditions import PluginCondition, find_condition, parse_conditions
 from wasmgate.api.wasmplugin import DEFAULT_SCHEDULER
+from wasmgate.api.wasmplugin_status import Phase
 
 
 def scheduler_names(plugin: Mapping[str, Any]) -> list[str]:
@@ -74,3 +75,23 @@ def load_verdict_withdrawn(plugin: Mapping[str, Any]) -> bool:
         ):
             return True
     return False
+
+
+# Phases of a plugin whose pipeline has not reached a verdict yet (api.conditions.derive_phase).
+_UNDECIDED_PHASES = frozenset(
+    phase.value for phase in (Phase.PENDING, Phase.RESOLVING, Phase.VERIFYING, Phase.VALIDATING)
+)
+
+
+def in_pipeline(plugin: Mapping[str, Any]) -> bool:
+    """Whether the pipeline has yet to decide on the plugin's current generation: no pass has
+    reported on it, or its first unfinished step is still running (or retrying). A plugin that
+    failed, or waits only for staging or rollout, is out of the pipeline; so is one being
+    deleted."""
+    metadata = plugin.get("metadata") or {}
+    if metadata.get("deletionTimestamp"):
+        return False
+    status = plugin.get("status") or {}
+    if status.get("observedGeneration") != metadata.get("generation"):
+        return True
+    return status.get("phase") in _UNDECIDED_PHASES

@@ -3,12 +3,16 @@
 Scheme choice (HTTPS unless allow-listed), the CA bundle, the socket-level address block,
 redirects (followed by hand so each hop is checked and credentials stay with the registry),
 the 401 challenge dance, and retries with backoff on connection errors, timeouts, 429 and 5xx.
+Connections are pooled per process (one pool per set of blocked networks), so the many short
+clients of a busy operator (a few requests per plugin pass) reuse them instead of opening a TCP
+and TLS session per request; each connection passed the address block when it was opened.
 Failures leave here as `WasmgateError`s whose reason separates "the registry is down" from
 "you are not allowed" from "it does not exist".
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -57,6 +61,12 @@ class _CheckedAdapter(HTTPAdapter):
         self.poolmanager.pool_classes_by_scheme = self._pool_classes
 
 
+@functools.lru_cache(maxsize=8)
+def _shared_adapter(networks: tuple[Any, ...]) -> _CheckedAdapter:
+    """The process's connection pools for registries reached under these blocked networks."""
+    return _CheckedAdapter(checked_pool_classes(networks))
+
+
 class Transport:
     """Requests to one registry host under the given settings and credential."""
 
@@ -77,7 +87,7 @@ class Transport:
         # Proxies, netrc and REQUESTS_CA_BUNDLE from the environment would bypass the settings.
         self._session.trust_env = False
         self._session.headers["User-Agent"] = USER_AGENT
-        adapter = _CheckedAdapter(checked_pool_classes(settings.networks()))
+        adapter = _shared_adapter(settings.networks())
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
         bundle = settings.ca_bundles.get(self.registry) or settings.default_ca_bundle
@@ -88,8 +98,8 @@ class Transport:
         return f"Transport({self.base_url!r})"
 
     def close(self) -> None:
-        """Release pooled connections."""
-        self._session.close()
+        """Nothing to release: the connections stay in the process's pool for the next client
+        (closing the session would close the shared adapter's pools)."""
 
     def request(
         self,

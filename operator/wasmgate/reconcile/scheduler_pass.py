@@ -31,7 +31,7 @@ from wasmgate.api.conditions import (
     find_condition,
     parse_conditions,
 )
-from wasmgate.api.plugin_json import scheduler_names
+from wasmgate.api.plugin_json import in_pipeline, scheduler_names
 from wasmgate.api.wasmnodecache import WasmNodeCache
 from wasmgate.api.wasmscheduler import PLUGIN_LIMIT_EXCEEDED, WasmSchedulerSpec
 from wasmgate.errors import KubernetesApiUnavailable
@@ -39,8 +39,8 @@ from wasmgate.metrics import set_staging_states
 from wasmgate.reconcile.pipeline import WAITING_REASON, EventType, PipelineEvent
 from wasmgate.reconcile.plugin_pass import status_changes
 from wasmgate.reconcile.scheduler_deps import SchedulerCluster, Snapshot
+from wasmgate.rollout.decision import Decision, Step
 from wasmgate.rollout.deps import Known, PluginLock, PluginStatusAccess, Stale
-from wasmgate.rollout.machine import Decision, Step
 from wasmgate.rollout.plugins import plugins_for_scheduler
 from wasmgate.rollout.settings import RolloutConfig
 from wasmgate.rollout.step import report_failure, rollout_step
@@ -254,9 +254,17 @@ def scheduler_pass(
     entries = plugins_for_scheduler(plugins, name)
     staged = staged_digests(specs[name], nodes, caches)
     bodies = {plugin["metadata"]["name"]: plugin for plugin in plugins}
+    settling = [plugin_name for plugin_name, body in bodies.items() if in_pipeline(body)]
     try:
         decision = rollout_step(
-            cluster, scheduler, entries, staged, settings=settings, hold=hold, known=Known(bodies)
+            cluster,
+            scheduler,
+            entries,
+            staged,
+            settings=settings,
+            hold=hold,
+            known=Known(bodies),
+            settling=settling,
         )
     except Exception as e:
         message = f"a rollout step failed and is retried: {describe(e)}"

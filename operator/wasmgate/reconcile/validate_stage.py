@@ -1,9 +1,10 @@
 """The validate stage: fetch the verified digest's module and check it like the scheduler would.
 
-The bytes are fetched again by digest (a stage never trusts earlier bytes) and validated under
-the plugin's spec.limits; the report's exports, imports and costs go to status.validation. The
-validator's own failure (verdict "error") is temporary and retried; a module that fails is
-permanent until the spec or the digest changes.
+The manifest is read again by digest (a stage never trusts earlier bytes) and its module
+validated under the plugin's spec.limits; a module this operator validated before under the same
+limits is known by its content digest, and its bytes are not fetched again. The report's
+exports, imports and costs go to status.validation. The validator's own failure (verdict "error")
+is temporary and retried; a module that fails is permanent until the spec or the digest changes.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from wasmgate.reconcile.policy import max_module_bytes
 from wasmgate.reconcile.secrets import pull_credentials
 from wasmgate.validate.report import ValidationReport
 from wasmgate.validate.settings import ValidationLimits
-from wasmgate.validate.validator import validate
+from wasmgate.validate.validator import cached_validation, validate
 
 MODULE_FILE = "plugin.wasm"
 
@@ -58,14 +59,34 @@ def validation_status(report: ValidationReport) -> dict[str, Any]:
     return model.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
-def _fetch_module(view: PluginView, deps: StageDeps, digest: str, max_bytes: int) -> bytes:
+def _validate_module(
+    view: PluginView, deps: StageDeps, digest: str, max_bytes: int
+) -> ValidationReport:
     settings = replace(deps.registry, max_blob_bytes=max_bytes)
     credentials = pull_credentials(view.spec, deps.read_secret)
     pinned = parse_reference(view.spec.source.image).pinned(digest)
     resolved = resolve(pinned, settings, credentials)
+    scheduler = view.spec.scheduler
+    limits = validation_limits(view.spec, max_bytes)
+    guest_config = scheduler.guest_config or ""
+    severity = LOG_SEVERITY_LEVELS[scheduler.log_severity]
+    cache = deps.validation_cache
+    module = cache.module_of(resolved.layer_digest) if cache is not None else None
+    if cache is not None and module is not None:
+        known = cached_validation(
+            module, limits=limits, guest_config=guest_config, log_severity=severity, cache=cache
+        )
+        if known is not None:
+            return known
     with tempfile.TemporaryDirectory(dir=deps.work_dir, prefix="wasmgate-validate-") as tmp:
         fetched = fetch_layer(resolved, Path(tmp) / MODULE_FILE, settings, credentials)
-        return fetched.path.read_bytes()
+        data = fetched.path.read_bytes()
+    report = validate(
+        data, limits=limits, guest_config=guest_config, log_severity=severity, cache=cache
+    )
+    if cache is not None:
+        cache.note_layer(resolved.layer_digest, report.digest)
+    return report
 
 
 def validate_stage(deps: StageDeps) -> Stage:
@@ -76,15 +97,7 @@ def validate_stage(deps: StageDeps) -> Stage:
         if not isinstance(digest, str):
             raise InvalidSpec("status.digest is missing; the plugin must be resolved first")
         max_bytes = max_module_bytes(view.spec, deps.policies)
-        data = _fetch_module(view, deps, digest, max_bytes)
-        scheduler = view.spec.scheduler
-        report = validate(
-            data,
-            limits=validation_limits(view.spec, max_bytes),
-            guest_config=scheduler.guest_config or "",
-            log_severity=LOG_SEVERITY_LEVELS[scheduler.log_severity],
-            cache=deps.validation_cache,
-        )
+        report = _validate_module(view, deps, digest, max_bytes)
         if report.verdict == "error":
             raise ValidatorUnavailable(report.message or "the validator failed without a message")
         status = {"validation": validation_status(report)}

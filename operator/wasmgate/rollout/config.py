@@ -8,7 +8,9 @@ name must say exactly what it runs.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -98,7 +100,14 @@ def build_scheduler_config(
 
 def render_config(config: dict[str, Any]) -> str:
     """The configuration as the ConfigMap stores it: YAML with sorted keys (stable bytes)."""
-    return yaml.safe_dump(config, sort_keys=True, default_flow_style=False)
+    # Every scheduler pass renders its desired configuration to learn its name; YAML is slow to
+    # write, JSON is not, so the text is kept for each canonical JSON form.
+    return _render(json.dumps(config, sort_keys=True, separators=(",", ":")))
+
+
+@functools.lru_cache(maxsize=64)
+def _render(canonical: str) -> str:
+    return yaml.safe_dump(json.loads(canonical), sort_keys=True, default_flow_style=False)
 
 
 def config_hash(text: str) -> str:

@@ -19,9 +19,16 @@ def active_entries(
     revision_configs: Mapping[str, Mapping[str, Any]], active: SchedulerRevision | None
 ) -> dict[str, PluginEntry]:
     """The plugins the active revision runs, by name (none without a readable ConfigMap)."""
-    if active is None or active.config_map_name not in revision_configs:
-        return {}
-    return entries_from_config(revision_configs[active.config_map_name], active.plugins)
+    return revision_entries(revision_configs, active) or {}
+
+
+def revision_entries(
+    revision_configs: Mapping[str, Mapping[str, Any]], revision: SchedulerRevision | None
+) -> dict[str, PluginEntry] | None:
+    """The plugins `revision` runs, by name; None without the revision or its ConfigMap."""
+    if revision is None or revision.config_map_name not in revision_configs:
+        return None
+    return entries_from_config(revision_configs[revision.config_map_name], revision.plugins)
 
 
 def desired_entries(

@@ -21,8 +21,8 @@ from wasmgate.api.conditions import (
     set_condition,
     set_ready_condition,
 )
+from wasmgate.rollout.decision import PluginMark
 from wasmgate.rollout.deps import PluginStatusAccess, Stale
-from wasmgate.rollout.machine import PluginMark
 
 
 def carries(plugin: Mapping[str, Any], mark: PluginMark) -> bool:

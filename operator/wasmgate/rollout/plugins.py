@@ -10,10 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
-from wasmgate.api.conditions import PluginCondition
-from wasmgate.api.plugin_json import load_verdict_withdrawn, may_be_loaded, scheduler_names
+from wasmgate.api.conditions import PluginCondition, find_condition, parse_conditions
+from wasmgate.api.plugin_json import (
+    LOAD_CONDITIONS,
+    load_verdict_withdrawn,
+    may_be_loaded,
+    scheduler_names,
+)
 from wasmgate.api.wasmplugin import DEFAULT_WEIGHT, LOG_SEVERITY_LEVELS, LogSeverity
 from wasmgate.api.wasmscheduler import SchedulerPlugin
 from wasmgate.errors import RolloutFailed
@@ -40,6 +46,9 @@ class PluginEntry:
     distrusted: bool = False
     """Verified or Validated is False for the current generation: if these very bytes are live,
     they go; a different live version keeps running."""
+    ready_since: datetime | None = None
+    """When the later of its Verified and Validated conditions last changed: how long a change
+    has waited for its rollout (rollout.batching)."""
 
     @property
     def blocked(self) -> bool:
@@ -89,6 +98,13 @@ def _rolled_out_failed_generation(status: Mapping[str, Any]) -> int | None:
     return None
 
 
+def _ready_since(status: Mapping[str, Any]) -> datetime | None:
+    conditions = parse_conditions(status.get("conditions") or [])
+    found = [find_condition(conditions, type_) for type_ in LOAD_CONDITIONS]
+    times = [condition.last_transition_time for condition in found if condition is not None]
+    return max(times) if len(times) == len(LOAD_CONDITIONS) else None
+
+
 def entry_from_wasmplugin(plugin: Mapping[str, Any]) -> PluginEntry | None:
     """The entry of a WasmPlugin (JSON as the apiserver returns it) whose bytes are known.
 
@@ -111,6 +127,7 @@ def entry_from_wasmplugin(plugin: Mapping[str, Any]) -> PluginEntry | None:
         weight=int(settings.get("weight", DEFAULT_WEIGHT)),
         generation=metadata.get("generation"),
         rollout_failed_generation=_rolled_out_failed_generation(status),
+        ready_since=_ready_since(status),
     )
 
 

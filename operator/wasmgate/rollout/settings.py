@@ -21,6 +21,7 @@ DEFAULT_SECURE_PORT = 10259
 DEFAULT_MIN_READY_SECONDS = 5
 DEFAULT_CRASH_RESTARTS = 2
 DEFAULT_RUN_AS_USER = 65532
+DEFAULT_BATCH_SECONDS = 30.0
 MAX_NAMESPACE_LENGTH = 63
 # The store path is written into file:// guest URLs, a hostPath and the admission policy's CEL
 # string literal: characters that need escaping in any of them are refused, not escaped.
@@ -80,6 +81,9 @@ class RolloutConfig:
     """Container restarts of a new-revision pod that fail the rollout at once (crash loop)."""
     run_as_user: int = DEFAULT_RUN_AS_USER
     """Non-root UID of the scheduler and init containers (distroless `nonroot`)."""
+    batch_seconds: float = DEFAULT_BATCH_SECONDS
+    """Longest a ready plugin change waits for others of its scheduler still in the pipeline,
+    so that a burst rolls out as one revision (rollout.batching); 0 rolls each change at once."""
 
     def __post_init__(self) -> None:
         check_namespace(self.namespace, "RolloutConfig.namespace")

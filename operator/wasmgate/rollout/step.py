@@ -8,16 +8,17 @@ skipped when the cluster already shows it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from wasmgate.api.conditions import dump_conditions
 from wasmgate.api.wasmscheduler import RevisionOutcome, WasmScheduler
 from wasmgate.rollout.compare import holds
+from wasmgate.rollout.decision import Decision, RolloutInputs
 from wasmgate.rollout.deps import NOTHING_KNOWN, Known, PluginLock, RolloutCluster, no_lock
 from wasmgate.rollout.health import observe_deployment, observe_pod
-from wasmgate.rollout.machine import Decision, RolloutInputs, decide, step_failed
+from wasmgate.rollout.machine import decide, step_failed
 from wasmgate.rollout.marks import carries, mark_plugin
 from wasmgate.rollout.names import deployment_name, selector_labels
 from wasmgate.rollout.plugins import PluginEntry
@@ -33,6 +34,7 @@ def gather(
     now: datetime,
     settings: RolloutConfig,
     deployment_body: Mapping[str, Any] | None,
+    settling: Collection[str] = (),
 ) -> RolloutInputs:
     """What `decide()` needs, read from the cluster (the Deployment read by the caller)."""
     deployment = observe_deployment(deployment_body) if deployment_body is not None else None
@@ -57,6 +59,7 @@ def gather(
         pods=[observe_pod(pod) for pod in pods],
         now=now,
         settings=settings,
+        settling=frozenset(settling),
     )
 
 
@@ -103,10 +106,12 @@ def rollout_step(
     settings: RolloutConfig | None = None,
     hold: PluginLock = no_lock,
     known: Known = NOTHING_KNOWN,
+    settling: Collection[str] = (),
 ) -> Decision:
     """One reconcile of a WasmScheduler (its JSON): gather, decide, apply; returns the decision.
 
     Call it on every WasmScheduler event and again after `decision.requeue_after` seconds.
+    `settling` names the scheduler's plugins still in the pipeline (rollout.batching).
     """
     settings = settings or RolloutConfig()
     now = now or datetime.now(UTC)
@@ -114,7 +119,14 @@ def rollout_step(
     cluster.ensure_scheduler_identity(settings.namespace)
     body = cluster.read_deployment(deployment_name(model), settings.namespace)
     inputs = gather(
-        cluster, model, plugins, staged, now=now, settings=settings, deployment_body=body
+        cluster,
+        model,
+        plugins,
+        staged,
+        now=now,
+        settings=settings,
+        deployment_body=body,
+        settling=settling,
     )
     decision = decide(inputs)
     execute(

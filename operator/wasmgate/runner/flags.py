@@ -41,6 +41,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"(default: {operator_settings.DEFAULT_RESYNC_SECONDS:g})",
     )
     parser.add_argument(
+        "--rollout-batch-seconds",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="longest a ready plugin change waits for other plugins of its WasmScheduler still "
+        "in the pipeline, so a burst rolls out as one scheduler revision; 0 rolls each change at "
+        f"once (default: ${operator_settings.ENV_ROLLOUT_BATCH_SECONDS} or "
+        f"{rollout_settings.DEFAULT_BATCH_SECONDS:g})",
+    )
+    parser.add_argument(
         "--plain-http-registry",
         action="append",
         default=[],

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import Any, cast
 
 import kopf
 
@@ -35,10 +36,30 @@ class DiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
         body: kopf.Body,
         extra_fields: Iterable[kopf.FieldSpec] | None = None,
     ) -> kopf.BodyEssence:
-        essence = super().build(body=body, extra_fields=extra_fields)
+        fields = list(extra_fields or [])
+        if not fields:
+            # Kopf deep-copies the whole body and then drops status and most of metadata: a
+            # plugin's status (validation report, conditions, staging) was most of that copy,
+            # on every event. Hand it only what the essence keeps.
+            body = kopf.Body(cast(kopf.RawBody, _essential(body)))
+        essence = super().build(body=body, extra_fields=fields)
         self.remove_annotations(essence, {INPUTS_ANNOTATION})
         self.remove_empty_stanzas(essence)
         return essence
+
+
+def _essential(body: kopf.Body) -> dict[str, Any]:
+    """The body without status and with only the metadata an essence keeps (a shallow copy)."""
+    metadata = body.get("metadata") or {}
+    kept = {
+        key: metadata[key]
+        for key in ("labels", "annotations", "ownerReferences")
+        if key in metadata
+    }
+    return {
+        **{key: value for key, value in body.items() if key not in ("status", "metadata")},
+        "metadata": kept,
+    }
 
 
 def kopf_settings() -> kopf.OperatorSettings:

@@ -84,6 +84,12 @@ def flag_problem(args: argparse.Namespace) -> str | None:
             check_store_root(args.node_store, "--node-store")
     except ValueError as e:
         return str(e)
+    batch = args.rollout_batch_seconds
+    if batch is not None and batch < 0:
+        return (
+            f"--rollout-batch-seconds: {batch:g} is negative; give 0 to roll out each plugin "
+            "change at once, or the seconds a change may wait for the rest of its burst"
+        )
     return None
 
 
@@ -108,6 +114,8 @@ def _inputs(args: argparse.Namespace, env: Mapping[str, str]) -> dict[str, str]:
         inputs[operator_settings.ENV_SCHEDULER_NAMESPACE] = args.scheduler_namespace
     if args.node_store is not None:
         inputs[operator_settings.ENV_NODE_STORE] = args.node_store
+    if args.rollout_batch_seconds is not None:
+        inputs[operator_settings.ENV_ROLLOUT_BATCH_SECONDS] = str(args.rollout_batch_seconds)
     if args.validation_cache_dir is not None:
         inputs[operator_settings.ENV_VALIDATION_CACHE_DIR] = str(args.validation_cache_dir)
     if args.no_webhook:

@@ -3,7 +3,9 @@
 A digest validated once is not validated again: the operator revalidates on every reconcile,
 and plugin authors rerun `wasmgate validate` in CI. Memory first, then an optional directory of
 JSON files (written atomically) that survives restarts. Reports whose verdict is "error" (our
-failure, not the module's) are never stored.
+failure, not the module's) are never stored. It also remembers which module each OCI layer
+digest carries (the same bytes for a wasm layer, a file inside a tar for the compat layout): both
+are content digests, so a plugin pass that knows the layer finds the report without fetching it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 from collections import OrderedDict
 from pathlib import Path
 
@@ -48,17 +51,36 @@ class ValidationCache:
         self.directory = directory
         self.max_entries = max_entries
         self._memory: OrderedDict[str, ValidationReport] = OrderedDict()
+        self._modules: OrderedDict[str, str] = OrderedDict()
+        # The operator's plugin passes share one cache from many threads.
+        self._lock = threading.Lock()
 
     def _remember(self, key: str, report: ValidationReport) -> None:
-        self._memory[key] = report
-        self._memory.move_to_end(key)
-        while len(self._memory) > self.max_entries:
-            self._memory.popitem(last=False)
+        with self._lock:
+            self._memory[key] = report
+            self._memory.move_to_end(key)
+            while len(self._memory) > self.max_entries:
+                self._memory.popitem(last=False)
+
+    def note_layer(self, layer_digest: str, module_digest: str) -> None:
+        """Remember that the layer `layer_digest` carries the module `module_digest`."""
+        with self._lock:
+            self._modules[layer_digest] = module_digest
+            self._modules.move_to_end(layer_digest)
+            while len(self._modules) > self.max_entries:
+                self._modules.popitem(last=False)
+
+    def module_of(self, layer_digest: str) -> str | None:
+        """The module digest a layer carries, if a validation here has seen it."""
+        with self._lock:
+            return self._modules.get(layer_digest)
 
     def get(self, key: str) -> ValidationReport | None:
-        report = self._memory.get(key)
+        with self._lock:
+            report = self._memory.get(key)
+            if report is not None:
+                self._memory.move_to_end(key)
         if report is not None:
-            self._memory.move_to_end(key)
             return report
         if self.directory is None:
             return None

@@ -63,6 +63,25 @@ def validate(
     return _counted(report)
 
 
+def cached_validation(
+    digest: str,
+    *,
+    limits: ValidationLimits | None = None,
+    guest_config: str = "",
+    log_severity: int = 0,
+    cache: ValidationCache,
+) -> ValidationReport | None:
+    """The cached report of the module whose sha256 is `digest`, without its bytes; None when
+    the cache has none (validate the bytes then)."""
+    started = time.perf_counter()
+    key = cache_key(digest, limits or ValidationLimits(), guest_config, log_severity)
+    hit = cache.get(key)
+    if hit is None:
+        return None
+    elapsed = round((time.perf_counter() - started) * 1000, 3)
+    return _counted(hit.model_copy(update={"cached": True, "elapsed_ms": elapsed}))
+
+
 def _counted(report: ValidationReport) -> ValidationReport:
     metrics.record_validation(
         report.verdict,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
-from wasmgate.agent.wanted import pinned_blobs, wanted_blobs
+from wasmgate.agent.wanted import Readings, pinned_blobs, wanted_blobs
 
 MANIFEST = "sha256:" + "1" * 64
 LAYER = "sha256:" + "2" * 64
@@ -151,3 +152,50 @@ def test_a_live_blob_stays_pinned_whatever_the_plugin_conditions_say() -> None:
 
     assert (wanted, refused) == ({}, {"p": "condition Verified is not True"})
     assert LAYER in pinned_blobs([scheduler], NODE)
+
+
+def test_readings_parse_an_object_once_per_resource_version() -> None:
+    parsed: list[str] = []
+
+    def parse(raw: Mapping[str, Any]) -> str:
+        parsed.append(raw["metadata"]["resourceVersion"])
+        return str(raw["metadata"]["resourceVersion"])
+
+    readings = Readings()
+    first = {"metadata": {"uid": "u1", "name": "p", "resourceVersion": "1"}}
+    assert readings.read("WasmPlugin", first, parse) == "1"
+    readings.next_round()
+    assert readings.read("WasmPlugin", first, parse) == "1"
+    readings.next_round()
+    changed = {"metadata": {"uid": "u1", "name": "p", "resourceVersion": "2"}}
+    assert readings.read("WasmPlugin", changed, parse) == "2"
+    assert parsed == ["1", "2"]
+
+
+def test_readings_forget_objects_a_round_did_not_ask_for() -> None:
+    parsed: list[str] = []
+
+    def parse(raw: Mapping[str, Any]) -> str:
+        parsed.append(raw["metadata"]["name"])
+        return "ok"
+
+    readings = Readings()
+    plugin = {"metadata": {"uid": "u1", "name": "p", "resourceVersion": "1"}}
+    readings.read("WasmPlugin", plugin, parse)
+    readings.next_round()
+    readings.next_round()  # a round in which the plugin was gone
+    readings.read("WasmPlugin", plugin, parse)
+    assert parsed == ["p", "p"]
+
+
+def test_wanted_blobs_with_readings_sees_a_status_change() -> None:
+    readings = Readings()
+    unverified = _plugin(_status(_condition("Validated")))
+    unverified["metadata"].update(uid="u1", resourceVersion="1")
+    wanted, refused = wanted_blobs([unverified], [SCHEDULER], NODE, readings)
+    assert not wanted and "p" in refused
+    readings.next_round()
+    verified = _plugin(GOOD)
+    verified["metadata"].update(uid="u1", resourceVersion="2")
+    wanted, refused = wanted_blobs([verified], [SCHEDULER], NODE, readings)
+    assert list(wanted) == [LAYER] and not refused

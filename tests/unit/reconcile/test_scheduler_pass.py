@@ -16,7 +16,7 @@ from kubernetes.client.exceptions import ApiException
 
 from wasmgate.api.wasmscheduler import WasmSchedulerStatus
 from wasmgate.reconcile import scheduler_pass as module
-from wasmgate.rollout.machine import Decision, Step
+from wasmgate.rollout.decision import Decision, Step
 from wasmgate.rollout.settings import RolloutConfig
 from wasmgate.runner import scheduler_snapshot
 from wasmgate.runner.scheduler_cluster import KubeSchedulerCluster, unavailable

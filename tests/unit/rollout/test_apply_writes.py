@@ -14,9 +14,10 @@ from wasmgate.api.condition import ConditionStatus
 from wasmgate.api.wasmscheduler import WasmScheduler, WasmSchedulerStatus
 from wasmgate.rollout import step
 from wasmgate.rollout.compare import holds
+from wasmgate.rollout.decision import Decision, PluginMark, Step
 from wasmgate.rollout.deployment import build_deployment
 from wasmgate.rollout.deps import Known
-from wasmgate.rollout.machine import Decision, PluginMark, Step, step_failed
+from wasmgate.rollout.machine import step_failed
 from wasmgate.rollout.marks import carries
 from wasmgate.rollout.settings import RolloutConfig
 from wasmgate.runner import plugin_status_writes, rollout_reads, rollout_writes, scheduler_snapshot

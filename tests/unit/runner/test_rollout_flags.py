@@ -131,3 +131,21 @@ def test_an_operator_outside_its_scheduler_namespace_is_warned() -> None:
         "scheduler Deployments go to namespace team-wasm, but this operator runs in wasmgate-system"
     )
     assert "set --scheduler-namespace=wasmgate-system" in warning
+
+
+def test_the_batch_window_comes_from_the_flag_or_the_variable() -> None:
+    assert checked_settings(run_args("--no-webhook"), {}).rollout.batch_seconds == 30
+    env = {"WASMGATE_ROLLOUT_BATCH_SECONDS": "12"}
+    assert checked_settings(run_args("--no-webhook"), env).rollout.batch_seconds == 12
+    flagged = run_args("--no-webhook", "--rollout-batch-seconds=0")
+    assert checked_settings(flagged, env).rollout.batch_seconds == 0
+
+
+def test_a_negative_batch_window_is_refused_naming_the_flag_or_the_variable(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert run_cli.run(run_args("--no-webhook", "--rollout-batch-seconds=-1")) == 2
+    assert "--rollout-batch-seconds: -1 is negative; give 0" in capsys.readouterr().err
+
+    with pytest.raises(Refused, match="WASMGATE_ROLLOUT_BATCH_SECONDS=-5 is negative"):
+        checked_settings(run_args("--no-webhook"), {"WASMGATE_ROLLOUT_BATCH_SECONDS": "-5"})

@@ -9,6 +9,7 @@ import pytest
 from support.validate_helpers import wat
 from wasmgate.validate import ValidationCache, ValidationLimits, cache, validate
 from wasmgate.validate.report import ValidationReport
+from wasmgate.validate.validator import cached_validation
 
 FILTER = wat(
     '(module (memory (export "memory") 1) (func (export "filter") (result i32) (i32.const 0)))'
@@ -106,3 +107,20 @@ def test_validate_serves_the_second_call_from_the_cache(tmp_path: Path) -> None:
 
     assert (first.cached, second.cached) == (False, True)
     assert second.model_copy(update={"cached": False, "elapsed_ms": first.elapsed_ms}) == first
+
+
+def test_a_validated_module_is_found_by_digest_without_its_bytes() -> None:
+    store = ValidationCache()
+    first = validate(FILTER, cache=store)
+    known = cached_validation(first.digest, cache=store)
+    assert known is not None and known.cached and known.verdict == first.verdict
+    assert cached_validation(first.digest, cache=store, guest_config="other") is None
+    assert cached_validation("sha256:" + "0" * 64, cache=store) is None
+
+
+def test_layers_are_remembered_to_the_module_they_carry_within_a_bound() -> None:
+    store = ValidationCache(max_entries=2)
+    for index in range(3):
+        store.note_layer(f"sha256:layer{index}", f"sha256:module{index}")
+    assert store.module_of("sha256:layer0") is None
+    assert store.module_of("sha256:layer2") == "sha256:module2"

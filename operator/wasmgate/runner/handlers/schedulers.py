@@ -19,16 +19,18 @@ from kubernetes.client.exceptions import ApiException
 
 from wasmgate.api.base import GROUP, VERSION
 from wasmgate.errors import KubernetesApiUnavailable
-from wasmgate.metrics import record_rollout
+from wasmgate.metrics import forget_plugin, record_rollout
 from wasmgate.reconcile.scheduler_deps import Snapshot
 from wasmgate.reconcile.scheduler_pass import scheduler_pass
-from wasmgate.rollout.machine import Step
+from wasmgate.rollout.decision import Step
 from wasmgate.runner.handlers.indexes import ALL, NODE_CACHES, PLUGINS, SCHEDULERS, index
 from wasmgate.runner.runtime import Runtime
 from wasmgate.runner.scheduler_cluster import KubeSchedulerCluster
 
 # Steps a scheduler pass repeats while nothing happens; the others are logged and counted.
-QUIET_STEPS = frozenset({Step.IDLE, Step.PROGRESSING, Step.WAITING_FOR_STAGING})
+QUIET_STEPS = frozenset(
+    {Step.IDLE, Step.PROGRESSING, Step.WAITING_FOR_STAGING, Step.WAITING_FOR_PLUGINS}
+)
 SNAPSHOT_ATTEMPTS = 5
 WAKE_UP_PREFIX = "wake_on_"
 """How the ids of the wake-up handlers start (the CLI quiets their success lines)."""
@@ -110,8 +112,9 @@ def _wake(memo: Runtime) -> None:
     memo.wakeups.notify()
 
 
-def wake_on_plugin(type: str | None, memo: Runtime, **_: Any) -> None:
+def wake_on_plugin(type: str | None, name: str, memo: Runtime, **_: Any) -> None:
     if type == "DELETED":
+        forget_plugin(name)
         memo.memory_trim.deleted()
     _wake(memo)
 
