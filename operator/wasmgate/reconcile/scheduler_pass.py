@@ -41,6 +41,7 @@ from wasmgate.reconcile.plugin_pass import status_changes
 from wasmgate.reconcile.scheduler_deps import SchedulerCluster, Snapshot
 from wasmgate.rollout.decision import Decision, Step
 from wasmgate.rollout.deps import Known, PluginLock, PluginStatusAccess, Stale
+from wasmgate.rollout.marks import carries
 from wasmgate.rollout.plugins import plugins_for_scheduler
 from wasmgate.rollout.settings import RolloutConfig
 from wasmgate.rollout.step import report_failure, rollout_step
@@ -278,7 +279,9 @@ def scheduler_pass(
         events.append((scheduler, limit_event))
     if decision.step in FINISHING_STEPS:
         for mark in decision.plugin_marks:
-            if mark.name in bodies:
+            # A plugin that already carried the mark (each revision of a batch re-marks the
+            # plugins it keeps) has no news.
+            if mark.name in bodies and not carries(bodies[mark.name], mark):
                 kind: EventType = "Normal" if mark.status == ConditionStatus.TRUE else "Warning"
                 message = f"RolledOut: {mark.message}"
                 events.append((bodies[mark.name], PipelineEvent(kind, mark.reason, message)))

@@ -6,8 +6,7 @@ Kopf hands this object to every handler as `memo`.
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from kubernetes import client
 from wasmgate.runner.memory_trim import MemoryTrim, malloc_trim
 from wasmgate.runner.rollout_reads import IdentityChecks
 from wasmgate.runner.scheduler_cluster import SchedulerVersions
+from wasmgate.runner.wakeups import Wakeups
 from wasmgate.settings import OperatorSettings
 from wasmgate.validate.cache import ValidationCache
 
@@ -37,45 +37,6 @@ class PluginLocks:
             yield
 
 
-class Wakeups:
-    """A counter that watch events bump and scheduler passes wait on.
-
-    A pass notes the count before it reads the cluster and then waits for it to move, so an
-    event that arrives while the pass runs is never lost: the next wait returns at once.
-    """
-
-    SLICE_SECONDS = 0.5
-    """How often a wait looks at its stop flag."""
-    SETTLE_SECONDS = 0.2
-    """After a wake-up, how long to let a burst of events (one write, many watches) gather."""
-
-    def __init__(self) -> None:
-        self._changed = threading.Condition()
-        self._count = 0
-
-    @property
-    def count(self) -> int:
-        with self._changed:
-            return self._count
-
-    def notify(self) -> None:
-        with self._changed:
-            self._count += 1
-            self._changed.notify_all()
-
-    def wait(self, seen: int, timeout: float, stopped: Callable[[], bool]) -> None:
-        """Return when the count moved past `seen`, after `timeout` seconds, or when stopped."""
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while self._count == seen and not stopped():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return
-                self._changed.wait(min(remaining, self.SLICE_SECONDS))
-        if not stopped():
-            time.sleep(self.SETTLE_SECONDS)
-
-
 @dataclass
 class Runtime:
     """Shared state of one operator process."""
@@ -91,6 +52,5 @@ class Runtime:
     identities: IdentityChecks = field(default_factory=IdentityChecks)
     scheduler_versions: SchedulerVersions = field(default_factory=dict)
     """Per WasmScheduler, the resourceVersion this process last wrote or read."""
-    """When each namespace's scheduler ServiceAccount was last seen by a scheduler pass."""
     node_shapes: dict[str, str] = field(default_factory=dict)
     """Per node, the labels and taints last seen: node events that change neither are noise."""

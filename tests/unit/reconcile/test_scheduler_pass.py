@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from wasmgate.api.condition import ConditionStatus
 from wasmgate.api.wasmscheduler import WasmSchedulerStatus
 from wasmgate.reconcile import scheduler_pass as module
-from wasmgate.rollout.decision import Decision, Step
+from wasmgate.rollout.decision import Decision, PluginMark, Step
 from wasmgate.rollout.settings import RolloutConfig
 from wasmgate.runner import scheduler_snapshot
 from wasmgate.runner.scheduler_cluster import KubeSchedulerCluster, unavailable
@@ -328,3 +330,32 @@ def test_staging_posts_events_off_the_ordinary_path_only(
 ) -> None:
     event = module._staging_event(_staged_status(*before), _staged_status(*after))
     assert (None if event is None else (event.type, event.reason)) == expected
+
+
+def test_a_finished_rollout_posts_rolled_out_only_to_plugins_without_the_mark(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    mark = PluginMark("a", 1, ConditionStatus.TRUE, "RolledOut", "loaded by WasmScheduler s")
+    cluster = Cluster()
+    carried = {
+        "type": "RolledOut", "status": "True", "reason": "RolledOut",
+        "message": "loaded by WasmScheduler s", "observedGeneration": 1,
+        "lastTransitionTime": "2026-01-01T00:00:00Z",
+    }  # fmt: skip
+    cluster.items["wasmplugins"] = [
+        {**_plugin("a"), "metadata": {"name": "a", "generation": 1},
+         "status": {"conditions": [carried]}},
+        {**_plugin("c"), "metadata": {"name": "c", "generation": 1}},
+    ]  # fmt: skip
+    finished = replace(
+        _decision(**RENDERED),
+        step=Step.SUCCEEDED,
+        plugin_marks=(mark, replace(mark, name="c")),
+    )
+    cluster.install(monkeypatch, finished)
+
+    result = module.scheduler_pass(KubeSchedulerCluster(object()), "s", RolloutConfig(), _no_lock)  # type: ignore[arg-type]
+
+    assert result is not None
+    rolled = [(body["metadata"]["name"], e.reason) for body, e in result.events]
+    assert rolled == [("c", "RolledOut")]

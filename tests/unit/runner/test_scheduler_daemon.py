@@ -32,7 +32,7 @@ def test_any_exception_is_logged_and_retried_after_the_base_delay(
     stopped = Stop()
     waits: list[float] = []
 
-    def wait(seen: int, timeout: float, is_stopped: Callable[[], bool]) -> None:
+    def wait(seen: Any, name: str, timeout: float, is_stopped: Callable[[], bool]) -> None:
         waits.append(timeout)
         stopped.set = len(waits) == 2
 
@@ -46,7 +46,7 @@ def test_any_exception_is_logged_and_retried_after_the_base_delay(
         settings=settings,
         api=object(),
         locks=SimpleNamespace(hold=None),
-        wakeups=SimpleNamespace(count=0, wait=wait),
+        wakeups=SimpleNamespace(token=lambda name: (0, 0), wait=wait),
         identities=None,
         scheduler_versions={},
     )

@@ -18,6 +18,7 @@ import urllib3
 from kubernetes.client.exceptions import ApiException
 
 from wasmgate.api.base import GROUP, VERSION
+from wasmgate.api.plugin_json import scheduler_names
 from wasmgate.errors import KubernetesApiUnavailable
 from wasmgate.metrics import forget_plugin, record_rollout
 from wasmgate.reconcile.scheduler_deps import Snapshot
@@ -70,7 +71,7 @@ def wasmscheduler_rollout(
     """Run scheduler passes for one WasmScheduler until it is deleted or the operator stops."""
     settings = memo.settings
     while not stopped:
-        seen = memo.wakeups.count
+        seen = memo.wakeups.token(name)
         try:
             snapshot = _snapshot(kwargs)
             watched = {} if snapshot is None else {_name(s): s for s in snapshot.schedulers}
@@ -90,6 +91,7 @@ def wasmscheduler_rollout(
             wait = settings.reconcile.retry_base_seconds
         else:
             if result is None:
+                memo.wakeups.forget(name)
                 return
             for plugin, event in result.events:
                 body = kopf.Body(cast(kopf.RawBody, plugin))
@@ -101,7 +103,7 @@ def wasmscheduler_rollout(
             wait = decision.requeue_after or settings.reconcile.resync_seconds
             if result.staging_failures:
                 wait = min(wait, settings.reconcile.retry_base_seconds)
-        memo.wakeups.wait(seen, wait, lambda: bool(stopped))
+        memo.wakeups.wait(seen, name, wait, lambda: bool(stopped))
 
 
 def _name(body: Mapping[str, Any]) -> str:
@@ -112,11 +114,12 @@ def _wake(memo: Runtime) -> None:
     memo.wakeups.notify()
 
 
-def wake_on_plugin(type: str | None, name: str, memo: Runtime, **_: Any) -> None:
-    if type == "DELETED":
+def wake_on_plugin(type: str | None, name: str, body: kopf.Body, memo: Runtime, **_: Any) -> None:
+    deleted = type == "DELETED"
+    if deleted:
         forget_plugin(name)
         memo.memory_trim.deleted()
-    _wake(memo)
+    memo.wakeups.notify_plugin(name, scheduler_names(body), deleted=deleted)
 
 
 def wake_on_node_cache(memo: Runtime, **_: Any) -> None:

@@ -1,0 +1,45 @@
+"""Scheduler wake-ups: a plugin event wakes the schedulers it names, now or before, only."""
+
+from __future__ import annotations
+
+from wasmgate.runner.wakeups import Wakeups
+
+
+def _woken(wakeups: Wakeups, before: dict[str, tuple[int, int]]) -> set[str]:
+    return {name for name, token in before.items() if wakeups.token(name) != token}
+
+
+def _tokens(wakeups: Wakeups) -> dict[str, tuple[int, int]]:
+    return {name: wakeups.token(name) for name in ("a", "b", "c")}
+
+
+def test_a_plugin_event_wakes_only_the_schedulers_it_names() -> None:
+    wakeups = Wakeups()
+    before = _tokens(wakeups)
+    wakeups.notify_plugin("p", ["a"], deleted=False)
+    assert _woken(wakeups, before) == {"a"}
+
+
+def test_a_plugin_that_moves_wakes_the_scheduler_it_left() -> None:
+    wakeups = Wakeups()
+    wakeups.notify_plugin("p", ["a"], deleted=False)
+    before = _tokens(wakeups)
+    wakeups.notify_plugin("p", ["b"], deleted=False)
+    assert _woken(wakeups, before) == {"a", "b"}
+    before = _tokens(wakeups)
+    wakeups.notify_plugin("p", ["b"], deleted=True)
+    assert _woken(wakeups, before) == {"b"}
+    before = _tokens(wakeups)
+    wakeups.notify_plugin("p", ["c"], deleted=False)
+    assert _woken(wakeups, before) == {"c"}
+
+
+def test_notify_wakes_everyone_and_a_wait_returns_at_once_after_a_missed_event() -> None:
+    wakeups = Wakeups()
+    wakeups.SETTLE_SECONDS = 0
+    before = _tokens(wakeups)
+    seen = wakeups.token("c")
+    wakeups.notify()
+    assert _woken(wakeups, before) == {"a", "b", "c"}
+    # The event came before the wait: a day-long wait returns at once.
+    wakeups.wait(seen, "c", 86400, lambda: False)
