@@ -82,7 +82,7 @@ def _staged(status: Mapping[str, Any]) -> Condition | None:
     return find_condition(conditions, PluginCondition.STAGED)
 
 
-def _staging_event(before: Mapping[str, Any], after: Mapping[str, Any]) -> PipelineEvent | None:
+def staging_event(before: Mapping[str, Any], after: Mapping[str, Any]) -> PipelineEvent | None:
     """An Event when the Staged condition's status or reason changed, except along the way
     every plugin goes (waiting, `Pulling`, then `AllNodesStaged`): the condition says it and the
     RolledOut Event follows within seconds; an Event per plugin per step was a large share of
@@ -159,7 +159,7 @@ def _note_event(
     after: Mapping[str, Any],
     events: list[tuple[dict[str, Any], PipelineEvent]] | None,
 ) -> None:
-    event = _staging_event(before.get("status") or {}, after.get("status") or {})
+    event = staging_event(before.get("status") or {}, after.get("status") or {})
     if event is not None and events is not None:
         events.append((dict(after), event))
 

@@ -328,7 +328,7 @@ def _staged_status(status: str, reason: str) -> dict[str, Any]:
 def test_staging_posts_events_off_the_ordinary_path_only(
     before: tuple[str, str], after: tuple[str, str], expected: tuple[str, str] | None
 ) -> None:
-    event = module._staging_event(_staged_status(*before), _staged_status(*after))
+    event = module.staging_event(_staged_status(*before), _staged_status(*after))
     assert (None if event is None else (event.type, event.reason)) == expected
 
 

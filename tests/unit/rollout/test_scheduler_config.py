@@ -139,3 +139,15 @@ def test_blocked_only_when_the_failed_generation_is_current() -> None:
     assert not PluginEntry(
         "a", digest("1"), digest("2"), generation=4, rollout_failed_generation=3
     ).blocked
+
+
+def test_the_rendered_bytes_are_pyyamls_own_whichever_emitter_writes_them() -> None:
+    # ConfigMaps are named by the hash of these bytes: an emitter that wrote them otherwise
+    # would roll every scheduler to a new revision of the same content.
+    plugins = [
+        entry(f"p{index:02}", "a", guest_config='{"suffix": "-x"}', weight=index % 3 + 1)
+        for index in range(50)
+    ]
+    config = build_scheduler_config(scheduler(), plugins, RolloutConfig())
+    expected = yaml.safe_dump(config, sort_keys=True, default_flow_style=False)
+    assert render_config(config) == expected

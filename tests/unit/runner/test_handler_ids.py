@@ -29,7 +29,6 @@ OPERATOR_IDS = {
         "wasmgate_policy_secrets",
         "wasmgate_plugin_secrets",
         "wasmgate_plugin_names",
-        "wasmgate_scheduler_names",
         "wasmgate_scheduler_bodies",
         "wasmgate_plugin_bodies",
         "wasmgate_node_cache_bodies",

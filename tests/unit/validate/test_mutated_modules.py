@@ -20,7 +20,9 @@ from wasmgate.validate.report import sha256_digest
 from wasmgate.validate.static_check import check_abi, read_interface
 
 SEEDS = ("filter_node_name_suffix", "tinygo_style_wasi_start", "score_node_label")
-FAIL_REASONS = {"WasmInvalid", "AbiMismatch", "DryRunTrapped"}
+# Every reason a module can fail for: a mutation may leave a module that runs and answers an
+# error status (a flipped byte in a guestConfig rule it matches on), DryRunErrorStatus.
+FAIL_REASONS = {"WasmInvalid", "AbiMismatch", "DryRunTrapped", "DryRunErrorStatus"}
 # Small budgets keep mutated endless loops short; the property is about survival, not speed.
 LIMITS = ValidationLimits(call_fuel=2_000_000, call_time_ms=100, start_time_ms=500)
 

@@ -20,7 +20,7 @@ from wasmgate.api.wasmplugin import WASMPLUGIN, WasmPluginSpec
 from wasmgate.api.wasmscheduler import WASMSCHEDULER
 from wasmgate.api.wasmtrustpolicy import WASMTRUSTPOLICY
 from wasmgate.reconcile.material import plugin_secret_refs
-from wasmgate.reconcile.scheduler_deps import node_shape
+from wasmgate.reconcile.scheduler_deps import Snapshot, node_shape
 
 PLUGINS = WASMPLUGIN.plural
 POLICIES = WASMTRUSTPOLICY.plural
@@ -28,6 +28,7 @@ SCHEDULERS = WASMSCHEDULER.plural
 NODE_CACHES = WASMNODECACHE.plural
 ALL = "all"
 """The one key of indexes that keep every object of a kind."""
+SNAPSHOT_ATTEMPTS = 5
 
 SecretVersions = kopf.Index[tuple[str, str], str]
 Policies = kopf.Index[str, tuple[str, dict[str, Any]]]
@@ -72,10 +73,6 @@ def wasmgate_plugin_names(name: str, **_: Any) -> dict[str, str]:
     return {ALL: name}
 
 
-def wasmgate_scheduler_names(name: str, **_: Any) -> dict[str, str]:
-    return {ALL: name}
-
-
 # What scheduler passes read, kept by the watches instead of listed on every pass (four LISTs
 # per pass per WasmScheduler were most of the operator's reads). Copies: kopf's bodies are views.
 def wasmgate_scheduler_bodies(body: kopf.Body, **_: Any) -> dict[str, dict[str, Any]]:
@@ -94,6 +91,32 @@ def wasmgate_node_shapes(body: kopf.Body, **_: Any) -> dict[str, dict[str, Any]]
     return {ALL: node_shape(body)}
 
 
+def every(kwargs: Mapping[str, Any], name: str) -> list[dict[str, Any]]:
+    """The values of an index, copied from this (daemon) thread while kopf's event loop may
+    update it: a copy that meets a change starts again."""
+    store = index(kwargs, name)
+    for _attempt in range(SNAPSHOT_ATTEMPTS):
+        try:
+            return list(store.get(ALL, []))
+        except RuntimeError:  # changed size during iteration
+            continue
+    return list(store.get(ALL, []))
+
+
+def watched_snapshot(kwargs: Mapping[str, Any]) -> Snapshot | None:
+    """The cluster as the watches hold it; None (list instead) when run without the indexes."""
+    names = (
+        "wasmgate_scheduler_bodies",
+        "wasmgate_plugin_bodies",
+        "wasmgate_node_shapes",
+        "wasmgate_node_cache_bodies",
+    )
+    if not all(name in kwargs for name in names):
+        return None
+    schedulers, plugins, nodes, caches = (every(kwargs, name) for name in names)
+    return Snapshot(schedulers=schedulers, plugins=plugins, nodes=nodes, node_caches=caches)
+
+
 def register(registry: kopf.OperatorRegistry) -> None:
     """Add the indexes to `registry`; they take no settings."""
     kopf.index("", "v1", "secrets", registry=registry)(wasmgate_secret_versions)
@@ -101,7 +124,6 @@ def register(registry: kopf.OperatorRegistry) -> None:
     kopf.index(GROUP, VERSION, POLICIES, registry=registry)(wasmgate_policy_secrets)
     kopf.index(GROUP, VERSION, PLUGINS, registry=registry)(wasmgate_plugin_secrets)
     kopf.index(GROUP, VERSION, PLUGINS, registry=registry)(wasmgate_plugin_names)
-    kopf.index(GROUP, VERSION, SCHEDULERS, registry=registry)(wasmgate_scheduler_names)
     kopf.index(GROUP, VERSION, SCHEDULERS, registry=registry)(wasmgate_scheduler_bodies)
     kopf.index(GROUP, VERSION, PLUGINS, registry=registry)(wasmgate_plugin_bodies)
     kopf.index(GROUP, VERSION, NODE_CACHES, registry=registry)(wasmgate_node_cache_bodies)

@@ -19,30 +19,28 @@ from typing import Any
 import kopf
 
 from wasmgate.api.base import GROUP, VERSION
-from wasmgate.api.plugin_json import scheduler_names
 from wasmgate.api.wasmplugin import PullPolicy
 from wasmgate.errors import KubernetesApiUnavailable, WasmgateError
 from wasmgate.oci.reference import parse_reference
 from wasmgate.reconcile.deps import NamedPolicy, StageDeps
 from wasmgate.reconcile.material import SecretVersion
-from wasmgate.reconcile.pipeline import Outcome
+from wasmgate.reconcile.pass_staging import with_staging
+from wasmgate.reconcile.pipeline import Outcome, PipelineEvent
 from wasmgate.reconcile.plugin_pass import plugin_pass, status_changes, with_recorded_inputs
-from wasmgate.reconcile.scheduler_pass import write_staging
 from wasmgate.reconcile.stages import plugin_stages
 from wasmgate.rollout.deps import Stale
 from wasmgate.runner import cluster
 from wasmgate.runner.handlers.indexes import (
     ALL,
     PLUGINS,
-    Names,
     Policies,
     SecretVersions,
     index,
+    watched_snapshot,
 )
 from wasmgate.runner.handlers.no_finalizer import release_finalizer
 from wasmgate.runner.plugin_status_writes import write_plugin_status, write_plugin_status_at
 from wasmgate.runner.runtime import Runtime
-from wasmgate.runner.scheduler_cluster import KubeSchedulerCluster
 from wasmgate.settings import OperatorSettings
 
 TRIGGER_ANNOTATION = "wasmgate.dev/reconcile-requested"
@@ -88,18 +86,27 @@ def _run_pass(
     def secret_version(namespace: str, secret: str) -> str | None:
         return next(iter(versions.get((namespace, secret), [])), None)
 
+    watched = watched_snapshot(kwargs)
+    staged: list[PipelineEvent] = []
+
     def decide(stored: Mapping[str, Any]) -> tuple[Outcome, dict[str, Any]]:
+        now = datetime.now(UTC)
         outcome = plugin_pass(
             stored,
             raw_policies=list(policies.get(ALL, [])),
             secret_version=secret_version,
             make_deps=lambda named: _deps(memo, named, secret_version),
             make_stages=plugin_stages,
-            now=datetime.now(UTC),
+            now=now,
             rerun=rerun,
         )
-        # One write: the results and the inputs they were computed from.
+        # One write: the results, the inputs they were computed from, and the staging they
+        # already imply (reconcile.pass_staging).
         written = with_recorded_inputs(outcome.status, outcome.inputs)
+        staged.clear()
+        if watched is not None:
+            written, event = with_staging(stored, written, watched, now)
+            staged.extend([event] if event is not None else [])
         return outcome, status_changes(stored.get("status") or {}, written)
 
     started = time.perf_counter()
@@ -111,8 +118,6 @@ def _run_pass(
         if stored.get("metadata", {}).get("deletionTimestamp"):
             return None
         outcome, changes = decide(stored)
-        # The plugin as it stands after this pass, when known without asking.
-        latest: dict[str, Any] | None = stored
         if changes:
             version = str(body.metadata.get("resourceVersion", ""))
             answer = write_plugin_status_at(memo.api, name, version, changes)
@@ -122,15 +127,11 @@ def _run_pass(
                 fresh = _read(memo, name)
                 if fresh is None:
                     return None
-                stored, latest = fresh, None
-                outcome, changes = decide(stored)
+                outcome, changes = decide(fresh)
                 if changes:
                     write_plugin_status(memo.api, name, changes, cluster.REQUEST_TIMEOUT_SECONDS)
-            else:
-                latest = answer
-    for event in outcome.events:
+    for event in [*outcome.events, *staged]:
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)
-    _stage_without_scheduler(memo, stored, latest, kwargs)
     ran = ", ".join(outcome.ran) or "nothing"
     elapsed_ms = (time.perf_counter() - started) * 1000
     phase = outcome.status.get("phase")
@@ -149,25 +150,6 @@ def _read(memo: Runtime, name: str) -> dict[str, Any] | None:
     if stored is None or stored.get("metadata", {}).get("deletionTimestamp"):
         return None
     return stored
-
-
-def _stage_without_scheduler(
-    memo: Runtime,
-    plugin: Mapping[str, Any],
-    latest: Mapping[str, Any] | None,
-    kwargs: Mapping[str, Any],
-) -> None:
-    """Say so in Staged when none of the plugin's WasmSchedulers exists (no daemon would).
-
-    The scheduler names come from the index, so a plugin whose scheduler exists costs nothing;
-    `write_staging` writes only if the plugin is ready to stage, on condition of `latest` (the
-    plugin as this pass left it) when known, else after reading it under its lock.
-    """
-    known: Names = index(kwargs, "wasmgate_scheduler_names")
-    if not set(known.get(ALL, [])).intersection(scheduler_names(plugin)):
-        name = str(plugin["metadata"]["name"])
-        cluster_access = KubeSchedulerCluster(memo.api, memo.identities)
-        write_staging(cluster_access, name, {}, [], [], memo.locks.hold, listed=latest)
 
 
 def wasmplugin_reconcile(body: kopf.Body, memo: Runtime, retry: int, **kwargs: Any) -> None:

@@ -21,48 +21,21 @@ from wasmgate.api.base import GROUP, VERSION
 from wasmgate.api.plugin_json import scheduler_names
 from wasmgate.errors import KubernetesApiUnavailable
 from wasmgate.metrics import forget_plugin, record_rollout
-from wasmgate.reconcile.scheduler_deps import Snapshot
 from wasmgate.reconcile.scheduler_pass import scheduler_pass
 from wasmgate.rollout.decision import Step
-from wasmgate.runner.handlers.indexes import ALL, NODE_CACHES, PLUGINS, SCHEDULERS, index
+from wasmgate.runner.handlers.indexes import NODE_CACHES, PLUGINS, SCHEDULERS, watched_snapshot
 from wasmgate.runner.runtime import Runtime
 from wasmgate.runner.scheduler_cluster import KubeSchedulerCluster
 
-# Steps a scheduler pass repeats while nothing happens; the others are logged and counted.
+# Steps a scheduler pass repeats while nothing happens: logged when entered, not counted. The
+# others are logged and counted every time.
 QUIET_STEPS = frozenset(
     {Step.IDLE, Step.PROGRESSING, Step.WAITING_FOR_STAGING, Step.WAITING_FOR_PLUGINS}
 )
-SNAPSHOT_ATTEMPTS = 5
 WAKE_UP_PREFIX = "wake_on_"
 """How the ids of the wake-up handlers start (the CLI quiets their success lines)."""
 
 logger = logging.getLogger(__name__)
-
-
-def _every(kwargs: Mapping[str, Any], name: str) -> list[dict[str, Any]]:
-    """The values of an index, copied from this (daemon) thread while kopf's event loop may
-    update it: a copy that meets a change starts again."""
-    store = index(kwargs, name)
-    for _attempt in range(SNAPSHOT_ATTEMPTS):
-        try:
-            return list(store.get(ALL, []))
-        except RuntimeError:  # changed size during iteration
-            continue
-    return list(store.get(ALL, []))
-
-
-def _snapshot(kwargs: Mapping[str, Any]) -> Snapshot | None:
-    """The cluster as the watches hold it; None (list instead) when run without the indexes."""
-    names = (
-        "wasmgate_scheduler_bodies",
-        "wasmgate_plugin_bodies",
-        "wasmgate_node_shapes",
-        "wasmgate_node_cache_bodies",
-    )
-    if not all(name in kwargs for name in names):
-        return None
-    schedulers, plugins, nodes, caches = (_every(kwargs, name) for name in names)
-    return Snapshot(schedulers=schedulers, plugins=plugins, nodes=nodes, node_caches=caches)
 
 
 def wasmscheduler_rollout(
@@ -70,10 +43,11 @@ def wasmscheduler_rollout(
 ) -> None:
     """Run scheduler passes for one WasmScheduler until it is deleted or the operator stops."""
     settings = memo.settings
+    last_step: Step | None = None
     while not stopped:
         seen = memo.wakeups.token(name)
         try:
-            snapshot = _snapshot(kwargs)
+            snapshot = watched_snapshot(kwargs)
             watched = {} if snapshot is None else {_name(s): s for s in snapshot.schedulers}
             cluster = KubeSchedulerCluster(
                 memo.api, memo.identities, memo.scheduler_versions, watched
@@ -99,7 +73,10 @@ def wasmscheduler_rollout(
             decision = result.decision
             if decision.step not in QUIET_STEPS:
                 record_rollout(decision.step.value)
+            # A quiet step is logged when the scheduler enters it, not on every pass.
+            if decision.step not in QUIET_STEPS or decision.step != last_step:
                 logger.info("WasmScheduler %s: %s: %s", name, decision.step, decision.message)
+            last_step = decision.step
             wait = decision.requeue_after or settings.reconcile.resync_seconds
             if result.staging_failures:
                 wait = min(wait, settings.reconcile.retry_base_seconds)
