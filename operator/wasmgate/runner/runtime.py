@@ -14,6 +14,7 @@ from pathlib import Path
 from kubernetes import client
 
 from wasmgate.runner.memory_trim import MemoryTrim, malloc_trim
+from wasmgate.runner.plugin_lives import PluginLives
 from wasmgate.runner.rollout_reads import IdentityChecks
 from wasmgate.runner.scheduler_cluster import SchedulerVersions
 from wasmgate.runner.wakeups import Wakeups
@@ -52,5 +53,7 @@ class Runtime:
     identities: IdentityChecks = field(default_factory=IdentityChecks)
     scheduler_versions: SchedulerVersions = field(default_factory=dict)
     """Per WasmScheduler, the resourceVersion this process last wrote or read."""
+    plugin_lives: PluginLives = field(default_factory=PluginLives)
+    """Per plugin, whether the watch reported it deleted: its resync daemon then returns."""
     node_shapes: dict[str, str] = field(default_factory=dict)
     """Per node, the labels and taints last seen: node events that change neither are noise."""

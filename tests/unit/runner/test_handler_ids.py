@@ -12,7 +12,7 @@ import kopf
 import pytest
 
 from wasmgate.runner.handlers import register_handlers
-from wasmgate.settings import OperatorSettings, ReconcileSettings
+from wasmgate.settings import OperatorSettings
 from wasmgate_admission.settings import AdmissionSettings
 
 OPERATOR_IDS = {
@@ -76,14 +76,3 @@ def test_handler_ids_are_those_a_running_cluster_knows(served: bool) -> None:
     register_handlers(registry, settings)
     expected = {k: v + (WEBHOOK_IDS.get(k, []) if served else []) for k, v in OPERATOR_IDS.items()}
     assert _ids(registry) == expected
-
-
-def test_the_resync_timer_runs_at_the_settings_interval() -> None:
-    settings = OperatorSettings(reconcile=ReconcileSettings(resync_seconds=42.0))
-    registry = kopf.OperatorRegistry()
-    register_handlers(registry, settings)
-    timers = {str(h.id): h for h in registry._spawning.get_all_handlers()}
-    assert (timers["wasmplugin_resync"].interval, timers["wasmplugin_resync"].initial_delay) == (
-        42.0,
-        42.0,
-    )

@@ -38,22 +38,24 @@ from wasmgate_admission.wasmtrustpolicy import review_wasmtrustpolicy
 CERTIFICATE_CHECK_SECONDS = 6 * 3600
 
 
-def admission_secrets(namespace: str | None, name: str, body: Any, **_: Any) -> dict[Any, Any]:
+async def admission_secrets(
+    namespace: str | None, name: str, body: Any, **_: Any
+) -> dict[Any, Any]:
     return {(namespace, name): glue.plain(body.get("data") or {})}
 
 
-def admission_schedulers(name: str, **_: Any) -> dict[Any, Any]:
+async def admission_schedulers(name: str, **_: Any) -> dict[Any, Any]:
     return {name: True}
 
 
-def admission_scheduler_plugins(name: str, body: kopf.Body, **_: Any) -> dict[Any, Any]:
+async def admission_scheduler_plugins(name: str, body: kopf.Body, **_: Any) -> dict[Any, Any]:
     # Names only, by scheduler: what the per-scheduler plugin limit needs, and small.
     if body.metadata.get("deletionTimestamp"):
         return {}
     return {scheduler: name for scheduler in scheduler_names(body)}
 
 
-def admission_policies(body: Any, **_: Any) -> dict[Any, Any]:
+async def admission_policies(body: Any, **_: Any) -> dict[Any, Any]:
     return {EVERY: glue.plain(body)}
 
 

@@ -3,12 +3,14 @@
 A pass reads the object, runs `reconcile.plugin_pass` and writes status (with the inputs its
 results were computed from) and Events. Passes start on create, spec change, operator resume, a
 trigger annotation (set by trust_material.py when a referenced Secret or a WasmTrustPolicy
-changes) and a periodic timer (which re-resolves `pullPolicy: Always` tags); the timer's
-interval is a setting, which is why handlers are registered with the settings in hand.
+changes) and periodically, by a daemon per plugin that re-resolves `pullPolicy: Always` tags and
+returns when the plugin is deleted (runner/plugin_lives.py says why it is not a kopf timer).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import copy
 import logging
 import time
@@ -173,14 +175,25 @@ def _moving_tag(spec: Mapping[str, Any]) -> bool:
         return False
 
 
-def wasmplugin_resync(body: kopf.Body, spec: kopf.Spec, memo: Runtime, **kwargs: Any) -> None:
-    # Temporary failures are retried by the change handler's backoff; the timer only records.
-    rerun = ("resolve",) if _moving_tag(spec) else ()
-    _run_pass(memo, body, kwargs, rerun)
+async def wasmplugin_resync(uid: str, body: kopf.Body, memo: Runtime, **kwargs: Any) -> None:
+    """Every `reconcile.resync_seconds`, a pass (re-resolving a `pullPolicy: Always` tag), until
+    the plugin is deleted (runner/plugin_lives.py says why this is not a kopf timer). Temporary
+    failures are retried by the change handler's backoff; this pass only records."""
+    gone = memo.plugin_lives.of(uid)
+    try:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(gone.wait(), memo.settings.reconcile.resync_seconds)
+            if gone.is_set():
+                return
+            rerun = ("resolve",) if _moving_tag(body.get("spec") or {}) else ()
+            await asyncio.to_thread(_run_pass, memo, body, kwargs, rerun)
+    finally:
+        memo.plugin_lives.forget(uid)
 
 
 def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> None:
-    """Add the WasmPlugin handlers to `registry`, the timer every `reconcile.resync_seconds`."""
+    """Add the WasmPlugin handlers to `registry`: passes on change, and a resync daemon."""
     # The ids are stored in every plugin's kopf progress annotations: keep them. When one change
     # touches both the spec and the trigger annotation, kopf runs the trigger's handler first.
     reconcile = wasmplugin_reconcile
@@ -197,8 +210,8 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
     )
     kopf.on.create(GROUP, VERSION, PLUGINS, id="reconcile", registry=registry)(reconcile)
     kopf.on.resume(GROUP, VERSION, PLUGINS, id="reconcile", registry=registry)(reconcile)
-    resync = settings.reconcile.resync_seconds
-    kopf.timer(GROUP, VERSION, PLUGINS, interval=resync, initial_delay=resync, registry=registry)(
+    # Cancelled at once when the operator stops: it holds nothing a pass has not written.
+    kopf.daemon(GROUP, VERSION, PLUGINS, cancellation_timeout=0, registry=registry)(
         wasmplugin_resync
     )
     release_finalizer(registry, wasmplugin_resync)

@@ -3,7 +3,8 @@
 Each daemon runs `reconcile.scheduler_pass` (staging status of its plugins, then one rollout
 step) whenever a WasmPlugin, WasmNodeCache, Node or WasmScheduler changes, and again when the
 rollout step asks to be called back (while pods roll). The `wake_on_*` event handlers only bump
-the shared wake-up counter the daemons wait on.
+the wake-up counters the daemons wait on (runner/wakeups.py); they are coroutines, run on kopf's
+event loop rather than queued in its thread pool behind the pipeline passes.
 """
 
 from __future__ import annotations
@@ -91,23 +92,28 @@ def _wake(memo: Runtime) -> None:
     memo.wakeups.notify()
 
 
-def wake_on_plugin(type: str | None, name: str, body: kopf.Body, memo: Runtime, **_: Any) -> None:
+async def wake_on_plugin(
+    type: str | None, name: str, body: kopf.Body, memo: Runtime, **_: Any
+) -> None:
     deleted = type == "DELETED"
     if deleted:
         forget_plugin(name)
+        memo.plugin_lives.ended(str(body.metadata.uid))
         memo.memory_trim.deleted()
     memo.wakeups.notify_plugin(name, scheduler_names(body), deleted=deleted)
 
 
-def wake_on_node_cache(memo: Runtime, **_: Any) -> None:
+async def wake_on_node_cache(memo: Runtime, **_: Any) -> None:
     _wake(memo)
 
 
-def wake_on_scheduler(memo: Runtime, **_: Any) -> None:
+async def wake_on_scheduler(memo: Runtime, **_: Any) -> None:
     _wake(memo)
 
 
-def wake_on_node(type: str | None, name: str, body: kopf.Body, memo: Runtime, **_: Any) -> None:
+async def wake_on_node(
+    type: str | None, name: str, body: kopf.Body, memo: Runtime, **_: Any
+) -> None:
     # Kubelets rewrite node status every few seconds; only what decides staging targets
     # (labels, taints, existence) is worth a scheduler pass.
     labels, taints = dict(body.metadata.labels), list(body.spec.get("taints") or [])
