@@ -3,10 +3,11 @@
 kopf stops an object's timers and daemons when it sees the object's deletion underway
 (`metadata.deletionTimestamp`), which takes a finalizer. WasmPlugins carry none
 (handlers/no_finalizer.py), so a deleted plugin vanishes at once and its watch event shows no
-deletion underway: a kopf timer for it ran on, holding the plugin's last body, for as long as the
-operator lived (500 deleted plugins kept about 80 MB). The resync daemon
-(`handlers.plugins.wasmplugin_resync`) waits on its plugin's event here and returns when it is
-set; `handlers.schedulers.wake_on_plugin` sets it when the watch reports the deletion.
+deletion underway: a kopf timer for it ran on, holding the plugin's last body and waking every
+resync interval to write to a plugin that no longer exists, for as long as the operator lived.
+The resync daemon (`handlers.plugins.wasmplugin_resync`) waits on its plugin's event here and
+returns when it is set; `handlers.schedulers.wake_on_plugin` sets it when the watch reports the
+deletion.
 """
 
 from __future__ import annotations
