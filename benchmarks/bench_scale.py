@@ -237,14 +237,13 @@ class Bench:
             raise SystemExit(f"`{' '.join(argv[:4])} ...` failed:\n{done.stderr}")
         return done.stdout
 
-    def _all_at_once(self, commands: list[tuple[str | None, ...]], timeout: float) -> None:
-        """Run kubectl once per command, all at the same time; the last item is its stdin."""
+    def _all_at_once(self, commands: list[tuple[list[str], str | None]], timeout: float) -> None:
+        """Run kubectl once per (arguments, stdin), all at the same time."""
         with concurrent.futures.ThreadPoolExecutor(len(commands)) as pool:
             running = [
-                pool.submit(self.kubectl, *[a for a in args[:-1] if a is not None],
-                            stdin=args[-1], timeout=timeout)
-                for args in commands
-            ]  # fmt: skip
+                pool.submit(self.kubectl, *args, stdin=stdin, timeout=timeout)
+                for args, stdin in commands
+            ]
             for command in running:
                 command.result()
 
@@ -300,7 +299,7 @@ class Bench:
         # several applications would; each plugin passes the admission webhook.
         batches = [items[index :: len(schedulers)] for index in range(len(schedulers))]
         self._all_at_once([
-            ("apply", "-f", "-", json.dumps({"apiVersion": "v1", "kind": "List", "items": batch}))
+            (["apply", "-f", "-"], json.dumps({"apiVersion": "v1", "kind": "List", "items": batch}))
             for batch in batches
         ], timeout)  # fmt: skip
         applied_after = time.monotonic() - start
@@ -320,10 +319,10 @@ class Bench:
         anon_ready = rss_mb(self.operator.pid, "RssAnon")
         # Deleted as they were applied, one kubectl per WasmScheduler's plugins at once.
         self._all_at_once([
-            ("delete", "wasmplugins", "-l", f"{SCHEDULER_LABEL}={name}", "--wait=true", None)
+            (["delete", "wasmplugins", "-l", f"{SCHEDULER_LABEL}={name}", "--wait=true"], None)
             for name in schedulers
         ], timeout)  # fmt: skip
-        self._all_at_once([("delete", "wasmscheduler", name, "--wait=true", None)
+        self._all_at_once([(["delete", "wasmscheduler", name, "--wait=true"], None)
                            for name in schedulers], timeout)  # fmt: skip
         time.sleep(SETTLE_AFTER_DELETE)
         rss_after = rss_mb(self.operator.pid)

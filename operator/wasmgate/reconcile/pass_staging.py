@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from wasmgate.api.plugin_json import scheduler_names
 from wasmgate.api.wasmnodecache import WasmNodeCache
 from wasmgate.api.wasmscheduler import WasmSchedulerSpec
 from wasmgate.reconcile.pipeline import PipelineEvent
@@ -34,10 +35,13 @@ def with_staging(
     after = {**stored, "status": {**before, **written}}
     if not ready_to_stage(after):
         return dict(written), None
+    # Only the schedulers this plugin names: every pass parsing every WasmScheduler grew with
+    # plugins times schedulers, and staging_status looks up no other.
+    named = set(scheduler_names(after))
     specs = {
         str(item["metadata"]["name"]): WasmSchedulerSpec.model_validate(item.get("spec") or {})
         for item in cluster.schedulers
-        if not item["metadata"].get("deletionTimestamp")
+        if item["metadata"]["name"] in named and not item["metadata"].get("deletionTimestamp")
     }
     caches = [WasmNodeCache.model_validate(item) for item in cluster.node_caches]
     patch = staging_status(after, specs, cluster.nodes, caches, now)

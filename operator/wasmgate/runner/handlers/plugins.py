@@ -89,9 +89,8 @@ def _run_pass(
         return next(iter(versions.get((namespace, secret), [])), None)
 
     watched = watched_snapshot(kwargs)
-    staged: list[PipelineEvent] = []
 
-    def decide(stored: Mapping[str, Any]) -> tuple[Outcome, dict[str, Any]]:
+    def decide(stored: Mapping[str, Any]) -> tuple[Outcome, dict[str, Any], PipelineEvent | None]:
         now = datetime.now(UTC)
         outcome = plugin_pass(
             stored,
@@ -105,11 +104,10 @@ def _run_pass(
         # One write: the results, the inputs they were computed from, and the staging they
         # already imply (reconcile.pass_staging).
         written = with_recorded_inputs(outcome.status, outcome.inputs)
-        staged.clear()
+        staged = None
         if watched is not None:
-            written, event = with_staging(stored, written, watched, now)
-            staged.extend([event] if event is not None else [])
-        return outcome, status_changes(stored.get("status") or {}, written)
+            written, staged = with_staging(stored, written, watched, now)
+        return outcome, status_changes(stored.get("status") or {}, written), staged
 
     started = time.perf_counter()
     with memo.locks.hold(name):
@@ -119,7 +117,7 @@ def _run_pass(
         stored = copy.deepcopy(dict(body))
         if stored.get("metadata", {}).get("deletionTimestamp"):
             return None
-        outcome, changes = decide(stored)
+        outcome, changes, staged = decide(stored)
         if changes:
             version = str(body.metadata.get("resourceVersion", ""))
             answer = write_plugin_status_at(memo.api, name, version, changes)
@@ -129,10 +127,10 @@ def _run_pass(
                 fresh = _read(memo, name)
                 if fresh is None:
                     return None
-                outcome, changes = decide(fresh)
+                outcome, changes, staged = decide(fresh)
                 if changes:
                     write_plugin_status(memo.api, name, changes, cluster.REQUEST_TIMEOUT_SECONDS)
-    for event in [*outcome.events, *staged]:
+    for event in [*outcome.events, *([staged] if staged is not None else [])]:
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)
     ran = ", ".join(outcome.ran) or "nothing"
     elapsed_ms = (time.perf_counter() - started) * 1000
