@@ -19,7 +19,8 @@ per WasmScheduler, all running at once. Printed: seconds the apply took (each pl
 passes the admission webhook), seconds to all Ready, operator RSS
 before / at all Ready / after every plugin is deleted and 15 s have passed (all of it, and its
 anonymous part, the heap), and the operator's
-API requests per plugin from the apply to all Ready, by verb and resource. Nothing is asserted;
+API requests and CPU milliseconds per plugin from the apply to all Ready (requests by verb and
+resource). Nothing is asserted;
 the numbers are for docs/operations.md (sizing). A warm-up run of one plugin comes first (its
 line shows the operator's RSS before any plugin, cold, and after it), so that "before" is the
 operator with its code loaded and nothing to manage.
@@ -33,6 +34,7 @@ import collections
 import concurrent.futures
 import json
 import math
+import os
 import re
 import ssl
 import subprocess
@@ -197,6 +199,14 @@ def rss_mb(pid: int | None, field: str = "VmRSS") -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """CPU time a process has used so far (user and system), in seconds."""
+    if pid is None:
+        return float("nan")
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Bench:
     def __init__(self, work: Path) -> None:
         self.work = work
@@ -294,6 +304,7 @@ class Bench:
         rss_before = rss_mb(self.operator.pid)
         anon_before = rss_mb(self.operator.pid, "RssAnon")
         before = self.proxy.snapshot()
+        cpu_before = cpu_seconds(self.operator.pid)
         start = time.monotonic()
         # One `kubectl apply` per WasmScheduler's plugins, all at once, as a GitOps tool syncing
         # several applications would; each plugin passes the admission webhook.
@@ -315,6 +326,7 @@ class Bench:
             self.operator.check_alive()
             time.sleep(POLL)
         during = self.proxy.snapshot() - before
+        cpu_used = cpu_seconds(self.operator.pid) - cpu_before
         rss_ready = rss_mb(self.operator.pid)
         anon_ready = rss_mb(self.operator.pid, "RssAnon")
         # Deleted as they were applied, one kubectl per WasmScheduler's plugins at once.
@@ -348,6 +360,7 @@ class Bench:
                 "ready": round(anon_ready),
                 "after_delete": round(anon_after),
             },
+            "operator_cpu_ms_per_plugin": round(cpu_used * 1000 / count),
             "requests_per_plugin": round(total / count, 2),
             "requests_per_plugin_by_verb_resource": by,
         }

@@ -15,7 +15,7 @@ from kubernetes import client
 
 from wasmgate.runner.memory_trim import MemoryTrim, malloc_trim
 from wasmgate.runner.plugin_lives import PluginLives
-from wasmgate.runner.rollout_reads import IdentityChecks
+from wasmgate.runner.rollout_reads import IdentityChecks, RevisionConfigs
 from wasmgate.runner.scheduler_cluster import SchedulerVersions
 from wasmgate.runner.wakeups import Wakeups
 from wasmgate.settings import OperatorSettings
@@ -24,18 +24,33 @@ from wasmgate.validate.cache import ValidationCache
 
 class PluginLocks:
     """One lock per plugin: the change handler and the periodic pass never run a plugin's
-    pipeline at the same time."""
+    pipeline at the same time. A lock lives while someone holds or waits for it, so the table
+    holds only the plugins being worked on, not every name the process has ever seen."""
 
     def __init__(self) -> None:
         self._guard = threading.Lock()
-        self._locks: dict[str, threading.Lock] = {}
+        self._locks: dict[str, tuple[threading.Lock, int]] = {}
 
     @contextmanager
     def hold(self, name: str) -> Iterator[None]:
         with self._guard:
-            lock = self._locks.setdefault(name, threading.Lock())
-        with lock:
-            yield
+            lock, users = self._locks.get(name, (threading.Lock(), 0))
+            self._locks[name] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._guard:
+                _, users = self._locks[name]
+                if users == 1:
+                    del self._locks[name]
+                else:
+                    self._locks[name] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        """How many plugins' locks are held or waited for."""
+        with self._guard:
+            return len(self._locks)
 
 
 @dataclass
@@ -53,6 +68,8 @@ class Runtime:
     identities: IdentityChecks = field(default_factory=IdentityChecks)
     scheduler_versions: SchedulerVersions = field(default_factory=dict)
     """Per WasmScheduler, the resourceVersion this process last wrote or read."""
+    revision_configs: RevisionConfigs = field(default_factory=RevisionConfigs)
+    """Per WasmScheduler, the parsed configurations of the revisions its last pass read."""
     plugin_lives: PluginLives = field(default_factory=PluginLives)
     """Per plugin, whether the watch reported it deleted: its resync daemon then returns."""
     node_shapes: dict[str, str] = field(default_factory=dict)

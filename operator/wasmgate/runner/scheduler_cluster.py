@@ -53,11 +53,15 @@ class KubeSchedulerCluster:
         identities: rollout_reads.IdentityChecks | None = None,
         versions: SchedulerVersions | None = None,
         watched: Mapping[str, Mapping[str, Any]] | None = None,
+        configs: rollout_reads.ParsedConfigs | None = None,
     ) -> None:
         self.api = api
         self.identities = identities or rollout_reads.IdentityChecks()
         self.versions = versions if versions is not None else SchedulerVersions()
         self.watched = watched or {}
+        self._known_configs = configs or {}
+        self.configs_read: rollout_reads.ParsedConfigs = {}
+        """The configurations this pass read, by ConfigMap name: the next pass's `configs`."""
 
     def read_snapshot(self) -> Snapshot:
         with _translated():
@@ -106,8 +110,15 @@ class KubeSchedulerCluster:
             return rollout_reads.list_pods(self.api, namespace, label_selector)
 
     def read_config(self, name: str, namespace: str) -> dict[str, Any] | None:
-        with _translated():
-            return rollout_reads.read_config(self.api, name, namespace)
+        """The parsed configuration of a rendered ConfigMap: from `configs` when the last pass
+        read it (ConfigMaps are immutable), else from the API."""
+        config = self._known_configs.get(name)
+        if config is None:
+            with _translated():
+                config = rollout_reads.read_config(self.api, name, namespace)
+        if config is not None:
+            self.configs_read[name] = config
+        return config
 
     def upsert(self, obj: Mapping[str, Any], *, exists: bool) -> None:
         with _translated():

@@ -51,9 +51,14 @@ def wasmscheduler_rollout(
             snapshot = watched_snapshot(kwargs)
             watched = {} if snapshot is None else {_name(s): s for s in snapshot.schedulers}
             cluster = KubeSchedulerCluster(
-                memo.api, memo.identities, memo.scheduler_versions, watched
+                memo.api,
+                memo.identities,
+                memo.scheduler_versions,
+                watched,
+                memo.revision_configs.last_read(name),
             )
             result = scheduler_pass(cluster, name, settings.rollout, memo.locks.hold, snapshot)
+            memo.revision_configs.keep(name, cluster.configs_read)
         except (KubernetesApiUnavailable, ApiException, OSError, urllib3.exceptions.HTTPError) as e:
             # The apiserver is away (urllib3 gives up on a refused connection with its own
             # MaxRetryError, not an OSError) or refused one call: the next pass starts afresh.
@@ -66,7 +71,7 @@ def wasmscheduler_rollout(
             wait = settings.reconcile.retry_base_seconds
         else:
             if result is None:
-                memo.wakeups.forget(name)
+                _forget_scheduler(memo, name)
                 return
             for plugin, event in result.events:
                 body = kopf.Body(cast(kopf.RawBody, plugin))
@@ -82,6 +87,13 @@ def wasmscheduler_rollout(
             if result.staging_failures:
                 wait = min(wait, settings.reconcile.retry_base_seconds)
         memo.wakeups.wait(seen, name, wait, lambda: bool(stopped))
+
+
+def _forget_scheduler(memo: Runtime, name: str) -> None:
+    """Drop what the process kept for a WasmScheduler that is gone."""
+    memo.wakeups.forget(name)
+    memo.revision_configs.forget(name)
+    memo.scheduler_versions.pop(name, None)
 
 
 def _name(body: Mapping[str, Any]) -> str:
@@ -119,7 +131,10 @@ async def wake_on_node(
     labels, taints = dict(body.metadata.labels), list(body.spec.get("taints") or [])
     shape = "" if type == "DELETED" else _json_any([labels, taints])
     if memo.node_shapes.get(name) != shape:
-        memo.node_shapes[name] = shape
+        if shape:
+            memo.node_shapes[name] = shape
+        else:
+            memo.node_shapes.pop(name, None)
         _wake(memo)
 
 
