@@ -17,8 +17,8 @@ For each N (runs share the kit, one after the other): ceil(N / per-scheduler) Wa
 every 0.5 s until every plugin's phase is Ready. The plugins are applied by one `kubectl apply`
 per WasmScheduler, all running at once. Printed: seconds the apply took (each plugin
 passes the admission webhook), seconds to all Ready, operator RSS
-before / at all Ready / after every plugin is deleted and 15 s have passed (all of it, and its
-anonymous part, the heap), and the operator's
+before / at all Ready / after every plugin is deleted and 15 s have passed / 120 s after the
+deletion ("later") (all of it, and its anonymous part, the heap), and the operator's
 API requests and CPU milliseconds per plugin from the apply to all Ready (requests by verb and
 resource). Nothing is asserted;
 the numbers are for docs/operations.md (sizing). A warm-up run of one plugin comes first (its
@@ -68,6 +68,9 @@ KEY_SECRET = "bench-scale-key"  # noqa: S105 - a Secret's name
 SCHEDULER_LABEL = "bench.wasmgate.dev/scheduler"
 POLL = 0.5
 SETTLE_AFTER_DELETE = 15.0
+LATER_AFTER_DELETE = 120.0
+"""RSS is read again this long after the deletions: memory freed in pieces (allocator arenas
+that still held a few live objects) comes back as those objects are replaced."""
 Body = dict[str, Any]
 # Hop-by-hop headers and those aiohttp recomputes; a request body is forwarded as it came (the
 # client may compress it), a response body decompressed (aiohttp does that itself).
@@ -336,9 +339,13 @@ class Bench:
         ], timeout)  # fmt: skip
         self._all_at_once([(["delete", "wasmscheduler", name, "--wait=true"], None)
                            for name in schedulers], timeout)  # fmt: skip
+        deleted_at = time.monotonic()
         time.sleep(SETTLE_AFTER_DELETE)
         rss_after = rss_mb(self.operator.pid)
         anon_after = rss_mb(self.operator.pid, "RssAnon")
+        time.sleep(max(0.0, LATER_AFTER_DELETE - (time.monotonic() - deleted_at)))
+        rss_later = rss_mb(self.operator.pid)
+        anon_later = rss_mb(self.operator.pid, "RssAnon")
         total = sum(during.values())
         by = {
             f"{verb} {resource}": round(n / count, 2)
@@ -354,11 +361,13 @@ class Bench:
                 "before": round(rss_before),
                 "ready": round(rss_ready),
                 "after_delete": round(rss_after),
+                "later": round(rss_later),
             },
             "rss_anon_mb": {
                 "before": round(anon_before),
                 "ready": round(anon_ready),
                 "after_delete": round(anon_after),
+                "later": round(anon_later),
             },
             "operator_cpu_ms_per_plugin": round(cpu_used * 1000 / count),
             "requests_per_plugin": round(total / count, 2),

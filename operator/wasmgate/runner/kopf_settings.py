@@ -19,7 +19,7 @@ import kopf
 from wasmgate.reconcile.plugin_pass import INPUTS_ANNOTATION
 
 ANNOTATION_PREFIX = "kopf.wasmgate.dev"
-MAX_WORKERS = 32
+MAX_WORKERS = 16
 
 
 class DiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
@@ -72,8 +72,10 @@ def kopf_settings() -> kopf.OperatorSettings:
         prefix=ANNOTATION_PREFIX, key="last-handled-configuration"
     )
     settings.posting.level = logging.WARNING
-    # Sync handlers run in kopf's thread pool, whose default size is cores + 4; each
-    # WasmScheduler's daemon holds one thread for its life, so leave room for the handlers.
+    # Sync handlers (the plugin passes) run in kopf's thread pool, whose default size is
+    # cores + 4. More threads than this only contend for the interpreter: at 500 plugins, 16
+    # reached all Ready sooner than 32 (docs/operations.md, Sizing). WasmScheduler passes run in
+    # threads of their own (Runtime.scheduler_passes).
     settings.execution.max_workers = MAX_WORKERS
     # Stop watching quickly on SIGTERM; a pass interrupted midway is resumed from status.
     settings.process.ultimate_exiting_timeout = 10.0

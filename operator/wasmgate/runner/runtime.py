@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,9 @@ from wasmgate.runner.scheduler_cluster import SchedulerVersions
 from wasmgate.runner.wakeups import Wakeups
 from wasmgate.settings import OperatorSettings
 from wasmgate.validate.cache import ValidationCache
+
+SCHEDULER_PASS_THREADS = 4
+"""Scheduler passes that run at once, over all WasmSchedulers (each daemon runs one at a time)."""
 
 
 class PluginLocks:
@@ -68,6 +72,12 @@ class Runtime:
     identities: IdentityChecks = field(default_factory=IdentityChecks)
     scheduler_versions: SchedulerVersions = field(default_factory=dict)
     """Per WasmScheduler, the resourceVersion this process last wrote or read."""
+    scheduler_passes: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(
+            SCHEDULER_PASS_THREADS, thread_name_prefix="scheduler-pass"
+        )
+    )
+    """The threads WasmScheduler daemons run their passes in, apart from the plugin passes'."""
     revision_configs: RevisionConfigs = field(default_factory=RevisionConfigs)
     """Per WasmScheduler, the parsed configurations of the revisions its last pass read."""
     plugin_lives: PluginLives = field(default_factory=PluginLives)

@@ -9,6 +9,7 @@ WasmSchedulers, waking all ten on every plugin status write made ten passes of e
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -20,20 +21,20 @@ Token = tuple[int, int]
 class Wakeups:
     """Counters that watch events bump and scheduler passes wait on."""
 
-    SLICE_SECONDS = 0.5
-    """How often a wait looks at its stop flag."""
+    POLL_SECONDS = 0.05
+    """How often a waiting daemon looks at its token and its stop flag."""
     SETTLE_SECONDS = 0.2
     """After a wake-up, how long to let a burst of events (one write, many watches) gather."""
 
     def __init__(self) -> None:
-        self._changed = threading.Condition()
+        self._guard = threading.Lock()
         self._everyone = 0
         self._own: dict[str, int] = {}
         self._plugin_schedulers: dict[str, frozenset[str]] = {}
 
     def token(self, scheduler: str) -> Token:
         """What `scheduler` has seen now; hand it to `wait`."""
-        with self._changed:
+        with self._guard:
             return self._token(scheduler)
 
     def _token(self, scheduler: str) -> Token:
@@ -41,36 +42,36 @@ class Wakeups:
 
     def notify(self) -> None:
         """Wake every scheduler."""
-        with self._changed:
+        with self._guard:
             self._everyone += 1
-            self._changed.notify_all()
 
     def notify_plugin(self, plugin: str, schedulers: Iterable[str], *, deleted: bool) -> None:
         """Wake the schedulers `plugin` names now and those it named at its last event."""
         now = frozenset(schedulers)
-        with self._changed:
+        with self._guard:
             before = self._plugin_schedulers.pop(plugin, frozenset())
             if not deleted:
                 self._plugin_schedulers[plugin] = now
             for scheduler in now | before:
                 self._own[scheduler] = self._own.get(scheduler, 0) + 1
-            self._changed.notify_all()
 
     def forget(self, scheduler: str) -> None:
         """Drop the counter of a scheduler whose daemon stopped."""
-        with self._changed:
+        with self._guard:
             self._own.pop(scheduler, None)
 
-    def wait(
+    async def wait(
         self, seen: Token, scheduler: str, timeout: float, stopped: Callable[[], bool]
     ) -> None:
-        """Return when `scheduler` was woken since `seen`, after `timeout` s, or when stopped."""
+        """Return when `scheduler` was woken since `seen`, after `timeout` s, or when stopped.
+
+        A coroutine: a waiting daemon holds no thread, so the number of WasmSchedulers is not
+        bounded by a thread pool (each sync daemon held one of kopf's workers for its life)."""
         deadline = time.monotonic() + timeout
-        with self._changed:
-            while self._token(scheduler) == seen and not stopped():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return
-                self._changed.wait(min(remaining, self.SLICE_SECONDS))
+        while self.token(scheduler) == seen and not stopped():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            await asyncio.sleep(min(remaining, self.POLL_SECONDS))
         if not stopped():
-            time.sleep(self.SETTLE_SECONDS)
+            await asyncio.sleep(self.SETTLE_SECONDS)

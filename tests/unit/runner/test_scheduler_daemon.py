@@ -6,12 +6,16 @@ backoff: the over-limit scheduler failed that way every minute with nothing in s
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from wasmgate.api.wasmscheduler import WasmSchedulerStatus
+from wasmgate.rollout.decision import Decision, Step
 from wasmgate.runner.handlers import schedulers
 from wasmgate.runner.rollout_reads import RevisionConfigs
 from wasmgate.settings import OperatorSettings
@@ -33,7 +37,7 @@ def test_any_exception_is_logged_and_retried_after_the_base_delay(
     stopped = Stop()
     waits: list[float] = []
 
-    def wait(seen: Any, name: str, timeout: float, is_stopped: Callable[[], bool]) -> None:
+    async def wait(seen: Any, name: str, timeout: float, is_stopped: Callable[[], bool]) -> None:
         waits.append(timeout)
         stopped.set = len(waits) == 2
 
@@ -47,19 +51,21 @@ def test_any_exception_is_logged_and_retried_after_the_base_delay(
         settings=settings,
         api=object(),
         locks=SimpleNamespace(hold=None),
-        wakeups=SimpleNamespace(token=lambda name: (0, 0), wait=wait),
+        wakeups=SimpleNamespace(token=lambda name: (0, 0), wait=wait, forget=lambda name: None),
         identities=None,
         scheduler_versions={},
         revision_configs=RevisionConfigs(),
+        scheduler_passes=None,  # the event loop's default threads
     )
     monkeypatch.setattr(schedulers, "scheduler_pass", failing_pass)
-    schedulers.wasmscheduler_rollout("s", stopped, memo)  # type: ignore[arg-type]
+    asyncio.run(schedulers.wasmscheduler_rollout("s", stopped, memo))  # type: ignore[arg-type]
     assert waits == [settings.reconcile.retry_base_seconds] * 2
     assert [r.message for r in caplog.records] == ["WasmScheduler s: pass failed, retrying"] * 2
     assert "List should have at most 64 items" in (caplog.records[0].exc_text or "")
 
 
-def test_a_deleted_scheduler_is_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("how", ["gone when read", "daemon stopped by kopf"])
+def test_a_deleted_scheduler_is_forgotten(monkeypatch: pytest.MonkeyPatch, how: str) -> None:
     configs = RevisionConfigs()
     configs.keep("s", {"s-config-1": {"profiles": []}})
     configs.keep("other", {"other-config-1": {"profiles": []}})
@@ -72,10 +78,61 @@ def test_a_deleted_scheduler_is_forgotten(monkeypatch: pytest.MonkeyPatch) -> No
         identities=None,
         scheduler_versions={"s": "7", "other": "8"},
         revision_configs=configs,
+        scheduler_passes=None,
     )
     monkeypatch.setattr(schedulers, "scheduler_pass", lambda *_: None)  # the scheduler is gone
-    schedulers.wasmscheduler_rollout("s", Stop(), memo)  # type: ignore[arg-type]
+    stopped = Stop()
+    stopped.set = how == "daemon stopped by kopf"
+    asyncio.run(schedulers.wasmscheduler_rollout("s", stopped, memo))  # type: ignore[arg-type]
     assert forgotten == ["s"]
     assert memo.scheduler_versions == {"other": "8"}
     assert configs.last_read("s") == {}
     assert configs.last_read("other") == {"other-config-1": {"profiles": []}}
+
+
+def test_waiting_daemons_hold_no_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forty WasmSchedulers' daemons over two pass threads: each runs a pass, then waits until
+    all forty have run one. Were a waiting daemon to hold its pass thread, the third would never
+    run its pass and the gathering would time out."""
+    count = 40
+    passes: list[str] = []
+    waiting: set[str] = set()
+
+    def one_pass(memo: Any, name: str, snapshot: Any) -> Any:
+        passes.append(name)
+        return SimpleNamespace(
+            events=[],
+            decision=Decision(step=Step.IDLE, status=WasmSchedulerStatus()),
+            staging_failures=[],
+        )
+
+    async def run_all() -> None:
+        everyone_passed = asyncio.Event()
+        stops = {f"s{index}": Stop() for index in range(count)}
+
+        async def wait(seen: Any, name: str, timeout: float, stopped: Any) -> None:
+            waiting.add(name)
+            if len(waiting) == count:
+                everyone_passed.set()
+            await everyone_passed.wait()
+            stops[name].set = True
+
+        with ThreadPoolExecutor(2) as threads:
+            memo = SimpleNamespace(
+                settings=OperatorSettings(),
+                wakeups=SimpleNamespace(
+                    token=lambda name: (0, 0), wait=wait, forget=lambda name: None
+                ),
+                scheduler_passes=threads,
+                revision_configs=RevisionConfigs(),
+                scheduler_versions={},
+            )
+            daemons = [
+                schedulers.wasmscheduler_rollout(name, stop, memo)  # type: ignore[arg-type]
+                for name, stop in stops.items()
+            ]
+            await asyncio.wait_for(asyncio.gather(*daemons), timeout=30)
+
+    monkeypatch.setattr(schedulers, "_scheduler_pass", one_pass)
+    asyncio.run(run_all())
+    assert sorted(passes) == sorted(f"s{index}" for index in range(count))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from wasmgate.runner.wakeups import Wakeups
 
 
@@ -42,4 +44,28 @@ def test_notify_wakes_everyone_and_a_wait_returns_at_once_after_a_missed_event()
     wakeups.notify()
     assert _woken(wakeups, before) == {"a", "b", "c"}
     # The event came before the wait: a day-long wait returns at once.
-    wakeups.wait(seen, "c", 86400, lambda: False)
+    asyncio.run(asyncio.wait_for(wakeups.wait(seen, "c", 86400, lambda: False), timeout=10))
+
+
+def test_a_wait_ends_when_stopped_and_when_its_time_is_up() -> None:
+    wakeups = Wakeups()
+    seen = wakeups.token("c")
+    asyncio.run(asyncio.wait_for(wakeups.wait(seen, "c", 86400, lambda: True), timeout=10))
+    asyncio.run(asyncio.wait_for(wakeups.wait(seen, "c", 0.01, lambda: False), timeout=10))
+
+
+def test_a_plugin_event_for_another_scheduler_does_not_end_a_wait() -> None:
+    wakeups = Wakeups()
+    wakeups.SETTLE_SECONDS = 0
+    seen = wakeups.token("c")
+
+    async def wait_while_others_are_woken() -> bool:
+        waiting = asyncio.ensure_future(wakeups.wait(seen, "c", 86400, lambda: False))
+        wakeups.notify_plugin("p", ["a"], deleted=False)
+        await asyncio.sleep(wakeups.POLL_SECONDS * 4)
+        still_waiting = not waiting.done()
+        wakeups.notify_plugin("q", ["c"], deleted=False)
+        await asyncio.wait_for(waiting, timeout=10)
+        return still_waiting
+
+    assert asyncio.run(wait_while_others_are_woken())

@@ -95,8 +95,9 @@ async def wasmgate_node_shapes(body: kopf.Body, **_: Any) -> dict[str, dict[str,
 
 
 def every(kwargs: Mapping[str, Any], name: str) -> list[dict[str, Any]]:
-    """The values of an index, copied from this (daemon) thread while kopf's event loop may
-    update it: a copy that meets a change starts again."""
+    """The values of an index, copied (a shallow list). On kopf's event loop, where the
+    scheduler daemons take their snapshots, no update can interleave; from another thread a
+    copy that meets a change starts again."""
     store = index(kwargs, name)
     for _attempt in range(SNAPSHOT_ATTEMPTS):
         try:

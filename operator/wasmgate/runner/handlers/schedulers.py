@@ -1,14 +1,16 @@
 """WasmScheduler handlers: one daemon per WasmScheduler runs its staging and rollout passes.
 
-Each daemon runs `reconcile.scheduler_pass` (staging status of its plugins, then one rollout
-step) whenever a WasmPlugin, WasmNodeCache, Node or WasmScheduler changes, and again when the
-rollout step asks to be called back (while pods roll). The `wake_on_*` event handlers only bump
-the wake-up counters the daemons wait on (runner/wakeups.py); they are coroutines, run on kopf's
-event loop rather than queued in its thread pool behind the pipeline passes.
+Each daemon (a coroutine; its passes run in the runtime's scheduler-pass threads) runs
+`reconcile.scheduler_pass` (staging status of its plugins, then one rollout step) whenever a
+WasmPlugin, WasmNodeCache, Node or WasmScheduler changes, and again when the rollout step asks
+to be called back (while pods roll). The `wake_on_*` event handlers only bump the wake-up
+counters the daemons wait on (runner/wakeups.py); they are coroutines, run on kopf's event loop
+rather than queued in its thread pool behind the pipeline passes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Mapping
@@ -22,7 +24,8 @@ from wasmgate.api.base import GROUP, VERSION
 from wasmgate.api.plugin_json import scheduler_names
 from wasmgate.errors import KubernetesApiUnavailable
 from wasmgate.metrics import forget_plugin, record_rollout
-from wasmgate.reconcile.scheduler_pass import scheduler_pass
+from wasmgate.reconcile.scheduler_deps import Snapshot
+from wasmgate.reconcile.scheduler_pass import PassResult, scheduler_pass
 from wasmgate.rollout.decision import Step
 from wasmgate.runner.handlers.indexes import NODE_CACHES, PLUGINS, SCHEDULERS, watched_snapshot
 from wasmgate.runner.runtime import Runtime
@@ -39,26 +42,35 @@ WAKE_UP_PREFIX = "wake_on_"
 logger = logging.getLogger(__name__)
 
 
-def wasmscheduler_rollout(
+async def wasmscheduler_rollout(
     name: str, stopped: kopf.DaemonStopped, memo: Runtime, **kwargs: Any
 ) -> None:
-    """Run scheduler passes for one WasmScheduler until it is deleted or the operator stops."""
+    """Run scheduler passes for one WasmScheduler until it is deleted or the operator stops.
+
+    The daemon is a coroutine that runs each pass in a scheduler-pass thread and waits between
+    passes on the event loop, so it holds a thread only while a pass runs: with one thread per
+    daemon for its life, as many WasmSchedulers as kopf has workers left no thread for anything
+    else.
+    The watch snapshot is taken on the event loop, where kopf updates its indexes."""
+    try:
+        await _run_passes(name, stopped, memo, kwargs)
+    finally:
+        # Deleted (kopf stops the daemon of a deleted scheduler), or the operator stops.
+        _forget_scheduler(memo, name)
+
+
+async def _run_passes(
+    name: str, stopped: kopf.DaemonStopped, memo: Runtime, kwargs: Mapping[str, Any]
+) -> None:
     settings = memo.settings
     last_step: Step | None = None
     while not stopped:
         seen = memo.wakeups.token(name)
+        snapshot = watched_snapshot(kwargs)
         try:
-            snapshot = watched_snapshot(kwargs)
-            watched = {} if snapshot is None else {_name(s): s for s in snapshot.schedulers}
-            cluster = KubeSchedulerCluster(
-                memo.api,
-                memo.identities,
-                memo.scheduler_versions,
-                watched,
-                memo.revision_configs.last_read(name),
+            result = await asyncio.get_running_loop().run_in_executor(
+                memo.scheduler_passes, _scheduler_pass, memo, name, snapshot
             )
-            result = scheduler_pass(cluster, name, settings.rollout, memo.locks.hold, snapshot)
-            memo.revision_configs.keep(name, cluster.configs_read)
         except (KubernetesApiUnavailable, ApiException, OSError, urllib3.exceptions.HTTPError) as e:
             # The apiserver is away (urllib3 gives up on a refused connection with its own
             # MaxRetryError, not an OSError) or refused one call: the next pass starts afresh.
@@ -71,7 +83,6 @@ def wasmscheduler_rollout(
             wait = settings.reconcile.retry_base_seconds
         else:
             if result is None:
-                _forget_scheduler(memo, name)
                 return
             for plugin, event in result.events:
                 body = kopf.Body(cast(kopf.RawBody, plugin))
@@ -86,7 +97,22 @@ def wasmscheduler_rollout(
             wait = decision.requeue_after or settings.reconcile.resync_seconds
             if result.staging_failures:
                 wait = min(wait, settings.reconcile.retry_base_seconds)
-        memo.wakeups.wait(seen, name, wait, lambda: bool(stopped))
+        await memo.wakeups.wait(seen, name, wait, lambda: bool(stopped))
+
+
+def _scheduler_pass(memo: Runtime, name: str, snapshot: Snapshot | None) -> PassResult | None:
+    """One pass over the WasmScheduler `name` (blocking: run in a worker thread)."""
+    watched = {} if snapshot is None else {_name(s): s for s in snapshot.schedulers}
+    cluster = KubeSchedulerCluster(
+        memo.api,
+        memo.identities,
+        memo.scheduler_versions,
+        watched,
+        memo.revision_configs.last_read(name),
+    )
+    result = scheduler_pass(cluster, name, memo.settings.rollout, memo.locks.hold, snapshot)
+    memo.revision_configs.keep(name, cluster.configs_read)
+    return result
 
 
 def _forget_scheduler(memo: Runtime, name: str) -> None:
