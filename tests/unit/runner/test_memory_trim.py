@@ -27,6 +27,27 @@ def test_a_burst_of_deletions_trims_once_after_it_settles() -> None:
     assert released[0] - started >= 0.2
 
 
+def test_deletions_that_keep_coming_delay_the_trim_with_one_timer_thread() -> None:
+    released: list[float] = []
+    done = threading.Event()
+
+    def release() -> None:
+        released.append(time.monotonic())
+        done.set()
+
+    trim = MemoryTrim(release, settle=0.2)
+    threads_before = threading.active_count()
+    last = time.monotonic()
+    for _ in range(8):  # 0.4 s of deletions, each sooner than the settle time
+        trim.deleted()
+        last = time.monotonic()
+        assert threading.active_count() <= threads_before + 1
+        time.sleep(0.05)
+    assert done.wait(10.0)
+    assert len(released) == 1
+    assert released[0] - last >= 0.2
+
+
 def test_glibc_offers_malloc_trim_and_it_can_be_called() -> None:
     release = memory_trim.malloc_trim()
     assert release is not None
