@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from kubernetes import client
@@ -17,7 +17,7 @@ from kubernetes.client.exceptions import ApiException
 
 from wasmgate.rollout.names import CONFIG_KEY
 from wasmgate.rollout.rbac import SCHEDULER_SERVICE_ACCOUNT, missing_identity_message
-from wasmgate.runner.kube_json import as_json
+from wasmgate.runner.kube_json import response_json
 
 NOT_FOUND = 404
 
@@ -116,16 +116,19 @@ class RevisionConfigs:
 
 def read_deployment(api: client.ApiClient, name: str, namespace: str) -> dict[str, Any] | None:
     """The scheduler's Deployment as the apiserver's JSON, or None."""
+    apps = client.AppsV1Api(api)
     try:
-        raw = client.AppsV1Api(api).read_namespaced_deployment(name, namespace)
+        raw = apps.read_namespaced_deployment(name, namespace, _preload_content=False)
     except ApiException as e:
         if e.status != NOT_FOUND:
             raise
         return None
-    return as_json(api, raw)
+    return cast(dict[str, Any], response_json(raw))
 
 
 def list_pods(api: client.ApiClient, namespace: str, label_selector: str) -> list[dict[str, Any]]:
     """The pods the selector matches, as the apiserver's JSON."""
-    pods = client.CoreV1Api(api).list_namespaced_pod(namespace, label_selector=label_selector)
-    return [as_json(api, pod) for pod in pods.items]
+    raw = client.CoreV1Api(api).list_namespaced_pod(
+        namespace, label_selector=label_selector, _preload_content=False
+    )
+    return list(response_json(raw).get("items") or [])
