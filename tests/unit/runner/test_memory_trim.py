@@ -9,33 +9,33 @@ from wasmgate.runner import memory_trim
 from wasmgate.runner.memory_trim import MemoryTrim
 
 
+class Releases:
+    """A release function that records when it was called."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self.done = threading.Event()
+
+    def __call__(self) -> None:
+        self.times.append(time.monotonic())
+        self.done.set()
+
+
 def test_a_burst_of_deletions_trims_once_after_it_settles() -> None:
-    released: list[float] = []
-    done = threading.Event()
-
-    def release() -> None:
-        released.append(time.monotonic())
-        done.set()
-
-    trim = MemoryTrim(release, settle=0.2)
+    releases = Releases()
+    trim = MemoryTrim(releases, settle=0.2)
     started = time.monotonic()
     for _ in range(50):
         trim.deleted()
-    assert done.wait(10.0)
+    assert releases.done.wait(10.0)
     time.sleep(0.4)
-    assert len(released) == 1
-    assert released[0] - started >= 0.2
+    assert len(releases.times) == 1
+    assert releases.times[0] - started >= 0.2
 
 
 def test_deletions_that_keep_coming_delay_the_trim_with_one_timer_thread() -> None:
-    released: list[float] = []
-    done = threading.Event()
-
-    def release() -> None:
-        released.append(time.monotonic())
-        done.set()
-
-    trim = MemoryTrim(release, settle=0.2)
+    releases = Releases()
+    trim = MemoryTrim(releases, settle=0.2)
     threads_before = threading.active_count()
     last = time.monotonic()
     for _ in range(8):  # 0.4 s of deletions, each sooner than the settle time
@@ -43,9 +43,9 @@ def test_deletions_that_keep_coming_delay_the_trim_with_one_timer_thread() -> No
         last = time.monotonic()
         assert threading.active_count() <= threads_before + 1
         time.sleep(0.05)
-    assert done.wait(10.0)
-    assert len(released) == 1
-    assert released[0] - last >= 0.2
+    assert releases.done.wait(10.0)
+    assert len(releases.times) == 1
+    assert releases.times[0] - last >= 0.2
 
 
 def test_glibc_offers_malloc_trim_and_it_can_be_called() -> None:
