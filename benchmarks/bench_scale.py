@@ -211,8 +211,9 @@ def cpu_seconds(pid: int | None) -> float:
 
 
 class Bench:
-    def __init__(self, work: Path) -> None:
+    def __init__(self, work: Path, operator_env: dict[str, str]) -> None:
         self.work = work
+        self.operator_env = operator_env
         build_all()
         # Resolved once: the kit's component hashes follow the checkout, which may change
         # while the benchmark runs.
@@ -233,7 +234,8 @@ class Bench:
         kubeconfig = self.proxy.kubeconfig(self.work / "operator-kubeconfig.json")
         argv = [a if not a.startswith("--kubeconfig=") else f"--kubeconfig={kubeconfig}"
                 for a in old.argv]  # fmt: skip
-        new = ManagedProcess(OPERATOR_PROCESS, argv, old.log_path)
+        env = {**os.environ, **self.operator_env} if self.operator_env else None
+        new = ManagedProcess(OPERATOR_PROCESS, argv, old.log_path, env=env)
         new.start()
         self.processes[index] = new
         # Ready when it has listed what it watches: the WasmPlugin watch is open.
@@ -386,9 +388,14 @@ def main() -> None:
     parser.add_argument("--per-scheduler", type=int, default=50)
     parser.add_argument("--timeout", type=float, default=300.0)
     parser.add_argument("--work-dir", type=Path)
+    parser.add_argument(
+        "--operator-env", action="append", default=[], metavar="NAME=VALUE",
+        help="an environment variable for the operator only, e.g. PYTHONMALLOC=pymalloc to "
+        "measure CPython's small-object allocator against the operator's default",
+    )  # fmt: skip
     args = parser.parse_args()
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="bench-scale-"))
-    bench = Bench(work)
+    bench = Bench(work, dict(item.split("=", 1) for item in args.operator_env))
     try:
         # One plugin through the whole pipeline first: the operator imports and touches code it
         # needs only once a plugin arrives (signature verification, validation, rollout), and

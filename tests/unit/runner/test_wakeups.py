@@ -62,10 +62,36 @@ def test_a_plugin_event_for_another_scheduler_does_not_end_a_wait() -> None:
     async def wait_while_others_are_woken() -> bool:
         waiting = asyncio.ensure_future(wakeups.wait(seen, "c", 86400, lambda: False))
         wakeups.notify_plugin("p", ["a"], deleted=False)
-        await asyncio.sleep(wakeups.POLL_SECONDS * 4)
+        await asyncio.sleep(0.2)
         still_waiting = not waiting.done()
         wakeups.notify_plugin("q", ["c"], deleted=False)
         await asyncio.wait_for(waiting, timeout=10)
         return still_waiting
 
     assert asyncio.run(wait_while_others_are_woken())
+
+
+def test_a_wait_notices_a_stop_that_comes_while_it_waits() -> None:
+    wakeups = Wakeups()
+    wakeups.STOP_CHECK_SECONDS = 0.01
+    seen = wakeups.token("c")
+    stop = asyncio.Event()
+
+    async def stop_soon() -> None:
+        waiting = asyncio.ensure_future(wakeups.wait(seen, "c", 86400, stop.is_set))
+        await asyncio.sleep(0.05)
+        assert not waiting.done()
+        stop.set()
+        await asyncio.wait_for(waiting, timeout=10)
+
+    asyncio.run(stop_soon())
+
+
+def test_forget_drops_the_counter_and_the_waiting_event() -> None:
+    wakeups = Wakeups()
+    wakeups.notify_plugin("p", ["c"], deleted=False)
+    asyncio.run(wakeups.wait(wakeups.token("c"), "c", 0.01, lambda: False))
+    assert len(wakeups) == 1
+    wakeups.forget("c")
+    assert wakeups.token("c") == (0, 0)
+    assert len(wakeups) == 0
