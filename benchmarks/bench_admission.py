@@ -41,7 +41,7 @@ from kubernetes import client, config
 from wasmgate_kit.build import binary_path, build_all
 from wasmgate_kit.kit import Kit
 from wasmgate_kit.net import free_port
-from wasmgate_kit.operator_command import FREE_PORT, operator_argv
+from wasmgate_kit.operator_command import FREE_PORT, operator_argv, wasmgate_environment
 from wasmgate_kit.process import ManagedProcess
 from wasmgate_kit.wait import wait_for
 
@@ -202,7 +202,12 @@ def _operator(kubeconfig: Path, work: Path, webhook: bool) -> Iterator[None]:
         extra=[f"--liveness={liveness}", f"--webhook-configuration={CONFIGURATION}"],
     )
     label = "with" if webhook else "without"
-    process = ManagedProcess("wasmgate-operator", argv, work / f"operator-{label}-webhook.log")
+    process = ManagedProcess(
+        "wasmgate-operator",
+        argv,
+        work / f"operator-{label}-webhook.log",
+        env=wasmgate_environment(),
+    )
     process.start()
     probe = _plugin("bench-probe")
     probe["spec"]["source"]["image"] = "ghcr.io/elsewhere/bench:v1"

@@ -234,7 +234,7 @@ class Bench:
         kubeconfig = self.proxy.kubeconfig(self.work / "operator-kubeconfig.json")
         argv = [a if not a.startswith("--kubeconfig=") else f"--kubeconfig={kubeconfig}"
                 for a in old.argv]  # fmt: skip
-        env = {**os.environ, **self.operator_env} if self.operator_env else None
+        env = {**(old.env or os.environ), **self.operator_env}
         new = ManagedProcess(OPERATOR_PROCESS, argv, old.log_path, env=env)
         new.start()
         self.processes[index] = new
@@ -391,7 +391,7 @@ def main() -> None:
     parser.add_argument(
         "--operator-env", action="append", default=[], metavar="NAME=VALUE",
         help="an environment variable for the operator only, e.g. PYTHONMALLOC=pymalloc to "
-        "measure CPython's small-object allocator against the operator's default",
+        "measure CPython's small-object allocator against the image's PYTHONMALLOC=malloc",
     )  # fmt: skip
     args = parser.parse_args()
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="bench-scale-"))

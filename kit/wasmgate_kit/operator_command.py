@@ -7,6 +7,7 @@ its certificates under a directory the caller owns. Everything runs the real `wa
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -14,6 +15,14 @@ from pathlib import Path
 from wasmgate_kit.net import free_port
 
 FREE_PORT = 0
+IMAGE_ENVIRONMENT = {"PYTHONMALLOC": "malloc"}
+"""What the image's Containerfile sets for every wasmgate command and the kit's host processes
+repeat: Python's objects in glibc's heap, which the operator trims (runner/free_memory_watch.py)."""
+
+
+def wasmgate_environment() -> dict[str, str]:
+    """The environment of a wasmgate process the kit starts: this one's, as the image sets it."""
+    return {**os.environ, **IMAGE_ENVIRONMENT}
 
 
 def operator_argv(

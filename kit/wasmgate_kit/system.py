@@ -22,7 +22,7 @@ from wasmgate_kit.errors import KitError
 from wasmgate_kit.kit import Kit
 from wasmgate_kit.node_agent import start_node_agent
 from wasmgate_kit.nodes import kit_node_name
-from wasmgate_kit.operator_command import FREE_PORT, operator_argv
+from wasmgate_kit.operator_command import FREE_PORT, operator_argv, wasmgate_environment
 from wasmgate_kit.paths import repo_root
 from wasmgate_kit.process import ManagedProcess
 from wasmgate_kit.real_schedulers import verify_store_flags
@@ -73,6 +73,7 @@ def start_wasmgate(
         operator_argv(kit.kubeconfig, plain_http=hosts, webhook_port=FREE_PORT,
                       webhook_cert_dir=kit.state_dir / "admission", extra=extra),
         logs / "wasmgate-operator.log",
+        env=wasmgate_environment(),
     )  # fmt: skip
     processes = [operator]
     if kit.node is not None:
@@ -94,6 +95,7 @@ def start_wasmgate(
                     *agent_flags,
                 ],
                 logs / f"wasmgate-agent-{node}.log",
+                env=wasmgate_environment(),
             )
         )
     for process in processes:

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from support.kit import KitHandle
 from wasmgate_admission.settings import DEFAULT_CONFIGURATION_NAME, DEFAULT_TIMEOUT_SECONDS
 from wasmgate_kit.net import free_port
-from wasmgate_kit.operator_command import FREE_PORT, operator_argv
+from wasmgate_kit.operator_command import FREE_PORT, operator_argv, wasmgate_environment
 from wasmgate_kit.process import ManagedProcess
 from wasmgate_kit.wait import wait_for
 
@@ -192,7 +192,12 @@ def webhook(kit_session: KitHandle, tmp_path_factory: pytest.TempPathFactory) ->
         webhook_cert_dir=directory / "certs",
         extra=["--resync-seconds=3600"],
     )
-    hook = Webhook(kit, ManagedProcess("wasmgate-operator", argv, directory / "operator.log"))
+    hook = Webhook(
+        kit,
+        ManagedProcess(
+            "wasmgate-operator", argv, directory / "operator.log", env=wasmgate_environment()
+        ),
+    )
     hook.start()
     try:
         yield hook
@@ -462,7 +467,14 @@ def test_replicas_share_one_ca_through_a_secret(
                 "--resync-seconds=3600",
             ],
         )
-        replicas.append((port, ManagedProcess(f"replica-{index}", argv, work / "operator.log")))
+        replicas.append(
+            (
+                port,
+                ManagedProcess(
+                    f"replica-{index}", argv, work / "operator.log", env=wasmgate_environment()
+                ),
+            )
+        )
     try:
         # Started together, they race to create the Secret; the loser adopts the winner's CA.
         for _, process in replicas:

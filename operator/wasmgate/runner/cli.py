@@ -20,8 +20,9 @@ import threading
 from pathlib import Path
 
 from wasmgate.errors import InvalidSpec
-from wasmgate.runner import observability, run_settings
+from wasmgate.runner import glibc_heap, observability, run_settings
 from wasmgate.runner.flags import add_arguments
+from wasmgate.runner.free_memory_watch import FreeMemoryWatch
 from wasmgate.runner.handlers import register_handlers
 from wasmgate.runner.handlers.schedulers import WAKE_UP_PREFIX
 from wasmgate.runner.kopf_settings import kopf_settings
@@ -74,6 +75,18 @@ def _peering_priority(args: argparse.Namespace) -> int | None:
     return priority
 
 
+def _watch_free_memory() -> None:
+    """Return freed memory to the system while the operator runs (runner/free_memory_watch.py)."""
+    if os.environ.get("PYTHONMALLOC") != "malloc":
+        LOG.info(
+            "PYTHONMALLOC is not malloc: memory freed after a burst of plugins stays with the"
+            " process (CPython's own allocator keeps it); the image sets PYTHONMALLOC=malloc"
+        )
+    heap = glibc_heap.load()
+    if heap is not None:
+        FreeMemoryWatch(heap).start()
+
+
 def run(args: argparse.Namespace) -> int:
     """Start kopf with the operator's handlers; returns when the operator stops."""
     import kopf
@@ -103,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
         kubeconfig=args.kubeconfig,
         validation_cache=ValidationCache(settings.validation_cache_dir),
     )
+    _watch_free_memory()
     webhook = settings.admission
     ready = threading.Event()
     observability.start_endpoint(

@@ -5,22 +5,23 @@ oldest generation may otherwise not be collected for a long time), and glibc's `
 returns the free pages of its heap and arenas, once per burst of deletions. Where the C library
 has no malloc_trim (musl, macOS), nothing happens.
 
-What it cannot return: CPython's small-object allocator (pymalloc) gives an arena of 1 MiB back
-only when every object in it is freed. After 500 plugins are deleted the operator holds as many
-bytes of objects as before they came (60.6 MB, from `sys._debugmallocstats`), but spread over
-twice as many arenas, each pinned by a few objects that were allocated during the burst and
-live on; the trim returns 3 to 8 MB of the rest (docs/operations.md, Sizing).
+Under CPython's own small-object allocator (pymalloc) this returns little: pymalloc gives an
+arena of 1 MiB back only when every object in it is freed, and after 500 plugins were deleted
+each arena the burst added was pinned by a few objects that live on (the trim returned 3 to 8 MB).
+So the image runs Python with `PYTHONMALLOC=malloc`: objects live in glibc's heap, where the trim
+returns every whole free page. Memory freed later than this trim (superseded revisions, kopf's
+idle per-object state) is returned by runner/free_memory_watch.py.
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import gc
 import logging
 import threading
 import time
 from collections.abc import Callable
+
+from wasmgate.runner import glibc_heap
 
 logger = logging.getLogger(__name__)
 
@@ -30,21 +31,15 @@ SETTLE_SECONDS = 5.0
 
 def malloc_trim() -> Callable[[], None] | None:
     """A function returning freed memory to the system; None without glibc's malloc_trim."""
-    name = ctypes.util.find_library("c")
-    if name is None:
+    heap = glibc_heap.load()
+    if heap is None:
         return None
-    try:
-        trim = ctypes.CDLL(name).malloc_trim
-    except (OSError, AttributeError):
-        return None
-    trim.argtypes = [ctypes.c_size_t]
-    trim.restype = ctypes.c_int
 
     def release() -> None:
         # Objects of the deleted plugins that sit in reference cycles wait for the oldest
         # generation's collection, which may not run for a long time; collect them first.
         gc.collect()
-        trim(0)
+        heap.trim()
 
     return release
 
