@@ -23,7 +23,7 @@ class Releases:
 
 def test_a_burst_of_deletions_trims_once_after_it_settles() -> None:
     releases = Releases()
-    trim = MemoryTrim(releases, settle=0.2)
+    trim = MemoryTrim(releases, settle=0.2, follow_ups=0)
     started = time.monotonic()
     for _ in range(50):
         trim.deleted()
@@ -35,7 +35,7 @@ def test_a_burst_of_deletions_trims_once_after_it_settles() -> None:
 
 def test_deletions_that_keep_coming_delay_the_trim_with_one_timer_thread() -> None:
     releases = Releases()
-    trim = MemoryTrim(releases, settle=0.2)
+    trim = MemoryTrim(releases, settle=0.2, follow_ups=0)
     threads_before = threading.active_count()
     last = time.monotonic()
     for _ in range(8):  # 0.4 s of deletions, each sooner than the settle time
@@ -46,6 +46,20 @@ def test_deletions_that_keep_coming_delay_the_trim_with_one_timer_thread() -> No
     assert releases.done.wait(10.0)
     assert len(releases.times) == 1
     assert releases.times[0] - last >= 0.2
+
+
+def test_after_a_burst_the_trim_follows_up_and_then_stops() -> None:
+    releases = Releases()
+    trim = MemoryTrim(releases, settle=0.05, follow_up=0.1, follow_ups=2)
+    for _ in range(5):
+        trim.deleted()
+    deadline = time.monotonic() + 10.0
+    while len(releases.times) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)
+    assert len(releases.times) == 3, releases.times
+    assert releases.times[2] - releases.times[1] >= 0.1
+    assert releases.times[1] - releases.times[0] >= 0.1
 
 
 def test_glibc_offers_malloc_trim_and_it_can_be_called() -> None:
