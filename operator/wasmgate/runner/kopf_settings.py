@@ -19,7 +19,9 @@ import kopf
 from wasmgate.reconcile.plugin_pass import INPUTS_ANNOTATION
 
 ANNOTATION_PREFIX = "kopf.wasmgate.dev"
-MAX_WORKERS = 16
+MAX_WORKERS = 8
+"""kopf's threads for plugin passes. More only contend for the interpreter with the event loop,
+which serves the admission webhook: at 500 plugins, all Ready in 56 s with 8, 62 s with 16."""
 
 
 class DiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
