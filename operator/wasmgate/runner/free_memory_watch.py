@@ -1,18 +1,18 @@
 """Give memory back to the system whenever the operator has freed a good deal of it.
 
-Deletions are not the only time memory is freed: a WasmScheduler's superseded revision drops
-its parsed configurations when the next one is active, a minute after the plugins went, and
-kopf's per-object state goes once each object's worker has been idle a while. Measured at 500
-plugins (PYTHONMALLOC=malloc), the heap's free bytes kept growing for two minutes after the
-deletions, so the trim after a burst (runner/memory_trim.py) came too early for most of it.
-This watch looks every `every` seconds and trims when the heap has freed `limit` bytes more
-than it held free after its last trim: after any burst, never on a quiet heap.
+Deletions are not the only time memory is freed: the transient objects of a burst of new plugins
+(their reviews, watch events and passes) are freed once they are Ready, and a WasmScheduler's
+superseded revision drops its parsed configurations once the next is active. The trims after a
+burst of deletions (runner/memory_trim.py) do not see these. This watch looks every `every`
+seconds and trims glibc's heap when it holds `limit` bytes more free than after its last trim:
+after any burst, never on a quiet heap. It runs no garbage collection (the deletion trims do).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Protocol
 
 logger = logging.getLogger(__name__)
@@ -36,7 +36,6 @@ class FreeMemoryWatch:
         self._every = every
         self._limit = limit
         self._floor = heap.free_bytes() or 0
-        self._stop = threading.Event()
 
     def check(self) -> bool:
         """Trim if enough was freed since the last trim; whether it trimmed."""
@@ -49,16 +48,14 @@ class FreeMemoryWatch:
             return False
         self._heap.trim()
         self._floor = free
-        logger.debug("returned %d MiB of freed memory to the system", free >> 20)
+        logger.debug("trimmed the heap: %d MiB free in it", free >> 20)
         return True
 
     def start(self) -> None:
-        """Check every `every` seconds in a daemon thread until `stop`."""
+        """Check every `every` seconds in a daemon thread, for the life of the process."""
         threading.Thread(target=self._run, name="free-memory-watch", daemon=True).start()
 
-    def stop(self) -> None:
-        self._stop.set()
-
     def _run(self) -> None:
-        while not self._stop.wait(self._every):
+        while True:
+            time.sleep(self._every)
             self.check()
