@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,8 +43,10 @@ class GlibcHeap:
         return int(self._mallinfo2().fordblks)
 
 
+@functools.cache
 def load() -> GlibcHeap | None:
-    """glibc's heap functions; None where the C library has no malloc_trim."""
+    """glibc's heap functions; None where the C library has no malloc_trim. Looked up once per
+    process (`find_library` runs `ldconfig -p`), however many users the heap has."""
     name = ctypes.util.find_library("c")
     if name is None:
         return None

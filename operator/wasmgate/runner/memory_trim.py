@@ -9,8 +9,9 @@ Under CPython's own small-object allocator (pymalloc) this returns little: pymal
 arena of 1 MiB back only when every object in it is freed, and after 500 plugins were deleted
 each arena the burst added was pinned by a few objects that live on (the trim returned 3 to 8 MB).
 So the image runs Python with `PYTHONMALLOC=malloc`: objects live in glibc's heap, where the trim
-returns every whole free page. Memory freed later than this trim (superseded revisions, kopf's
-idle per-object state) is returned by runner/free_memory_watch.py.
+returns every whole free page. Memory freed after a burst's first trim (superseded revisions,
+kopf's idle per-object state) is returned by its follow-ups; memory freed without deletions, by
+runner/free_memory_watch.py.
 """
 
 from __future__ import annotations
