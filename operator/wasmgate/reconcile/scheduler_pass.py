@@ -118,7 +118,7 @@ def write_staging(
     if listed is not None and not listed["metadata"].get("deletionTimestamp"):
         patch = staging_status(listed, schedulers, nodes, caches, datetime.now(UTC))
         if patch is not None:
-            _record(name, patch["staging"])
+            _record(name, listed["metadata"]["uid"], patch["staging"])
         changes = status_changes(listed.get("status") or {}, patch or {})
         if not changes:
             return dict(listed)
@@ -134,7 +134,7 @@ def write_staging(
             return None
         patch = staging_status(plugin, schedulers, nodes, caches, datetime.now(UTC))
         if patch is not None:
-            _record(name, patch["staging"])
+            _record(name, plugin["metadata"]["uid"], patch["staging"])
         changes = status_changes(plugin.get("status") or {}, patch or {})
         if changes:
             cluster.write_plugin_status(name, changes)
@@ -164,11 +164,11 @@ def _note_event(
         events.append((dict(after), event))
 
 
-def _record(plugin: str, staging: Mapping[str, Any]) -> None:
+def _record(plugin: str, uid: str, staging: Mapping[str, Any]) -> None:
     ready, desired = int(staging.get("ready", 0)), int(staging.get("desired", 0))
     failed = len(staging.get("failingNodes") or [])
     pending = max(desired - ready - failed, 0)
-    set_staging_states(plugin, {"Ready": ready, "Failed": failed, "Pulling": pending})
+    set_staging_states(plugin, uid, {"Ready": ready, "Failed": failed, "Pulling": pending})
 
 
 def _stage_all(

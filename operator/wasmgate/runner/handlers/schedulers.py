@@ -135,8 +135,9 @@ async def wake_on_plugin(
 ) -> None:
     deleted = type == "DELETED"
     if deleted:
-        forget_plugin(name)
-        memo.plugin_lives.ended(str(body.metadata.uid))
+        uid = str(body.metadata.uid)
+        forget_plugin(name, uid)
+        memo.plugin_lives.ended(uid)
         memo.memory_trim.deleted()
     memo.wakeups.notify_plugin(name, scheduler_names(body), deleted=deleted)
 
