@@ -10,7 +10,6 @@ staging states), whose series disappear with the object (`forget_plugin`).
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Mapping
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
@@ -165,23 +164,12 @@ def record_validation(
 _staging_series: dict[str, set[str]] = {}
 """The states each plugin has a staging series for: looking them up in the gauge walked every
 series of every plugin, on every staging write."""
-DELETED_REMEMBERED_SECONDS = 600.0
-"""How long a deleted plugin's uid is remembered. A scheduler pass that listed the plugin before
-its deletion records its staging afterwards; without this, that late record re-created the
-series of a plugin that no longer exists, exported and held in memory for the operator's life.
-A pass takes seconds, so ten minutes of deletions is a wide margin and a bounded table."""
-_deleted_at: dict[str, float] = {}
-"""Monotonic time of each recent deletion, by uid, oldest first (insertion order)."""
 _staging_lock = threading.Lock()
 
 
-def set_staging_states(plugin: str, uid: str, nodes_by_state: Mapping[str, int]) -> None:
-    """The staging states of plugin `uid` now; states absent from the mapping count 0.
-
-    Nothing is recorded for a plugin already reported deleted."""
+def set_staging_states(plugin: str, nodes_by_state: Mapping[str, int]) -> None:
+    """The staging states of one plugin now; states absent from the mapping count 0."""
     with _staging_lock:
-        if uid in _deleted_at:
-            return
         states = _staging_series.setdefault(plugin, set())
         for state in states - set(nodes_by_state):
             staging_nodes.labels(plugin=plugin, state=state).set(0)
@@ -190,22 +178,11 @@ def set_staging_states(plugin: str, uid: str, nodes_by_state: Mapping[str, int])
         states.update(nodes_by_state)
 
 
-def forget_plugin(plugin: str, uid: str, now: float | None = None) -> None:
-    """Drop the series of deleted plugin `uid`, and refuse its late records for a while."""
-    now = time.monotonic() if now is None else now
+def forget_plugin(plugin: str) -> None:
+    """Drop the series of a deleted plugin."""
     with _staging_lock:
-        _deleted_at.pop(uid, None)  # a repeated DELETED event keeps the table in time order
-        _deleted_at[uid] = now
-        while now - next(iter(_deleted_at.values())) >= DELETED_REMEMBERED_SECONDS:
-            del _deleted_at[next(iter(_deleted_at))]
         for state in _staging_series.pop(plugin, set()):
             staging_nodes.remove(plugin, state)
-
-
-def remembered_deletions() -> int:
-    """How many deleted plugins' uids are remembered now (for tests of the bound)."""
-    with _staging_lock:
-        return len(_deleted_at)
 
 
 def set_node_cache_states(entries_by_state: Mapping[str, int]) -> None:

@@ -35,7 +35,6 @@ from wasmgate.api.plugin_json import in_pipeline, scheduler_names
 from wasmgate.api.wasmnodecache import WasmNodeCache
 from wasmgate.api.wasmscheduler import PLUGIN_LIMIT_EXCEEDED, WasmSchedulerSpec
 from wasmgate.errors import KubernetesApiUnavailable
-from wasmgate.metrics import set_staging_states
 from wasmgate.reconcile.pipeline import WAITING_REASON, EventType, PipelineEvent
 from wasmgate.reconcile.plugin_pass import status_changes
 from wasmgate.reconcile.scheduler_deps import SchedulerCluster, Snapshot
@@ -57,11 +56,17 @@ logger = logging.getLogger(__name__)
 @dataclass
 class PassResult:
     """The rollout decision, the Events to post (on the objects whose JSON bodies are given),
-    and the plugins whose staging status could not be written (the daemon retries soon)."""
+    the plugins whose staging status could not be written (the daemon retries soon), and the
+    nodes per staging state of each plugin staged, for the metrics.
+
+    The daemon records the staging metrics on kopf's event loop, where the watch reports
+    deletions: a pass that listed a plugin just before its deletion would otherwise re-create
+    the series of a plugin that no longer exists, after its deletion dropped them."""
 
     decision: Decision
     events: list[tuple[dict[str, Any], PipelineEvent]] = field(default_factory=list)
     staging_failures: list[str] = field(default_factory=list)
+    staging_states: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def describe(error: BaseException) -> str:
@@ -108,17 +113,19 @@ def write_staging(
     hold: PluginLock,
     events: list[tuple[dict[str, Any], PipelineEvent]] | None = None,
     listed: Mapping[str, Any] | None = None,
+    states: dict[str, dict[str, int]] | None = None,
 ) -> dict[str, Any] | None:
     """Recompute one plugin's staging status under its lock and write what changed.
 
     Returns the plugin as it stands afterwards (None if it is gone); a change of the Staged
-    condition is added to `events`. With `listed` (the plugin as a list just returned it), an
-    unchanged plugin costs no request, and a changed one one write, conditional on the listed
-    resourceVersion; only when the plugin changed meanwhile is it read again."""
+    condition is added to `events`, and its nodes per staging state to `states`. With `listed`
+    (the plugin as a list just returned it), an unchanged plugin costs no request, and a changed
+    one one write, conditional on the listed resourceVersion; only when the plugin changed
+    meanwhile is it read again."""
     if listed is not None and not listed["metadata"].get("deletionTimestamp"):
         patch = staging_status(listed, schedulers, nodes, caches, datetime.now(UTC))
         if patch is not None:
-            _record(name, listed["metadata"]["uid"], patch["staging"])
+            _note_states(states, name, patch["staging"])
         changes = status_changes(listed.get("status") or {}, patch or {})
         if not changes:
             return dict(listed)
@@ -134,7 +141,7 @@ def write_staging(
             return None
         patch = staging_status(plugin, schedulers, nodes, caches, datetime.now(UTC))
         if patch is not None:
-            _record(name, plugin["metadata"]["uid"], patch["staging"])
+            _note_states(states, name, patch["staging"])
         changes = status_changes(plugin.get("status") or {}, patch or {})
         if changes:
             cluster.write_plugin_status(name, changes)
@@ -164,11 +171,15 @@ def _note_event(
         events.append((dict(after), event))
 
 
-def _record(plugin: str, uid: str, staging: Mapping[str, Any]) -> None:
+def _note_states(
+    states: dict[str, dict[str, int]] | None, plugin: str, staging: Mapping[str, Any]
+) -> None:
+    if states is None:
+        return
     ready, desired = int(staging.get("ready", 0)), int(staging.get("desired", 0))
     failed = len(staging.get("failingNodes") or [])
     pending = max(desired - ready - failed, 0)
-    set_staging_states(plugin, uid, {"Ready": ready, "Failed": failed, "Pulling": pending})
+    states[plugin] = {"Ready": ready, "Failed": failed, "Pulling": pending}
 
 
 def _stage_all(
@@ -181,6 +192,7 @@ def _stage_all(
     hold: PluginLock,
     events: list[tuple[dict[str, Any], PipelineEvent]],
     failures: list[str],
+    states: dict[str, dict[str, int]],
 ) -> list[dict[str, Any]]:
     """Write the staging status of every plugin that names scheduler `name`; the plugins as
     they stand afterwards. One plugin's failure is logged and kept in `failures`, and that plugin
@@ -192,7 +204,15 @@ def _stage_all(
         plugin_name = plugin["metadata"]["name"]
         try:
             current = write_staging(
-                cluster, plugin_name, specs, nodes, caches, hold, events, listed=plugin
+                cluster,
+                plugin_name,
+                specs,
+                nodes,
+                caches,
+                hold,
+                events,
+                listed=plugin,
+                states=states,
             )
         except (KubernetesApiUnavailable, OSError, ValueError) as e:
             logger.warning("WasmPlugin %s: staging status not written: %s", plugin_name, e)
@@ -251,7 +271,10 @@ def scheduler_pass(
     listed = seen.plugins
     events: list[tuple[dict[str, Any], PipelineEvent]] = []
     failures: list[str] = []
-    plugins = _stage_all(cluster, name, listed, specs, nodes, caches, hold, events, failures)
+    states: dict[str, dict[str, int]] = {}
+    plugins = _stage_all(
+        cluster, name, listed, specs, nodes, caches, hold, events, failures, states
+    )
     entries = plugins_for_scheduler(plugins, name)
     staged = staged_digests(specs[name], nodes, caches)
     bodies = {plugin["metadata"]["name"]: plugin for plugin in plugins}
@@ -285,4 +308,4 @@ def scheduler_pass(
                 kind: EventType = "Normal" if mark.status == ConditionStatus.TRUE else "Warning"
                 message = f"RolledOut: {mark.message}"
                 events.append((bodies[mark.name], PipelineEvent(kind, mark.reason, message)))
-    return PassResult(decision, events, failures)
+    return PassResult(decision, events, failures, states)

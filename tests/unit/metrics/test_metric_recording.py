@@ -117,44 +117,24 @@ def test_record_rollout(step: str, steps: int, rollbacks: int) -> None:
 @pytest.fixture
 def plugin() -> Iterator[str]:
     yield "metrics-test-plugin"
-    metrics.forget_plugin("metrics-test-plugin", "cleanup-uid")
-
-
-def staged(plugin: str, state: str) -> float | None:
-    return metrics.registry.get_sample_value(
-        "wasmgate_staging_nodes", {"plugin": plugin, "state": state}
-    )
+    metrics.forget_plugin("metrics-test-plugin")
 
 
 def test_staging_states_are_set_zeroed_and_forgotten(plugin: str) -> None:
-    metrics.set_staging_states(plugin, "uid-1", {"Pulling": 2, "Ready": 1})
+    metrics.set_staging_states(plugin, {"Pulling": 2, "Ready": 1})
     assert sample("wasmgate_staging_nodes", plugin=plugin, state="Pulling") == 2
-    metrics.set_staging_states(plugin, "uid-1", {"Ready": 3})
-    assert (staged(plugin, "Pulling"), staged(plugin, "Ready")) == (0, 3)
-    metrics.forget_plugin(plugin, "uid-1")
-    assert staged(plugin, "Ready") is None
-
-
-def test_a_pass_that_listed_a_deleted_plugin_does_not_bring_its_series_back(plugin: str) -> None:
-    metrics.set_staging_states(plugin, "uid-old", {"Ready": 1})
-    metrics.forget_plugin(plugin, "uid-old")
-    metrics.set_staging_states(plugin, "uid-old", {"Ready": 1, "Pulling": 1})
-    assert (staged(plugin, "Ready"), staged(plugin, "Pulling")) == (None, None)
-    metrics.set_staging_states(plugin, "uid-new", {"Pulling": 4})  # created again, same name
-    assert staged(plugin, "Pulling") == 4
-
-
-def test_deletions_are_remembered_for_a_bounded_time() -> None:
-    start = 1e9  # far after any deletion the other tests made, so theirs expire here too
-    window = metrics.DELETED_REMEMBERED_SECONDS
-    for n in range(3):
-        metrics.forget_plugin(f"gone-{n}", f"gone-uid-{n}", now=start + n)
-    assert metrics.remembered_deletions() == 3
-    metrics.forget_plugin("gone-3", "gone-uid-3", now=start + 1 + window)
-    assert metrics.remembered_deletions() == 2  # gone-0 and gone-1 expired; gone-2 and gone-3 stay
-    metrics.set_staging_states("gone-0", "gone-uid-0", {"Ready": 1})
-    assert staged("gone-0", "Ready") == 1
-    metrics.forget_plugin("gone-0", "gone-uid-0", now=start + 1 + window)
+    metrics.set_staging_states(plugin, {"Ready": 3})
+    assert (
+        sample("wasmgate_staging_nodes", plugin=plugin, state="Pulling"),
+        sample("wasmgate_staging_nodes", plugin=plugin, state="Ready"),
+    ) == (0, 3)
+    metrics.forget_plugin(plugin)
+    assert (
+        metrics.registry.get_sample_value(
+            "wasmgate_staging_nodes", {"plugin": plugin, "state": "Ready"}
+        )
+        is None
+    )
 
 
 @pytest.mark.parametrize(

@@ -235,10 +235,12 @@ def test_a_staging_change_on_a_listed_plugin_is_written_conditionally(
     monkeypatch.setattr(Custom, "calls", [])
     monkeypatch.setattr(Custom, "answers", list(answers))
     events: list[Any] = []
+    states: dict[str, dict[str, int]] = {}
     listed = _validated("p", "41")
     module.write_staging(
-        KubeSchedulerCluster(object()), "p", {}, [], [], _no_lock, events, listed=listed
+        KubeSchedulerCluster(object()), "p", {}, [], [], _no_lock, events, listed, states
     )  # type: ignore[arg-type]
+    assert states == {"p": {"Ready": 0, "Failed": 0, "Pulling": 0}}  # no scheduler, no nodes
     assert [method for method, _ in Custom.calls] == calls
     first = Custom.calls[0][1]
     assert first["metadata"] == {"resourceVersion": "41"}

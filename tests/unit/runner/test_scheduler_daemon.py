@@ -14,9 +14,11 @@ from typing import Any
 
 import pytest
 
+from wasmgate import metrics
 from wasmgate.api.wasmscheduler import WasmSchedulerStatus
 from wasmgate.rollout.decision import Decision, Step
 from wasmgate.runner.handlers import schedulers
+from wasmgate.runner.handlers.indexes import ALL
 from wasmgate.runner.rollout_reads import RevisionConfigs
 from wasmgate.settings import OperatorSettings
 
@@ -104,6 +106,7 @@ def test_waiting_daemons_hold_no_thread(monkeypatch: pytest.MonkeyPatch) -> None
             events=[],
             decision=Decision(step=Step.IDLE, status=WasmSchedulerStatus()),
             staging_failures=[],
+            staging_states={},
         )
 
     async def run_all() -> None:
@@ -136,3 +139,22 @@ def test_waiting_daemons_hold_no_thread(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(schedulers, "_scheduler_pass", one_pass)
     asyncio.run(run_all())
     assert sorted(passes) == sorted(f"s{index}" for index in range(count))
+
+
+def test_staging_metrics_are_recorded_only_for_plugins_the_watch_still_holds() -> None:
+    """A pass that listed a plugin just before its deletion returns its staging states after the
+    deletion dropped its series; recording them would bring back a deleted plugin's series."""
+
+    def staged(plugin: str) -> float | None:
+        labels = {"plugin": plugin, "state": "Ready"}
+        return metrics.registry.get_sample_value("wasmgate_staging_nodes", labels)
+
+    states = {"daemon-live": {"Ready": 2}, "daemon-deleted": {"Ready": 1}}
+    try:
+        schedulers._record_staging(states, {"wasmgate_plugin_names": {ALL: ["daemon-live"]}})
+        assert (staged("daemon-live"), staged("daemon-deleted")) == (2, None)
+        schedulers._record_staging(states, {})  # run without the indexes: everything counts
+        assert staged("daemon-deleted") == 1
+    finally:
+        for plugin in states:
+            metrics.forget_plugin(plugin)

@@ -23,11 +23,18 @@ from kubernetes.client.exceptions import ApiException
 from wasmgate.api.base import GROUP, VERSION
 from wasmgate.api.plugin_json import scheduler_names
 from wasmgate.errors import KubernetesApiUnavailable
-from wasmgate.metrics import forget_plugin, record_rollout
+from wasmgate.metrics import forget_plugin, record_rollout, set_staging_states
 from wasmgate.reconcile.scheduler_deps import Snapshot
 from wasmgate.reconcile.scheduler_pass import PassResult, scheduler_pass
 from wasmgate.rollout.decision import Step
-from wasmgate.runner.handlers.indexes import NODE_CACHES, PLUGINS, SCHEDULERS, watched_snapshot
+from wasmgate.runner.handlers.indexes import (
+    ALL,
+    NODE_CACHES,
+    PLUGINS,
+    SCHEDULERS,
+    Names,
+    watched_snapshot,
+)
 from wasmgate.runner.runtime import Runtime
 from wasmgate.runner.scheduler_cluster import KubeSchedulerCluster
 
@@ -84,6 +91,7 @@ async def _run_passes(
         else:
             if result is None:
                 return
+            _record_staging(result.staging_states, kwargs)
             for plugin, event in result.events:
                 body = kopf.Body(cast(kopf.RawBody, plugin))
                 kopf.event(body, type=event.type, reason=event.reason, message=event.message)
@@ -115,6 +123,17 @@ def _scheduler_pass(memo: Runtime, name: str, snapshot: Snapshot | None) -> Pass
     return result
 
 
+def _record_staging(states: Mapping[str, Mapping[str, int]], kwargs: Mapping[str, Any]) -> None:
+    """Record the staging metrics of the plugins the watch still holds. On the event loop, no
+    deletion interleaves: one reported since the pass listed its plugins dropped the plugin
+    from the index, and its series with it (`wake_on_plugin`)."""
+    names: Names | None = kwargs.get("wasmgate_plugin_names")
+    live = None if names is None else set(names.get(ALL, ()))
+    for plugin, counts in states.items():
+        if live is None or plugin in live:
+            set_staging_states(plugin, counts)
+
+
 def _forget_scheduler(memo: Runtime, name: str) -> None:
     """Drop what the process kept for a WasmScheduler that is gone."""
     memo.wakeups.forget(name)
@@ -135,9 +154,8 @@ async def wake_on_plugin(
 ) -> None:
     deleted = type == "DELETED"
     if deleted:
-        uid = str(body.metadata.uid)
-        forget_plugin(name, uid)
-        memo.plugin_lives.ended(uid)
+        forget_plugin(name)
+        memo.plugin_lives.ended(str(body.metadata.uid))
         memo.memory_trim.deleted()
     memo.wakeups.notify_plugin(name, scheduler_names(body), deleted=deleted)
 
