@@ -167,9 +167,12 @@ class CountingProxy:
             }
             response = web.StreamResponse(status=upstream.status, headers=headers)
             await response.prepare(request)
-            async for chunk in upstream.content.iter_any():
-                await response.write(chunk)
-            await response.write_eof()
+            try:
+                async for chunk in upstream.content.iter_any():
+                    await response.write(chunk)
+                await response.write_eof()
+            except ConnectionResetError:
+                pass  # the operator closed a watch (it stopped, or restarts the watch): not news
             return response
 
     def kubeconfig(self, path: Path) -> Path:
