@@ -7,6 +7,7 @@ backoff: the over-limit scheduler failed that way every minute with nothing in s
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
@@ -158,3 +159,43 @@ def test_staging_metrics_are_recorded_only_for_plugins_the_watch_still_holds() -
     finally:
         for plugin in states:
             metrics.forget_plugin(plugin)
+
+
+def test_a_daemon_cancelled_during_a_pass_forgets_its_scheduler_after_the_pass_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """kopf cancels a deleted WasmScheduler's daemon while its pass runs in a thread; what the
+    pass keeps at its end must not outlive the forgetting."""
+    started, release = threading.Event(), threading.Event()
+    configs = RevisionConfigs()
+
+    def one_pass(memo: Any, name: str, snapshot: Any) -> Any:
+        started.set()
+        release.wait(10)
+        memo.scheduler_versions[name] = "8"  # what a pass keeps for the next one
+        memo.revision_configs.keep(name, {f"{name}-config-1": {"profiles": []}})
+        return None
+
+    async def cancel_during_the_pass() -> None:
+        with ThreadPoolExecutor(1) as threads:
+            memo = SimpleNamespace(
+                settings=OperatorSettings(),
+                wakeups=SimpleNamespace(token=lambda name: (0, 0), forget=lambda name: None),
+                scheduler_passes=threads,
+                revision_configs=configs,
+                scheduler_versions={},
+            )
+            daemon = asyncio.ensure_future(
+                schedulers.wasmscheduler_rollout("s", Stop(), memo)  # type: ignore[arg-type]
+            )
+            await asyncio.get_running_loop().run_in_executor(None, started.wait, 10)
+            daemon.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await daemon
+            release.set()
+        await asyncio.sleep(0.1)  # the pass's end reaches the event loop
+        assert memo.scheduler_versions == {}
+
+    monkeypatch.setattr(schedulers, "_scheduler_pass", one_pass)
+    asyncio.run(cancel_during_the_pass())
+    assert configs.last_read("s") == {}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 import kopf
@@ -59,15 +59,54 @@ async def wasmscheduler_rollout(
     daemon for its life, as many WasmSchedulers as kopf has workers left no thread for anything
     else.
     The watch snapshot is taken on the event loop, where kopf updates its indexes."""
+    last_pass = LastPass()
     try:
-        await _run_passes(name, stopped, memo, kwargs)
+        await _run_passes(name, stopped, memo, kwargs, last_pass)
     finally:
-        # Deleted (kopf stops the daemon of a deleted scheduler), or the operator stops.
-        _forget_scheduler(memo, name)
+        # Deleted (kopf stops the daemon of a deleted scheduler, cancelling it if a pass is
+        # running), or the operator stops.
+        last_pass.then(lambda: _forget_scheduler(memo, name))
+
+
+class LastPass:
+    """The scheduler pass a daemon started last, so that what the daemon does on its way out
+    waits for it.
+
+    kopf cancels the daemon of a deleted WasmScheduler, often while its pass runs; the thread
+    cannot be stopped, and at its end it keeps what it read (the revisions' configurations, the
+    scheduler's resourceVersion) for the next pass. Forgotten at the cancellation, all that came
+    back afterwards and stayed for the operator's life: 50 parsed plugin entries of one deleted
+    scheduler out of ten, after a burst of 500 plugins."""
+
+    def __init__(self) -> None:
+        self._future: asyncio.Future[Any] | None = None
+
+    async def run(self, future: asyncio.Future[PassResult | None]) -> PassResult | None:
+        """Await a pass; a cancelled daemon stops waiting, the pass runs on to its end."""
+        self._future = future
+        return await asyncio.shield(future)
+
+    def then(self, action: Callable[[], None]) -> None:
+        """Run `action` now, or when the last pass ends if it still runs."""
+        future = self._future
+        if future is None or future.done():
+            action()
+            return
+
+        def after(done: asyncio.Future[Any]) -> None:
+            if not done.cancelled():
+                done.exception()  # retrieved: the daemon that would log it is gone with its object
+            action()
+
+        future.add_done_callback(after)
 
 
 async def _run_passes(
-    name: str, stopped: kopf.DaemonStopped, memo: Runtime, kwargs: Mapping[str, Any]
+    name: str,
+    stopped: kopf.DaemonStopped,
+    memo: Runtime,
+    kwargs: Mapping[str, Any],
+    last_pass: LastPass,
 ) -> None:
     settings = memo.settings
     last_step: Step | None = None
@@ -75,8 +114,10 @@ async def _run_passes(
         seen = memo.wakeups.token(name)
         snapshot = watched_snapshot(kwargs)
         try:
-            result = await asyncio.get_running_loop().run_in_executor(
-                memo.scheduler_passes, _scheduler_pass, memo, name, snapshot
+            result = await last_pass.run(
+                asyncio.get_running_loop().run_in_executor(
+                    memo.scheduler_passes, _scheduler_pass, memo, name, snapshot
+                )
             )
         except (KubernetesApiUnavailable, ApiException, OSError, urllib3.exceptions.HTTPError) as e:
             # The apiserver is away (urllib3 gives up on a refused connection with its own
