@@ -165,12 +165,7 @@ def test_describe_keeps_one_line() -> None:
 
 def _validated(name: str, version: str) -> dict[str, Any]:
     return {
-        "metadata": {
-            "name": name,
-            "uid": f"uid-{name}",
-            "generation": 1,
-            "resourceVersion": version,
-        },
+        "metadata": {"name": name, "generation": 1, "resourceVersion": version},
         "spec": {"scheduler": {"schedulers": ["gone"]}},
         "status": {
             "digest": "sha256:" + "b" * 64,
