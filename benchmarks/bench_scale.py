@@ -18,7 +18,8 @@ every 0.5 s until every plugin's phase is Ready. The plugins are applied by one 
 per WasmScheduler, all running at once. Printed: seconds the apply took (each plugin
 passes the admission webhook), seconds to all Ready, operator RSS
 before / at all Ready / after every plugin is deleted and 15 s have passed / 120 s after the
-deletion ("later") (all of it, and its anonymous part, the heap), and the operator's
+deletion ("later", `--later` to change it) (all of it, and its anonymous part, the heap), RSS
+every 15 s after the deletion until then, and the operator's
 API requests and CPU milliseconds per plugin from the apply to all Ready (requests by verb and
 resource). Nothing is asserted;
 the numbers are for docs/operations.md (sizing). A warm-up run of one plugin comes first (its
@@ -69,6 +70,7 @@ SCHEDULER_LABEL = "bench.wasmgate.dev/scheduler"
 POLL = 0.5
 SETTLE_AFTER_DELETE = 15.0
 LATER_AFTER_DELETE = 120.0
+TIMELINE_STEP = 15.0
 """RSS is read again this long after the deletions: memory freed in pieces (allocator arenas
 that still held a few live objects) comes back as those objects are replaced."""
 Body = dict[str, Any]
@@ -173,6 +175,8 @@ class CountingProxy:
                 await response.write_eof()
             except ConnectionResetError:
                 pass  # the operator closed a watch (it stopped, or restarts the watch): not news
+            except aiohttp.ClientPayloadError:
+                pass  # the apiserver ended a watch mid-stream (the kit stops it at the end)
             return response
 
     def kubeconfig(self, path: Path) -> Path:
@@ -282,7 +286,9 @@ class Bench:
         listed = self.custom.list_cluster_custom_object(GROUP, VERSION, "wasmplugins")
         return list(listed["items"])
 
-    def run(self, count: int, per_scheduler: int, timeout: float) -> Body:
+    def run(
+        self, count: int, per_scheduler: int, timeout: float, later: float = LATER_AFTER_DELETE
+    ) -> Body:
         schedulers = [f"bench-scale-{index}" for index in range(math.ceil(count / per_scheduler))]
         for name in schedulers:
             self.kubectl("apply", "-f", "-", stdin=json.dumps({
@@ -348,7 +354,13 @@ class Bench:
         time.sleep(SETTLE_AFTER_DELETE)
         rss_after = rss_mb(self.operator.pid)
         anon_after = rss_mb(self.operator.pid, "RssAnon")
-        time.sleep(max(0.0, LATER_AFTER_DELETE - (time.monotonic() - deleted_at)))
+        # RSS every 15 s until "later": the operator gives memory back in steps (trims after
+        # the deletions settle, then follow-ups), and the timeline shows when.
+        timeline: list[tuple[int, int]] = []
+        while (since := time.monotonic() - deleted_at) < later:
+            time.sleep(min(TIMELINE_STEP, later - since))
+            at = round(time.monotonic() - deleted_at)
+            timeline.append((at, round(rss_mb(self.operator.pid))))
         rss_later = rss_mb(self.operator.pid)
         anon_later = rss_mb(self.operator.pid, "RssAnon")
         total = sum(during.values())
@@ -368,6 +380,7 @@ class Bench:
                 "after_delete": round(rss_after),
                 "later": round(rss_later),
             },
+            "rss_mb_after_delete_by_second": dict(timeline),
             "rss_anon_mb": {
                 "before": round(anon_before),
                 "ready": round(anon_ready),
@@ -392,6 +405,10 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=300.0)
     parser.add_argument("--work-dir", type=Path)
     parser.add_argument(
+        "--later", type=float, default=LATER_AFTER_DELETE, metavar="SECONDS",
+        help="when, after the deletions, to take the 'later' RSS",
+    )  # fmt: skip
+    parser.add_argument(
         "--operator-env", action="append", default=[], metavar="NAME=VALUE",
         help="an environment variable for the operator only, e.g. PYTHONMALLOC=pymalloc to "
         "measure CPython's small-object allocator against the image's PYTHONMALLOC=malloc",
@@ -408,7 +425,8 @@ def main() -> None:
         print(json.dumps({"warm_up": {"rss_mb_cold": round(cold), "rss_mb": warm_up["rss_mb"]}}),
               flush=True)  # fmt: skip
         for count in args.plugins:
-            print(json.dumps(bench.run(count, args.per_scheduler, args.timeout)), flush=True)
+            result = bench.run(count, args.per_scheduler, args.timeout, args.later)
+            print(json.dumps(result), flush=True)
     finally:
         print(f"operator log: {bench.operator.log_path}", file=sys.stderr)
         bench.stop()

@@ -117,6 +117,13 @@ def _render(canonical: str) -> str:
     )
 
 
+def forget_rendered() -> None:
+    """Drop every kept rendering: after deletions most of them name plugins and WasmSchedulers
+    that are gone (64 configurations of up to 50 plugins are about 1 MB); a live scheduler's
+    next pass renders its own again."""
+    _render.cache_clear()
+
+
 def config_hash(text: str) -> str:
     """Short sha256 of the rendered configuration: the ConfigMap's name suffix."""
     return hashlib.sha256(text.encode()).hexdigest()[:CONFIG_HASH_LENGTH]

@@ -12,12 +12,17 @@ replica the same peering name). The admission webhook is served by the same proc
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import logging
 import os
 import secrets
 import sys
 import threading
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from wasmgate.errors import InvalidSpec
 from wasmgate.runner import glibc_heap, observability, run_settings
@@ -27,7 +32,7 @@ from wasmgate.runner.handlers import register_handlers
 from wasmgate.runner.handlers.schedulers import WAKE_UP_PREFIX
 from wasmgate.runner.kopf_settings import kopf_settings
 from wasmgate.runner.login import api_client
-from wasmgate.runner.runtime import Runtime
+from wasmgate.runner.runtime import API_CONNECTIONS, DEFAULT_EXECUTOR_THREADS, Runtime
 from wasmgate.validate.cache import ValidationCache
 
 __all__ = ["add_arguments", "run"]
@@ -87,6 +92,15 @@ def _watch_free_memory() -> None:
         FreeMemoryWatch(heap).start()
 
 
+async def _with_small_default_executor(operator: Coroutine[Any, Any, None]) -> None:
+    """Run kopf with a small default executor (runtime.DEFAULT_EXECUTOR_THREADS says why);
+    plugin passes have Runtime.plugin_passes."""
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(DEFAULT_EXECUTOR_THREADS, thread_name_prefix="asyncio")
+    )
+    await operator
+
+
 def run(args: argparse.Namespace) -> int:
     """Start kopf with the operator's handlers; returns when the operator stops."""
     import kopf
@@ -100,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     warning = run_settings.scheduler_namespace_warning(settings, os.environ)
     if warning is not None:
         LOG.warning("%s", warning)
-    api = api_client(args.kubeconfig)
+    api = api_client(args.kubeconfig, API_CONNECTIONS)
     settings = run_settings.with_verify_store_image(settings, api, args, os.environ)
     try:
         reference = run_settings.registry_ca_reference(args, os.environ)
@@ -122,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     observability.start_endpoint(
         args, ready, (webhook.listen_address, webhook.port) if webhook.enabled else None
     )
-    kopf.run(
+    kopf_operator = kopf.operator(
         **observability.kopf_scope(args),
         registry=registry,
         ready_flag=ready,
@@ -130,7 +144,9 @@ def run(args: argparse.Namespace) -> int:
         peering_name=args.peering,
         priority=_peering_priority(args),
         liveness_endpoint=args.liveness,
-        settings=kopf_settings(),
+        settings=kopf_settings(runtime.plugin_passes),
         memo=runtime,
     )
+    with contextlib.suppress(asyncio.CancelledError):  # as kopf.run
+        asyncio.run(_with_small_default_executor(kopf_operator))
     return 0

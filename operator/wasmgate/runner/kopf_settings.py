@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from concurrent.futures import Executor
 from typing import Any, cast
 
 import kopf
@@ -19,9 +20,6 @@ import kopf
 from wasmgate.reconcile.plugin_pass import INPUTS_ANNOTATION
 
 ANNOTATION_PREFIX = "kopf.wasmgate.dev"
-MAX_WORKERS = 8
-"""kopf's threads for plugin passes. More only contend for the interpreter with the event loop,
-which serves the admission webhook: at 500 plugins, all Ready in 56 s with 8, 62 s with 16."""
 
 
 class DiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
@@ -64,8 +62,9 @@ def _essential(body: kopf.Body) -> dict[str, Any]:
     }
 
 
-def kopf_settings() -> kopf.OperatorSettings:
-    """Kopf settings for the wasmgate operator."""
+def kopf_settings(handler_threads: Executor) -> kopf.OperatorSettings:
+    """Kopf settings for the wasmgate operator; sync handlers (plugin passes) run in
+    `handler_threads`."""
     settings = kopf.OperatorSettings()
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
         prefix=ANNOTATION_PREFIX
@@ -74,11 +73,10 @@ def kopf_settings() -> kopf.OperatorSettings:
         prefix=ANNOTATION_PREFIX, key="last-handled-configuration"
     )
     settings.posting.level = logging.WARNING
-    # Sync handlers (the plugin passes) run in kopf's thread pool, whose default size is
-    # cores + 4. More threads than this only contend for the interpreter: at 500 plugins, 16
-    # reached all Ready sooner than 32 (docs/operations.md, Sizing). WasmScheduler passes run in
+    # Sync handlers (the plugin passes) run in Runtime.plugin_passes, whose threads end when
+    # idle; kopf's own pool would keep a burst's threads for good. WasmScheduler passes run in
     # threads of their own (Runtime.scheduler_passes).
-    settings.execution.max_workers = MAX_WORKERS
+    settings.execution.executor = handler_threads
     # Stop watching quickly on SIGTERM; a pass interrupted midway is resumed from status.
     settings.process.ultimate_exiting_timeout = 10.0
     return settings

@@ -25,9 +25,14 @@ def load_client_configuration(kubeconfig: Path | None) -> client.Configuration:
     return configuration
 
 
-def api_client(kubeconfig: Path | None) -> client.ApiClient:
-    """A Kubernetes API client for the handlers' own reads and writes."""
-    return client.ApiClient(load_client_configuration(kubeconfig))
+def api_client(kubeconfig: Path | None, connections: int | None = None) -> client.ApiClient:
+    """A Kubernetes API client for the handlers' own reads and writes, keeping up to
+    `connections` connections alive (one per thread that may call at once; urllib3's default,
+    cores x 5, when not given)."""
+    configuration = load_client_configuration(kubeconfig)
+    if connections is not None:
+        configuration.connection_pool_maxsize = connections
+    return client.ApiClient(configuration)
 
 
 def connection_info(kubeconfig: Path | None, events_namespace: str) -> kopf.ConnectionInfo:

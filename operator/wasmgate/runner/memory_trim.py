@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from wasmgate.rollout.config import forget_rendered
 from wasmgate.runner import glibc_heap
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,8 @@ def malloc_trim() -> Callable[[], None] | None:
         return None
 
     def release() -> None:
+        # Most kept renderings name plugins and WasmSchedulers that are gone now.
+        forget_rendered()
         # Objects of the deleted plugins that sit in reference cycles wait for the oldest
         # generation's collection, which may not run for a long time; collect them first.
         gc.collect()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
+from wasmgate.rollout import config
 from wasmgate.runner import memory_trim
 from wasmgate.runner.memory_trim import MemoryTrim
 
@@ -72,3 +73,13 @@ def test_without_malloc_trim_deletions_do_nothing() -> None:
     trim = MemoryTrim(None, settle=0.0)
     trim.deleted()
     assert trim._timer is None
+
+
+def test_the_release_after_deletions_drops_the_kept_renderings() -> None:
+    rendered = config._render  # the cache itself: what the release must empty
+    config.render_config({"profiles": [{"schedulerName": "trim-test"}]})
+    assert rendered.cache_info().currsize >= 1
+    release = memory_trim.malloc_trim()
+    assert release is not None
+    release()
+    assert rendered.cache_info().currsize == 0

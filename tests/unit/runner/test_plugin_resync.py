@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from types import SimpleNamespace
 from typing import Any
 
@@ -11,6 +12,7 @@ import kopf
 import pytest
 
 from wasmgate.runner.handlers import plugins
+from wasmgate.runner.idle_threads import IdleExitingThreadPool
 from wasmgate.runner.plugin_lives import PluginLives
 from wasmgate.settings import OperatorSettings, ReconcileSettings
 
@@ -19,11 +21,17 @@ def test_the_resync_daemon_runs_at_the_settings_interval_until_its_plugin_is_del
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     settings = OperatorSettings(reconcile=ReconcileSettings(resync_seconds=0.01))
-    memo = SimpleNamespace(settings=settings, plugin_lives=PluginLives())
+    memo = SimpleNamespace(
+        settings=settings,
+        plugin_lives=PluginLives(),
+        plugin_passes=IdleExitingThreadPool(1, thread_name_prefix="plugin-pass"),
+    )
     passes: list[tuple[str, ...]] = []
+    threads: set[str] = set()
 
     def counted(memo: Any, body: Any, kwargs: Any, rerun: tuple[str, ...]) -> None:
         passes.append(rerun)
+        threads.add(threading.current_thread().name)
         if len(passes) == 3:
             loop.call_soon_threadsafe(memo.plugin_lives.ended, "uid-1")
 
@@ -38,6 +46,7 @@ def test_the_resync_daemon_runs_at_the_settings_interval_until_its_plugin_is_del
         loop.close()
 
     assert passes == [(), (), ()]
+    assert threads == {"plugin-pass_1"}  # the plugin passes' pool, not asyncio's default
     assert len(memo.plugin_lives) == 0
 
 

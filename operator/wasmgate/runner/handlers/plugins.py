@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import copy
+import functools
 import logging
 import time
 from collections.abc import Collection, Mapping, Sequence
@@ -185,7 +187,11 @@ async def wasmplugin_resync(uid: str, body: kopf.Body, memo: Runtime, **kwargs: 
             if gone.is_set():
                 return
             rerun = ("resolve",) if _moving_tag(body.get("spec") or {}) else ()
-            await asyncio.to_thread(_run_pass, memo, body, kwargs, rerun)
+            # In the plugin passes' threads, with this task's context (as asyncio.to_thread).
+            resync = functools.partial(
+                contextvars.copy_context().run, _run_pass, memo, body, kwargs, rerun
+            )
+            await asyncio.get_running_loop().run_in_executor(memo.plugin_passes, resync)
     finally:
         memo.plugin_lives.forget(uid)
 
