@@ -70,9 +70,9 @@ SCHEDULER_LABEL = "bench.wasmgate.dev/scheduler"
 POLL = 0.5
 SETTLE_AFTER_DELETE = 15.0
 LATER_AFTER_DELETE = 120.0
-TIMELINE_STEP = 15.0
 """RSS is read again this long after the deletions: memory freed in pieces (allocator arenas
 that still held a few live objects) comes back as those objects are replaced."""
+TIMELINE_STEP = 15.0
 Body = dict[str, Any]
 # Hop-by-hop headers and those aiohttp recomputes; a request body is forwarded as it came (the
 # client may compress it), a response body decompressed (aiohttp does that itself).

@@ -92,13 +92,13 @@ def _watch_free_memory() -> None:
         FreeMemoryWatch(heap).start()
 
 
-async def _with_small_default_executor(operator: Coroutine[Any, Any, None]) -> None:
+async def _with_small_default_executor(kopf_operator: Coroutine[Any, Any, None]) -> None:
     """Run kopf with a small default executor (runtime.DEFAULT_EXECUTOR_THREADS says why);
     plugin passes have Runtime.plugin_passes."""
     asyncio.get_running_loop().set_default_executor(
         ThreadPoolExecutor(DEFAULT_EXECUTOR_THREADS, thread_name_prefix="asyncio")
     )
-    await operator
+    await kopf_operator
 
 
 def run(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 from pathlib import Path
 
 from wasmgate.runner.login import api_client
@@ -38,6 +39,7 @@ def test_the_pool_holds_a_connection_for_every_thread_that_calls(tmp_path: Path)
         assert api.rest_client.pool_manager.connection_pool_kw["maxsize"] == API_CONNECTIONS
 
 
-def test_without_a_count_urllib3s_default_stays(tmp_path: Path) -> None:
+def test_without_a_count_the_clients_default_stays(tmp_path: Path) -> None:
     with api_client(_kubeconfig(tmp_path / "config")) as api:
-        assert api.rest_client.pool_manager.connection_pool_kw["maxsize"] != API_CONNECTIONS
+        default = multiprocessing.cpu_count() * 5  # the Kubernetes client's Configuration
+        assert api.rest_client.pool_manager.connection_pool_kw["maxsize"] == default
