@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 from wasmgate.rollout.config import forget_rendered
 from wasmgate.runner import glibc_heap
+from wasmgate.runner.url_caches import forget_parsed_urls
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,8 @@ def malloc_trim() -> Callable[[], None] | None:
     def release() -> None:
         # Most kept renderings name plugins and WasmSchedulers that are gone now.
         forget_rendered()
+        # So are the request URLs yarl keeps, scattered over the pages the burst added.
+        forget_parsed_urls()
         # Objects of the deleted plugins that sit in reference cycles wait for the oldest
         # generation's collection, which may not run for a long time; collect them first.
         gc.collect()
