@@ -76,7 +76,8 @@ def _chunks(start: int, end: int) -> Iterator[tuple[int, int, bool]]:
         yield previous[0], previous[1], False  # the top chunk
 
 
-def _kind(chunk: int, size: int, types: dict[int, str]) -> str:
+def _kind(chunk: int, size: int, types: dict[int, str]) -> tuple[str, int | None]:
+    """What the chunk holds, and the address of the object in it (None when it holds none)."""
     word = ctypes.c_uint64
     user = chunk + 16
     for offset, prefix in HEADER_OFFSETS:
@@ -85,8 +86,8 @@ def _kind(chunk: int, size: int, types: dict[int, str]) -> str:
         refcount = word.from_address(user + offset).value
         type_address = word.from_address(user + offset + 8).value
         if type_address in types and 0 < refcount < 1 << 40:
-            return prefix + types[type_address]
-    return f"not an object, {min(size, PAGE) // 64 * 64}+ bytes"
+            return prefix + types[type_address], user + offset
+    return f"not an object, {min(size, PAGE) // 64 * 64}+ bytes", None
 
 
 def _live_objects() -> dict[int, Any]:
@@ -121,16 +122,16 @@ def walk(out: TextIO, label: str) -> None:
     resident = _resident(start, end)
     types = _known_types()
     in_use: dict[int, int] = collections.Counter()
-    on_page: dict[int, list[tuple[int, str]]] = collections.defaultdict(list)
+    on_page: dict[int, list[tuple[str, int | None]]] = collections.defaultdict(list)
     for chunk, size, used in _chunks(start, end):
         if not used:
             continue
-        kind = _kind(chunk, size, types)
+        kind_and_address = _kind(chunk, size, types)
         first, last = (chunk - start) // PAGE, (chunk + size - 1 - start) // PAGE
         for page in range(first, min(last, len(resident) - 1) + 1):
             if resident[page]:
                 in_use[page] += min(size, PAGE)
-                on_page[page].append((chunk, kind))
+                on_page[page].append(kind_and_address)
     sparse = [page for page in on_page if in_use[page] < SPARSE_BYTES]
     out.write(
         f"{label}: main heap {(end - start) >> 20} MB, {sum(resident) * PAGE >> 20} MB resident; "
@@ -139,10 +140,8 @@ def walk(out: TextIO, label: str) -> None:
     live = _live_objects()
     held = collections.Counter()
     for page in sparse:
-        for chunk, kind in on_page[page]:
-            objects = [live[chunk + 16 + offset] for offset, _ in HEADER_OFFSETS
-                       if chunk + 16 + offset in live]  # fmt: skip
-            held[_describe(objects[0], kind) if objects else kind] += 1
+        for kind, address in on_page[page]:
+            held[_describe(live[address], kind) if address in live else kind] += 1
     del live
     for what, count in held.most_common(60):
         out.write(f"  {count:6d}  {what}\n")
